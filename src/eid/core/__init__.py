@@ -1,0 +1,1 @@
+"""Foundations every domain shares: settings, database, errors, clock, ids, crypto, audit."""
