@@ -1,0 +1,75 @@
+"""Append-only audit log: who (and in which role and office) did what, when and why.
+
+The table refuses UPDATE and DELETE by trigger (see the migration), so even the application's
+own database role cannot rewrite history.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, String, Text, func
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from eid.core.database import Base
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Whoever acts: an officer, the holder, a relying party, a worker, the system."""
+
+    kind: str  # officer | holder | client | system
+    id: str
+    role: str | None = None
+    office: str | None = None
+
+    @staticmethod
+    def system(name: str = "system") -> Actor:
+        return Actor(kind="system", id=name, role="system")
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False, index=True
+    )
+    actor_kind: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[str] = mapped_column(String(64))
+    actor_role: Mapped[str | None] = mapped_column(String(32))
+    office: Mapped[str | None] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    subject_type: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[str] = mapped_column(String(64), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    subject_type: str,
+    subject_id: str | uuid.UUID,
+    *,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Append one event in the caller's transaction. Details never hold personal data."""
+    session.add(
+        AuditEvent(
+            actor_kind=actor.kind,
+            actor_id=actor.id,
+            actor_role=actor.role,
+            office=actor.office,
+            action=action,
+            subject_type=subject_type,
+            subject_id=str(subject_id),
+            reason=reason,
+            details=details or {},
+        )
+    )

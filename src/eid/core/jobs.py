@@ -1,0 +1,227 @@
+"""A durable job queue in PostgreSQL.
+
+Why our own and not procrastinate: a job must be enqueued in the *same* transaction as the state
+it belongs to (CONVENTIONS.md), and our requests run on SQLAlchemy sessions; procrastinate defers
+through its own connector and connection. Here a job is a row added by the caller's session, so a
+rolled-back request enqueues nothing and a committed one always does.
+
+Exactly-once effects: a worker claims a job (status running, lease, attempt+1) and commits, so
+the claim is visible; it then runs the handler in a second transaction that first locks the job
+row and ends by marking it done. The handler's writes and the "done" mark commit together: a
+worker killed at any point either committed both or neither. A job whose worker died stays
+`running` with an expired lease and an unlocked row; the reaper puts it back in the queue.
+External side effects (SMTP, SMS) carry idempotency keys derived from the job.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import traceback
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, Integer, String, Text, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from eid.core import clock
+from eid.core.database import Base, TimestampMixin, session_factory
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Session, dict[str, Any]], None]
+_handlers: dict[str, Handler] = {}
+
+
+class Job(TimestampMixin, Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    task: Mapped[str] = mapped_column(String(64), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=8)
+    run_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    worker: Mapped[str | None] = mapped_column(String(100))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RetryLater(Exception):  # noqa: N818 - it is a signal, not an error
+    """A handler asks to run again later without it counting as a failure."""
+
+    def __init__(self, delay: timedelta) -> None:
+        super().__init__(f"retry in {delay}")
+        self.delay = delay
+
+
+def task(name: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        _handlers[name] = fn
+        return fn
+
+    return register
+
+
+def enqueue(
+    session: Session,
+    task_name: str,
+    payload: dict[str, Any],
+    *,
+    key: str,
+    run_at: datetime | None = None,
+    max_attempts: int = 8,
+) -> None:
+    """Add a job in the caller's transaction; the same key twice enqueues once."""
+    stmt = (
+        insert(Job)
+        .values(
+            task=task_name,
+            payload=payload,
+            idempotency_key=key,
+            status="queued",
+            attempts=0,
+            max_attempts=max_attempts,
+            run_at=run_at or clock.now(),
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+    )
+    session.execute(stmt)
+
+
+def backoff(attempt: int) -> timedelta:
+    """Exponential: 2 s, 4 s, 8 s ... capped at 30 minutes."""
+    return timedelta(seconds=min(2**attempt, 1800))
+
+
+class Worker:
+    def __init__(self, *, lease: timedelta = timedelta(minutes=5), name: str | None = None):
+        self.lease = lease
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _claim(self) -> Job | None:
+        with session_factory()() as session, session.begin():
+            job = session.execute(
+                select(Job)
+                .where(Job.status == "queued", Job.run_at <= clock.now())
+                .order_by(Job.run_at, Job.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).scalar_one_or_none()
+            if job is None:
+                return None
+            job.status = "running"
+            job.attempts += 1
+            job.worker = self.name
+            job.lease_until = clock.now() + self.lease
+            session.flush()
+            session.expunge(job)
+            return job
+
+    def run_once(self) -> bool:
+        """Run at most one job. Returns whether there was one."""
+        self.reap()
+        job = self._claim()
+        if job is None:
+            return False
+        handler = _handlers.get(job.task)
+        session = session_factory()()
+        try:
+            locked = session.execute(
+                select(Job).where(Job.id == job.id).with_for_update(nowait=False)
+            ).scalar_one()
+            if locked.status != "running" or locked.worker != self.name:
+                session.rollback()  # reaped and taken by another worker meanwhile
+                return True
+            if handler is None:
+                raise LookupError(f"no handler for task {job.task}")
+            with session.begin_nested():
+                handler(session, dict(job.payload))
+            locked.status = "done"
+            locked.finished_at = clock.now()
+            locked.last_error = None
+            session.commit()
+        except RetryLater as wait:
+            session.rollback()
+            self._reschedule(job.id, wait.delay, None, count_attempt=False)
+        except Exception as exc:  # noqa: BLE001 - any handler failure is recorded, not swallowed
+            session.rollback()
+            reason = f"{type(exc).__name__}: {exc}"
+            log.warning("job %s (%s) failed: %s", job.id, job.task, type(exc).__name__)
+            log.debug("job %s traceback\n%s", job.id, traceback.format_exc())
+            self._reschedule(job.id, backoff(job.attempts), reason[:2000], count_attempt=True)
+        finally:
+            session.close()
+        return True
+
+    def _reschedule(
+        self, job_id: int, delay: timedelta, reason: str | None, *, count_attempt: bool
+    ) -> None:
+        with session_factory()() as session, session.begin():
+            job = session.get(Job, job_id, with_for_update=True)
+            if job is None:
+                return
+            if not count_attempt:
+                job.attempts = max(job.attempts - 1, 0)
+            if count_attempt and job.attempts >= job.max_attempts:
+                job.status = "failed"
+                job.finished_at = clock.now()
+            else:
+                job.status = "queued"
+                job.run_at = clock.now() + delay
+            job.last_error = reason
+            job.lease_until = None
+
+    def reap(self) -> int:
+        """Requeue jobs whose worker died: lease expired and nobody holds the row."""
+        with session_factory()() as session, session.begin():
+            ids = (
+                session.execute(
+                    select(Job.id)
+                    .where(Job.status == "running", Job.lease_until < clock.now())
+                    .with_for_update(skip_locked=True)
+                )
+                .scalars()
+                .all()
+            )
+            if ids:
+                session.execute(
+                    update(Job)
+                    .where(Job.id.in_(ids))
+                    .values(status="queued", lease_until=None, last_error="worker lost")
+                )
+            return len(ids)
+
+    def run_forever(self, *, idle_sleep: float = 0.5) -> None:
+        log.info("worker %s started", self.name)
+        while not self._stop.is_set():
+            try:
+                busy = self.run_once()
+            except Exception:  # noqa: BLE001 - a lost database connection must not end the worker
+                log.exception("worker loop error; retrying")
+                busy = False
+            if not busy:
+                self._stop.wait(idle_sleep)
+
+    def drain(self, *, limit: int = 10_000) -> int:
+        """Run every job that is due now (tests, the demo). Returns how many ran."""
+        count = 0
+        while count < limit and self.run_once():
+            count += 1
+        return count
+
+
+def queue_counts(session: Session) -> dict[str, int]:
+    rows = session.execute(text("SELECT status, count(*) FROM jobs GROUP BY status")).all()
+    return {str(status): int(n) for status, n in rows}

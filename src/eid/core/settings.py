@@ -1,0 +1,71 @@
+"""One Settings object, read from the environment with the EID_ prefix."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+def default_data_dir() -> Path:
+    """The user data folder that keeps the embedded database and dev keys between runs."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "eid"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EID_", extra="ignore")
+
+    env: Literal["development", "production", "test"] = "development"
+    database_url: str | None = None
+    data_dir: Path = default_data_dir()
+    issuer: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    # Folder of key files (data-at-rest AES key, agency signing keys, OIDC keys). Unset: a
+    # folder under data_dir, where development generates missing keys; production never does.
+    keys_dir: Path | None = None
+
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "eid@localhost"
+    sms_gateway_url: str | None = None
+
+    officer_token_ttl_seconds: int = 8 * 3600
+    worker_concurrency: int = 2
+    embedded_worker: bool = True
+    refused_image_retention_days: int = 30
+
+    @model_validator(mode="after")
+    def _refuse_insecure_production(self) -> Settings:
+        if self.env != "production":
+            return self
+        missing = [
+            name
+            for name, value in (
+                ("EID_DATABASE_URL", self.database_url),
+                ("EID_KEYS_DIR", self.keys_dir),
+                ("EID_SMTP_HOST", self.smtp_host),
+                ("EID_SMS_GATEWAY_URL", self.sms_gateway_url),
+            )
+            if not value
+        ]
+        if missing:
+            raise ValueError(f"production needs real settings, missing: {', '.join(missing)}")
+        if not self.issuer.startswith("https://"):
+            raise ValueError("production needs an https:// EID_ISSUER")
+        return self
+
+
+    @property
+    def resolved_keys_dir(self) -> Path:
+        return self.keys_dir or (self.data_dir / "keys")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,59 @@
+"""HTTP edge shared by every domain: the request's transaction and the error shape."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from eid.core.database import session_factory
+from eid.core.errors import EidError
+
+log = logging.getLogger(__name__)
+
+
+def get_db() -> Iterator[Session]:
+    """The request owns one transaction: committed when the handler returns, else rolled back.
+
+    FastAPI runs the code after `yield` before the response is sent, so a failed commit turns
+    into an error response rather than a 200 for work that was never saved.
+    """
+    session = session_factory()()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(EidError)
+    async def _eid_error(_: Request, exc: EidError) -> JSONResponse:
+        return JSONResponse(exc.to_dict(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"field": ".".join(str(p) for p in err["loc"][1:]), "problem": err["msg"]}
+            for err in exc.errors()
+        ]
+        body = EidError(
+            "the request body is not valid", code="INVALID_REQUEST", details={"errors": problems}
+        ).to_dict()
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 401: "UNAUTHORIZED"}.get(
+            exc.status_code, "HTTP_ERROR"
+        )
+        body = EidError(str(exc.detail), code=code).to_dict()
+        return JSONResponse(body, status_code=exc.status_code)

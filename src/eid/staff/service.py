@@ -1,0 +1,165 @@
+"""Officer accounts and login: password (Argon2id) plus TOTP, lockout with backoff."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from eid.core import audit, clock
+from eid.core.audit import Actor
+from eid.core.crypto import hash_token, seal, unseal
+from eid.core.database import unit_of_work
+from eid.core.errors import Conflict, Unauthorized, ValidationFailed
+from eid.staff.models import ROLES, Office, Officer, OfficerSession
+
+_hasher = PasswordHasher()
+# Verifying against a dummy hash for unknown usernames keeps login time equal for both cases.
+_DUMMY_HASH = _hasher.hash("not-a-real-password-0!")
+
+
+@dataclass(frozen=True)
+class NewOfficer:
+    id: str
+    username: str
+    office: str
+    role: str
+    totp_secret: str
+    totp_uri: str
+
+
+def ensure_office(session: Session, code: str, name: str | None = None, province: str = "") -> None:
+    if session.get(Office, code) is None:
+        session.add(Office(code=code, name=name or code, province=province))
+        session.flush()
+
+
+def create_officer(
+    session: Session, *, username: str, password: str, office: str, role: str, actor: Actor
+) -> NewOfficer:
+    if role not in ROLES:
+        raise ValidationFailed(
+            f"role must be one of {', '.join(ROLES)}", code="INVALID_ROLE", details={"role": role}
+        )
+    if len(password) < 12:
+        raise ValidationFailed("officer passwords have at least 12 characters", code="WEAK_PASSWORD")
+    if session.execute(select(Officer.id).where(Officer.username == username)).first():
+        raise Conflict(f"username {username} is taken", code="USERNAME_TAKEN")
+    ensure_office(session, office)
+    secret = pyotp.random_base32()
+    officer = Officer(
+        username=username,
+        password_hash=_hasher.hash(password),
+        totp_secret=seal(secret.encode(), aad=f"totp:{username}".encode()),
+        office_code=office,
+        role=role,
+    )
+    session.add(officer)
+    session.flush()
+    audit.record(session, actor, "officer.created", "officer", officer.id, details={"role": role})
+    return NewOfficer(
+        id=str(officer.id),
+        username=username,
+        office=office,
+        role=role,
+        totp_secret=secret,
+        totp_uri=pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name="eid"),
+    )
+
+
+def login(
+    session: Session, *, username: str, password: str, totp: str, ttl_seconds: int
+) -> tuple[str, int]:
+    officer = session.execute(
+        select(Officer).where(Officer.username == username)
+    ).scalar_one_or_none()
+    now = clock.now()
+    if officer is None:
+        try:
+            _hasher.verify(_DUMMY_HASH, password)
+        except VerificationError:
+            pass
+        raise Unauthorized("wrong username, password or code", code="LOGIN_FAILED")
+    who = Actor(kind="officer", id=str(officer.id), role=officer.role, office=officer.office_code)
+    if not officer.active:
+        raise Unauthorized("this officer account is disabled", code="ACCOUNT_DISABLED")
+    if officer.locked_until and officer.locked_until > now:
+        wait = int((officer.locked_until - now).total_seconds()) + 1
+        raise Unauthorized(
+            f"too many failed logins; try again in {wait} s",
+            code="LOGIN_LOCKED",
+            details={"retry_after_seconds": wait},
+        )
+    secret = unseal(officer.totp_secret, aad=f"totp:{username}".encode()).decode()
+    totp_ok, step = _check_totp(secret, totp, officer.last_totp_step)
+    try:
+        password_ok = _hasher.verify(officer.password_hash, password)
+    except VerificationError:
+        password_ok = False
+    if not (password_ok and totp_ok):
+        _record_failed_login(officer.id, who)
+        raise Unauthorized("wrong username, password or code", code="LOGIN_FAILED")
+    officer.failed_logins = 0
+    officer.locked_until = None
+    officer.last_totp_step = step
+    token = secrets.token_urlsafe(32)
+    session.add(
+        OfficerSession(
+            token_hash=hash_token(token),
+            officer_id=officer.id,
+            expires_at=now + timedelta(seconds=ttl_seconds),
+        )
+    )
+    audit.record(session, who, "officer.login", "officer", officer.id)
+    return token, ttl_seconds
+
+
+def _record_failed_login(officer_id: object, who: Actor) -> None:
+    """Its own transaction: the failure count must survive the error response's rollback."""
+    with unit_of_work() as tx:
+        officer = tx.execute(
+            select(Officer).where(Officer.id == officer_id).with_for_update()
+        ).scalar_one()
+        officer.failed_logins += 1
+        if officer.failed_logins >= 5:
+            # Backoff doubles with every failure past the fifth: 1, 2, 4 ... minutes, max 1 day.
+            minutes = min(2 ** (officer.failed_logins - 5), 1440)
+            officer.locked_until = clock.now() + timedelta(minutes=minutes)
+        audit.record(tx, who, "officer.login_failed", "officer", officer.id)
+
+
+def _check_totp(secret: str, code: str, last_step: int) -> tuple[bool, int]:
+    """Accept the current step or one either side, never a step already used (replay)."""
+    totp = pyotp.TOTP(secret)
+    now_step = int(clock.now().timestamp()) // totp.interval
+    for step in (now_step - 1, now_step, now_step + 1):
+        if step > last_step and secrets.compare_digest(totp.generate_otp(step), code.strip()):
+            return True, step
+    return False, last_step
+
+
+def current_totp(secret: str) -> str:
+    """The code an authenticator app shows now (CLI demo and tests)."""
+    return pyotp.TOTP(secret).at(int(clock.now().timestamp()))
+
+
+def actor_for_token(session: Session, token: str) -> Actor:
+    row = session.execute(
+        select(OfficerSession, Officer)
+        .join(Officer, Officer.id == OfficerSession.officer_id)
+        .where(OfficerSession.token_hash == hash_token(token))
+    ).first()
+    if row is None:
+        raise Unauthorized("missing or unknown bearer token", code="INVALID_TOKEN")
+    officer_session, officer = row
+    if officer_session.expires_at <= clock.now() or not officer.active:
+        raise Unauthorized("the session has expired; log in again", code="TOKEN_EXPIRED")
+    return Actor(kind="officer", id=str(officer.id), role=officer.role, office=officer.office_code)
+
+
