@@ -19,6 +19,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -68,6 +69,26 @@ def task(name: str) -> Callable[[Handler], Handler]:
         return fn
 
     return register
+
+
+_periodic: dict[str, timedelta] = {}
+
+
+def periodic(name: str, *, every: timedelta) -> Callable[[Handler], Handler]:
+    """Run the task `name` once per period (the key per time bucket makes it once, cluster-wide)."""
+
+    def register(fn: Handler) -> Handler:
+        _periodic[name] = every
+        return fn
+
+    return register
+
+
+def schedule_periodic(session: Session) -> None:
+    now = clock.now()
+    for name, every in _periodic.items():
+        bucket = int(now.timestamp() // every.total_seconds())
+        enqueue(session, name, {}, key=f"periodic:{name}:{bucket}", max_attempts=3)
 
 
 def enqueue(
@@ -205,8 +226,13 @@ class Worker:
 
     def run_forever(self, *, idle_sleep: float = 0.5) -> None:
         log.info("worker %s started", self.name)
+        next_schedule = 0.0
         while not self._stop.is_set():
             try:
+                if time.monotonic() >= next_schedule:
+                    with session_factory()() as session, session.begin():
+                        schedule_periodic(session)
+                    next_schedule = time.monotonic() + 10
                 busy = self.run_once()
             except Exception:  # noqa: BLE001 - a lost database connection must not end the worker
                 log.exception("worker loop error; retrying")

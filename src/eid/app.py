@@ -1,0 +1,64 @@
+"""The ASGI application: every domain's `endpoints.router`, one error shape, one OpenAPI."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+
+import eid
+from eid.core.web import install_error_handlers
+
+log = logging.getLogger(__name__)
+
+
+def domain_routers() -> list[APIRouter]:
+    """Each domain package may expose `router` (and `routers`) in its endpoints module."""
+    found: list[APIRouter] = []
+    for module in sorted(pkgutil.iter_modules(eid.__path__), key=lambda m: m.name):
+        if not module.ispkg or module.name == "core":
+            continue
+        try:
+            endpoints = importlib.import_module(f"eid.{module.name}.endpoints")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"eid.{module.name}.endpoints":
+                continue
+            raise
+        found.extend(getattr(endpoints, "routers", []))
+        if hasattr(endpoints, "router"):
+            found.append(endpoints.router)
+    return found
+
+
+def import_all_tasks() -> None:
+    """Job handlers register themselves on import of `<domain>/tasks.py`."""
+    for module in pkgutil.iter_modules(eid.__path__):
+        if module.ispkg:
+            try:
+                importlib.import_module(f"eid.{module.name}.tasks")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"eid.{module.name}.tasks":
+                    raise
+
+
+def create_app(*, lifespan: Any = None) -> FastAPI:
+    app = FastAPI(
+        title="eid",
+        version=eid.__version__,
+        description="Level-2 electronic identification for foreign residents of Viet Nam",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for router in domain_routers():
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Mapped, mapped_column
+
+from eid.core.database import Base, TimestampMixin
+from eid.core.ids import new_id
+
+ACCOUNT_STATUSES = ("pending_activation", "active", "locked", "closed")
+LOCK_GROUNDS = (
+    "holder_request",
+    "breach_of_terms",
+    "passport_expired",
+    "residence_card_expired",
+    "exited",
+    "deceased",
+    "agency_request",
+)
+
+
+class AccountRequest(TimestampMixin, Base):
+    """Every request received from the immigration authority, kept with its decision."""
+
+    __tablename__ = "account_requests"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
+    application_id: Mapped[str] = mapped_column(String(64), index=True)
+    signature: Mapped[str] = mapped_column(String(200))
+    outcome: Mapped[str] = mapped_column(String(16))  # issued | refused
+    refusal_code: Mapped[str | None] = mapped_column(String(64))
+    account_id: Mapped[uuid.UUID | None] = mapped_column()
+
+
+class Account(TimestampMixin, Base):
+    __tablename__ = "accounts"
+    __table_args__ = (
+        # One living account per person in the immigration database.
+        Index(
+            "uq_accounts_registry_ref_open",
+            "registry_ref",
+            unique=True,
+            postgresql_where=text("status <> 'closed'"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    eid_number: Mapped[str] = mapped_column(String(12), unique=True)
+    registry_ref: Mapped[str] = mapped_column(String(64))
+    level: Mapped[int] = mapped_column(SmallInteger, default=2)
+    status: Mapped[str] = mapped_column(String(24), default="pending_activation")
+    lock_grounds: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list)
+    full_name: Mapped[str] = mapped_column(String(200))
+    date_of_birth: Mapped[dt.date] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(1))
+    nationality: Mapped[str] = mapped_column(String(3))
+    passport: Mapped[dict[str, Any]] = mapped_column()
+    residence_card: Mapped[dict[str, Any]] = mapped_column()
+    passport_expiry_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    card_expiry_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    portrait: Mapped[bytes | None] = mapped_column(LargeBinary)  # sealed
+    fingerprint_templates: Mapped[bytes | None] = mapped_column(LargeBinary)  # sealed JSON
+    guardian: Mapped[dict[str, Any] | None] = mapped_column()
+    activation_code_hash: Mapped[str | None] = mapped_column(String(200))
+    activation_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    activation_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    activated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    expiry_warned_for: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class RegistryFeedCursor(Base):
+    """How far the authority has read the immigration database's status feed."""
+
+    __tablename__ = "registry_feed_cursor"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    cursor: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -1,0 +1,53 @@
+"""The account request: the message the immigration authority signs and sends to us."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+
+class AccountRequestMessage(BaseModel):
+    request_id: str  # the idempotency key: one per application
+    application_id: str
+    registry_ref: str
+    level: Literal[2] = 2
+    full_name: str
+    date_of_birth: dt.date
+    sex: str
+    nationality: str
+    passport: dict[str, Any]
+    residence_card: dict[str, Any]
+    phone: str
+    email: str | None = None
+    language: str = "en"
+    guardian: dict[str, Any] | None = None
+    portrait_sha256: str | None = None
+    sent_at: dt.datetime
+
+
+class AccountView(BaseModel):
+    """What other domains may know of an account (they never read the table)."""
+
+    id: uuid.UUID
+    eid_number: str
+    level: int
+    status: str
+    lock_grounds: list[str]
+    full_name: str
+    date_of_birth: dt.date
+    sex: str
+    nationality: str
+    passport: dict[str, Any]
+    residence_card: dict[str, Any]
+    phone: str
+    email: str | None
+    language: str
+    activated_at: dt.datetime | None
+
+    @property
+    def usable(self) -> bool:
+        """A locked (or not yet active, or closed) account authenticates nowhere."""
+        return self.status == "active" and not self.lock_grounds

@@ -1,0 +1,305 @@
+"""Account issuance and lifecycle at the e-ID authority."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import secrets
+import uuid
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from eid.authority.models import LOCK_GROUNDS, Account, AccountRequest
+from eid.authority.schemas import AccountRequestMessage, AccountView
+from eid.core import audit, clock, jobs
+from eid.core.audit import Actor
+from eid.core.crypto import KeyStore, get_keystore, seal, sign_message, unseal, verify_message
+from eid.core.errors import Conflict, EidError, NotFound, Unauthorized, ValidationFailed
+from eid.core.ids import new_eid_number
+from eid.notify.service import notify
+
+AUTHORITY = Actor(kind="system", id="eid-authority", role="authority")
+ACTIVATION_TTL = dt.timedelta(days=30)
+_hasher = PasswordHasher()
+
+
+class InvalidRequestSignature(EidError):
+    code = "REQUEST_SIGNATURE_INVALID"
+    status = 401
+
+
+def sign_request(message: AccountRequestMessage, keystore: KeyStore | None = None) -> str:
+    """Done by the immigration authority with its own key."""
+    key = (keystore or get_keystore()).signing_key("immigration")
+    return sign_message(message.model_dump(mode="json"), key)
+
+
+def _portrait_aad(account_id: uuid.UUID) -> bytes:
+    return f"account:portrait:{account_id}".encode()
+
+
+def _view(account: Account) -> AccountView:
+    return AccountView.model_validate(account, from_attributes=True)
+
+
+def receive_account_request(
+    session: Session,
+    message: AccountRequestMessage,
+    signature: str,
+    *,
+    portrait: bytes | None,
+    fingerprint_templates: bytes | None = None,
+) -> AccountRequest:
+    """Decide one request. The same request twice gets the first decision back, nothing new."""
+    public = get_keystore().signing_key("immigration").public_key()
+    if not verify_message(message.model_dump(mode="json"), signature, public):
+        raise InvalidRequestSignature("the account request's signature does not verify")
+    if portrait is not None and message.portrait_sha256 != hashlib.sha256(portrait).hexdigest():
+        raise InvalidRequestSignature("the portrait does not match the signed request")
+    existing = session.execute(
+        select(AccountRequest).where(AccountRequest.idempotency_key == message.request_id)
+    ).scalar_one_or_none()
+    if existing is not None:
+        return existing
+    holder = session.execute(
+        select(Account.id).where(
+            Account.registry_ref == message.registry_ref, Account.status != "closed"
+        )
+    ).first()
+    if holder is not None:
+        decision = AccountRequest(
+            idempotency_key=message.request_id,
+            application_id=message.application_id,
+            signature=signature,
+            outcome="refused",
+            refusal_code="ACCOUNT_EXISTS",
+        )
+        session.add(decision)
+        session.flush()
+        audit.record(session, AUTHORITY, "account.refused", "application", message.application_id,
+                     reason="the person already holds an e-ID account")
+        _send_decision(session, decision, None)
+        return decision
+    account = _create_account(session, message, portrait, fingerprint_templates)
+    decision = AccountRequest(
+        idempotency_key=message.request_id,
+        application_id=message.application_id,
+        signature=signature,
+        outcome="issued",
+        account_id=account.id,
+    )
+    session.add(decision)
+    session.flush()
+    _send_decision(session, decision, account)
+    return decision
+
+
+def _create_account(
+    session: Session,
+    message: AccountRequestMessage,
+    portrait: bytes | None,
+    fingerprint_templates: bytes | None,
+) -> Account:
+    code = f"{secrets.randbelow(10**8):08d}"
+    for _ in range(20):
+        number = new_eid_number()
+        account_id = uuid.uuid4()
+        account = Account(
+            id=account_id,
+            eid_number=number,
+            registry_ref=message.registry_ref,
+            level=message.level,
+            status="pending_activation",
+            lock_grounds=[],
+            full_name=message.full_name,
+            date_of_birth=message.date_of_birth,
+            sex=message.sex,
+            nationality=message.nationality,
+            passport=message.passport,
+            residence_card=message.residence_card,
+            passport_expiry_date=dt.date.fromisoformat(message.passport["expiry_date"]),
+            card_expiry_date=dt.date.fromisoformat(message.residence_card["expiry_date"]),
+            phone=message.phone,
+            email=message.email,
+            language=message.language,
+            guardian=message.guardian,
+            portrait=seal(portrait, aad=_portrait_aad(account_id)) if portrait else None,
+            fingerprint_templates=(
+                seal(fingerprint_templates, aad=f"account:fingers:{account_id}".encode())
+                if fingerprint_templates
+                else None
+            ),
+            activation_code_hash=_hasher.hash(code),
+            activation_expires_at=clock.now() + ACTIVATION_TTL,
+        )
+        try:
+            with session.begin_nested():
+                session.add(account)
+                session.flush()
+        except IntegrityError as exc:
+            # A random number clashing with an existing one is retried; a second account for
+            # the same person racing this one is not.
+            if "uq_accounts_registry_ref_open" in str(exc.orig):
+                raise Conflict("the person already holds an account", code="ACCOUNT_EXISTS")
+            continue
+        break
+    else:
+        raise EidError("could not draw a free e-ID number", code="EID_NUMBER_EXHAUSTED")
+    audit.record(session, AUTHORITY, "account.issued", "account", account.id,
+                 details={"application_id": message.application_id, "level": account.level})
+    # The guardian's own phone receives a minor's messages (DESIGN.md §1, minors).
+    phone = (message.guardian or {}).get("phone") or message.phone
+    notify(
+        session,
+        recipient_type="account",
+        recipient_id=account.id,
+        channels={"email": message.email, "sms": phone, "app": None},
+        language=message.language,
+        template="account_issued",
+        params={"eid_number": account.eid_number, "activation_code": code,
+                "full_name": account.full_name},
+        key=f"account-issued:{account.id}",
+    )
+    return account
+
+
+def _send_decision(session: Session, decision: AccountRequest, account: Account | None) -> None:
+    """The decision flows back to the immigration authority as a message, not a shared table."""
+    jobs.enqueue(
+        session,
+        "enrolment.account_decision",
+        {
+            "application_id": decision.application_id,
+            "outcome": decision.outcome,
+            "refusal_code": decision.refusal_code,
+            "eid_number": account.eid_number if account else None,
+        },
+        key=f"account-decision:{decision.idempotency_key}",
+    )
+
+
+# --- reading accounts (identity and wallet read through these, never the table) ---
+
+
+def get_account(session: Session, account_id: uuid.UUID) -> AccountView:
+    account = session.get(Account, account_id)
+    if account is None:
+        raise NotFound("no such account", code="ACCOUNT_NOT_FOUND")
+    return _view(account)
+
+
+def find_by_eid_number(session: Session, eid_number: str) -> AccountView | None:
+    account = session.execute(
+        select(Account).where(Account.eid_number == eid_number)
+    ).scalar_one_or_none()
+    return _view(account) if account else None
+
+
+def account_portrait(session: Session, account_id: uuid.UUID) -> bytes | None:
+    account = session.get(Account, account_id)
+    if account is None or account.portrait is None:
+        return None
+    return unseal(account.portrait, aad=_portrait_aad(account.id))
+
+
+def activate(session: Session, eid_number: str, activation_code: str) -> AccountView:
+    """Check the code sent at issuance; the account becomes active (unless a lock ground holds)."""
+    account = session.execute(
+        select(Account).where(Account.eid_number == eid_number).with_for_update()
+    ).scalar_one_or_none()
+    if account is None or account.activation_code_hash is None:
+        raise Unauthorized("wrong e-ID number or activation code", code="ACTIVATION_FAILED")
+    if account.status != "pending_activation":
+        raise Conflict("the account is already activated", code="ALREADY_ACTIVATED")
+    if account.activation_attempts >= 5:
+        raise Unauthorized("too many wrong codes; ask for a new one", code="ACTIVATION_LOCKED")
+    if account.activation_expires_at and account.activation_expires_at < clock.now():
+        raise Unauthorized("the activation code has expired", code="ACTIVATION_EXPIRED")
+    try:
+        _hasher.verify(account.activation_code_hash, activation_code)
+    except VerificationError:
+        account.activation_attempts += 1
+        raise Unauthorized(
+            "wrong e-ID number or activation code", code="ACTIVATION_FAILED"
+        ) from None
+    account.activation_code_hash = None
+    account.activated_at = clock.now()
+    account.status = "locked" if account.lock_grounds else "active"
+    holder = Actor(kind="holder", id=str(account.id), role="holder")
+    audit.record(session, holder, "account.activated", "account", account.id)
+    return _view(account)
+
+
+# --- locks: a set of grounds; the account unlocks when the set is empty ---
+
+
+def add_lock_ground(
+    session: Session, account_id: uuid.UUID, ground: str, *, actor: Actor, reason: str | None = None
+) -> AccountView:
+    if ground not in LOCK_GROUNDS:
+        raise ValidationFailed("unknown lock ground", code="INVALID_LOCK_GROUND",
+                               details={"ground": ground, "allowed": list(LOCK_GROUNDS)})
+    account = _locked_row(session, account_id)
+    if account.status == "closed":
+        raise Conflict("the account is closed", code="ACCOUNT_CLOSED")
+    if ground not in account.lock_grounds:
+        account.lock_grounds = sorted({*account.lock_grounds, ground})
+        was = account.status
+        if account.status == "active":
+            account.status = "locked"
+        audit.record(session, actor, "account.lock_ground_added", "account", account.id,
+                     reason=reason, details={"ground": ground})
+        if was == "active":
+            _notify_lock_change(session, account, "account_locked", ground)
+    return _view(account)
+
+
+def remove_lock_ground(
+    session: Session, account_id: uuid.UUID, ground: str, *, actor: Actor, reason: str | None = None
+) -> AccountView:
+    account = _locked_row(session, account_id)
+    if ground in account.lock_grounds:
+        account.lock_grounds = [g for g in account.lock_grounds if g != ground]
+        audit.record(session, actor, "account.lock_ground_removed", "account", account.id,
+                     reason=reason, details={"ground": ground})
+        if not account.lock_grounds and account.status == "locked":
+            account.status = "active"
+            _notify_lock_change(session, account, "account_unlocked", ground)
+    return _view(account)
+
+
+def close_account(session: Session, account_id: uuid.UUID, *, actor: Actor, reason: str) -> None:
+    account = _locked_row(session, account_id)
+    account.status = "closed"
+    audit.record(session, actor, "account.closed", "account", account.id, reason=reason)
+
+
+def _locked_row(session: Session, account_id: uuid.UUID) -> Account:
+    account = session.execute(
+        select(Account).where(Account.id == account_id).with_for_update()
+    ).scalar_one_or_none()
+    if account is None:
+        raise NotFound("no such account", code="ACCOUNT_NOT_FOUND")
+    return account
+
+
+def _notify_lock_change(session: Session, account: Account, template: str, ground: str) -> None:
+    stamp = base64.urlsafe_b64encode(secrets.token_bytes(6)).decode()
+    notify(
+        session,
+        recipient_type="account",
+        recipient_id=account.id,
+        channels={"sms": account.phone, "email": account.email, "app": None},
+        language=account.language,
+        template=template,
+        params={"ground": ground, "eid_number": account.eid_number},
+        key=f"{template}:{account.id}:{ground}:{stamp}",
+    )
+
+

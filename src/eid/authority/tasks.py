@@ -1,0 +1,45 @@
+"""Durable jobs of the e-ID authority."""
+
+from __future__ import annotations
+
+import base64
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from eid.authority import lifecycle, service
+from eid.authority.schemas import AccountRequestMessage
+from eid.core.crypto import unseal
+from eid.core.jobs import periodic, task
+from eid.registry.service import registry_port
+
+
+@task("authority.account_request")
+def handle_account_request(session: Session, payload: dict[str, Any]) -> None:
+    message = AccountRequestMessage.model_validate(payload["message"])
+    aad = f"account-request:{message.request_id}".encode()
+
+    def opened(name: str) -> bytes | None:
+        # Biometric data rides the queue sealed, never in clear in the jobs table.
+        blob = payload.get(name)
+        return unseal(base64.b64decode(blob), aad=aad + name.encode()) if blob else None
+
+    portrait = opened("portrait")
+    fingers = opened("fingerprint_templates")
+    service.receive_account_request(
+        session, message, payload["signature"], portrait=portrait, fingerprint_templates=fingers
+    )
+
+
+@periodic("authority.follow_registry", every=timedelta(seconds=30))
+@task("authority.follow_registry")
+def follow_registry(session: Session, payload: dict[str, Any]) -> None:
+    while lifecycle.follow_registry(session, registry_port(session)) > 0:
+        pass
+
+
+@periodic("authority.watch_expiry", every=timedelta(hours=6))
+@task("authority.watch_expiry")
+def watch_expiry(session: Session, payload: dict[str, Any]) -> None:
+    lifecycle.watch_expiry(session)

@@ -1,0 +1,1 @@
+"""The national immigration database: the port eid calls, and a reference registry."""

@@ -1,0 +1,115 @@
+"""Test fixtures: a real PostgreSQL, one fresh database per run, built by the migrations.
+
+EID_TEST_DATABASE_URL names a server to use (CI: the one at 127.0.0.1:5432); without it the
+embedded PostgreSQL starts, so a fresh laptop runs the same tests.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+_tmp = Path(tempfile.mkdtemp(prefix="eid-test-"))
+os.environ["EID_ENV"] = "test"
+os.environ["EID_KEYS_DIR"] = str(_tmp / "keys")
+os.environ.setdefault("EID_DATA_DIR", str(Path.home() / ".cache" / "eid-test"))
+os.environ.pop("EID_DATABASE_URL", None)
+
+import pytest  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import Engine, make_url  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from eid.core import clock  # noqa: E402
+from eid.core.database import (  # noqa: E402
+    _embedded_url,
+    configure_engine,
+    ensure_database,
+    normalise_url,
+)
+from eid.core.settings import get_settings  # noqa: E402
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def _server_url() -> str:
+    configured = os.environ.get("EID_TEST_DATABASE_URL")
+    if configured:
+        return normalise_url(configured)
+    data_dir = Path(os.environ["EID_DATA_DIR"])
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return _embedded_url(data_dir, "postgres")
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    server = _server_url()
+    name = f"eid_test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = make_url(server).set(database="postgres").render_as_string(hide_password=False)
+    ensure_database(admin, name)
+    url = make_url(server).set(database=name).render_as_string(hide_password=False)
+    os.environ["EID_DATABASE_URL"] = url
+    get_settings.cache_clear()
+    from eid.core.schema import upgrade
+
+    upgrade(url)
+    yield url
+    from eid.core import database
+
+    if database._engine is not None:
+        database._engine.dispose()
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    eng = create_engine(database_url, pool_size=10, max_overflow=20)
+    configure_engine(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def db(engine: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back at the end of the test."""
+    connection = engine.connect()
+    outer = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint",
+                      expire_on_commit=False)
+    try:
+        yield session
+    finally:
+        session.close()
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def committed(engine: Engine) -> Iterator[Engine]:
+    """For tests whose code commits (HTTP, worker): every table but the audit log is emptied
+    afterwards; the audit log is append-only by design, so tests read it by their own ids."""
+    yield engine
+    from eid.core.database import Base
+
+    tables = [t.name for t in Base.metadata.sorted_tables if t.name != "audit_events"]
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
+
+
+@pytest.fixture(autouse=True)
+def _reset_clock() -> Iterator[None]:
+    yield
+    clock.reset()
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.exists():
+        pytest.skip(f"shared test data not found at {SHARED_DATA}")
+    return SHARED_DATA
