@@ -236,6 +236,19 @@ def activate(session: Session, eid_number: str, activation_code: str) -> Account
     return _view(account)
 
 
+def new_activation_code(session: Session, account_id: uuid.UUID, *, actor: Actor) -> str:
+    """A fresh activation code (the old one stops working); the caller sends it to the holder."""
+    account = _locked_row(session, account_id)
+    if account.status != "pending_activation":
+        raise Conflict("the account is already activated", code="ALREADY_ACTIVATED")
+    code = f"{secrets.randbelow(10**8):08d}"
+    account.activation_code_hash = _hasher.hash(code)
+    account.activation_expires_at = clock.now() + ACTIVATION_TTL
+    account.activation_attempts = 0
+    audit.record(session, actor, "account.activation_code_renewed", "account", account.id)
+    return code
+
+
 # --- locks: a set of grounds; the account unlocks when the set is empty ---
 
 
