@@ -1,0 +1,59 @@
+"""First start: migrate, and in development seed a registry and a demo officer to walk with."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from eid.core.audit import Actor
+from eid.core.database import database_url, unit_of_work
+from eid.core.schema import upgrade
+from eid.core.settings import Settings
+
+log = logging.getLogger(__name__)
+SHARED_DATA_CANDIDATES = (Path.cwd().parent / "shared" / "data", Path.cwd() / "shared" / "data")
+
+
+def shared_data_dir() -> Path | None:
+    return next((p for p in SHARED_DATA_CANDIDATES if (p / "faces" / "labels.csv").exists()), None)
+
+
+def migrate() -> None:
+    upgrade(database_url())
+
+
+def seed_development(settings: Settings) -> dict[str, object] | None:
+    """Seed once, in development only; writes the demo officer's credentials to the data dir."""
+    from eid.calendar.service import seed_overrides
+    from eid.registry.models import RegistryPerson
+    from eid.registry.seed import seed
+    from eid.staff.service import create_officer
+
+    if settings.env == "production":
+        return None
+    creds_file = settings.data_dir / "demo-officer.json"
+    with unit_of_work() as session:
+        seed_overrides(session)
+        if session.execute(select(func.count()).select_from(RegistryPerson)).scalar_one():
+            return json.loads(creds_file.read_text()) if creds_file.exists() else None
+        system = Actor.system("bootstrap")
+        people = seed(session, count=40, data_dir=shared_data_dir(), actor=system)
+        officer = create_officer(session, username="demo.officer", password="demo-officer-pass-2025!",
+                                 office="HN-01", role="supervisor", actor=system)
+    creds = {
+        "username": officer.username,
+        "password": "demo-officer-pass-2025!",
+        "totp_secret": officer.totp_secret,
+        "office": officer.office,
+        "seeded_people": len(people),
+        "example_passports": [p.passport_number for p in people[:5]],
+    }
+    creds_file.parent.mkdir(parents=True, exist_ok=True)
+    creds_file.write_text(json.dumps(creds, indent=2))
+    creds_file.chmod(0o600)
+    log.info("development seed: %d registry people; demo officer credentials in %s",
+             len(people), creds_file)
+    return creds

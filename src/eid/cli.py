@@ -1,0 +1,217 @@
+"""`eid`: serve, worker, migrate, officers, the reference registry, relying parties, demo."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from eid.core.audit import Actor
+
+app = typer.Typer(help="eid: Level-2 e-ID for foreign residents of Viet Nam", no_args_is_help=True)
+officer_app = typer.Typer(help="Officer accounts", no_args_is_help=True)
+registry_app = typer.Typer(help="The reference immigration database", no_args_is_help=True)
+client_app = typer.Typer(help="Relying parties (OpenID Connect clients)", no_args_is_help=True)
+app.add_typer(officer_app, name="officer")
+app.add_typer(registry_app, name="registry")
+app.add_typer(client_app, name="client")
+
+CLI_ACTOR = Actor(kind="system", id="cli", role="admin")
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _echo(data: object) -> None:
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations."""
+    _logging()
+    from eid.bootstrap import migrate as run
+
+    run()
+    typer.echo("database is at the latest schema")
+
+
+@app.command()
+def serve(
+    host: Annotated[Optional[str], typer.Option()] = None,
+    port: Annotated[Optional[int], typer.Option()] = None,
+    worker: Annotated[bool, typer.Option(help="run the job worker inside the server")] = True,
+) -> None:
+    """Run the HTTP server (with its worker): migrates, and seeds in development."""
+    _logging()
+    import uvicorn
+
+    from eid.app import create_app
+    from eid.bootstrap import migrate as run_migrate
+    from eid.bootstrap import seed_development
+    from eid.core.settings import get_settings
+    from eid.worker import start_embedded
+
+    settings = get_settings()
+    run_migrate()
+    creds = seed_development(settings)
+    if worker and settings.embedded_worker:
+        start_embedded(settings.worker_concurrency)
+    if creds:
+        typer.echo(
+            f"\nDemo officer: {creds['username']} (password and TOTP secret in "
+            f"{settings.data_dir / 'demo-officer.json'}); try: eid officer code\n"
+        )
+    uvicorn.run(create_app(), host=host or settings.host, port=port or settings.port,
+                log_level="info")
+
+
+@app.command()
+def worker(concurrency: Annotated[int, typer.Option()] = 2) -> None:
+    """Run the durable job worker."""
+    _logging()
+    from eid.worker import run_worker
+
+    run_worker(concurrency)
+
+
+@officer_app.command("create")
+def officer_create(
+    username: Annotated[str, typer.Option()],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
+    office: Annotated[str, typer.Option()],
+    role: Annotated[str, typer.Option()] = "officer",
+) -> None:
+    """Create an officer; prints JSON with the TOTP secret to load into an authenticator."""
+    from eid.core.database import unit_of_work
+    from eid.staff.service import create_officer
+
+    with unit_of_work() as session:
+        made = create_officer(session, username=username, password=password, office=office,
+                              role=role, actor=CLI_ACTOR)
+    _echo(made.__dict__)
+
+
+@officer_app.command("code")
+def officer_code(secret: Annotated[Optional[str], typer.Option()] = None) -> None:
+    """Print the current TOTP code for a secret (default: the development demo officer's)."""
+    from eid.core.settings import get_settings
+    from eid.staff.service import current_totp
+
+    if secret is None:
+        creds = json.loads((get_settings().data_dir / "demo-officer.json").read_text())
+        secret = creds["totp_secret"]
+    typer.echo(current_totp(secret))
+
+
+@registry_app.command("add")
+def registry_add(file: Path) -> None:
+    """Put one person (DESIGN.md §3 JSON) into the reference immigration database."""
+    from eid.core.database import unit_of_work
+    from eid.registry.service import add_person_from_file
+
+    with unit_of_work() as session:
+        person_id = add_person_from_file(session, file, actor=CLI_ACTOR)
+    _echo({"person_ref": str(person_id)})
+
+
+@registry_app.command("seed")
+def registry_seed(
+    count: Annotated[int, typer.Option()] = 40,
+    data: Annotated[Optional[Path], typer.Option(help="shared biometric data folder")] = None,
+    seed: Annotated[int, typer.Option()] = 2025,
+) -> None:
+    """Synthetic people: valid ICAO passports, a realistic mix, some with biometrics on file."""
+    from eid.bootstrap import shared_data_dir
+    from eid.calendar.service import seed_overrides
+    from eid.core.database import unit_of_work
+    from eid.registry.seed import seed as run_seed
+
+    with unit_of_work() as session:
+        seed_overrides(session)
+        people = run_seed(session, count=count, data_dir=data or shared_data_dir(),
+                          actor=CLI_ACTOR, rng_seed=seed)
+    _echo({
+        "seeded": len(people),
+        "with_biometrics": sum(p.with_biometrics for p in people),
+        "card_expired": sum(p.card_expired for p in people),
+        "examples": [p.passport_number for p in people[:5]],
+    })
+
+
+@registry_app.command("event")
+def registry_event(
+    passport: Annotated[str, typer.Option()],
+    kind: Annotated[str, typer.Option(help="card_renewed, card_expired, passport_replaced, "
+                                      "passport_expired, exit, death")],
+    new_expiry: Annotated[Optional[str], typer.Option()] = None,
+    new_number: Annotated[Optional[str], typer.Option()] = None,
+) -> None:
+    """Record a status change in the reference immigration database's feed."""
+    from eid.core.database import unit_of_work
+    from eid.registry.schemas import EventIn
+    from eid.registry.service import record_event
+
+    event = EventIn.model_validate({"passport_number": passport, "kind": kind,
+                                    "new_expiry_date": new_expiry, "new_number": new_number})
+    with unit_of_work() as session:
+        cursor = record_event(session, event, actor=CLI_ACTOR)
+    _echo({"event": cursor})
+
+
+@client_app.command("create")
+def client_create(
+    name: Annotated[str, typer.Option()],
+    redirect_uri: Annotated[list[str], typer.Option()],
+    scopes: Annotated[str, typer.Option()],
+    purpose: Annotated[str, typer.Option()],
+) -> None:
+    """Register a relying party under its agreement's scopes and purpose."""
+    from eid.core.database import unit_of_work
+    from eid.identity.service import create_client
+
+    with unit_of_work() as session:
+        client_id, secret = create_client(session, name=name, redirect_uris=list(redirect_uri),
+                                          scopes=scopes.split(), purpose=purpose, actor=CLI_ACTOR)
+    _echo({"client_id": client_id, "client_secret": secret})
+
+
+@app.command()
+def demo(
+    applicants: Annotated[int, typer.Option(help="applicants walking in during the day")] = 24,
+    data: Annotated[Optional[Path], typer.Option(help="shared biometric data folder")] = None,
+) -> None:
+    """A day of applications at one office, end to end, with a progress bar."""
+    logging.basicConfig(level=logging.WARNING)
+    from eid.bootstrap import migrate as run_migrate
+    from eid.bootstrap import shared_data_dir
+    from eid.demo import run_demo
+
+    folder = data or shared_data_dir()
+    if folder is None:
+        typer.echo("the demo needs real face and fingerprint images: pass --data ../shared/data",
+                   err=True)
+        raise typer.Exit(2)
+    run_migrate()
+    run_demo(applicants, folder)
+
+
+@app.command("bio-eval")
+def bio_eval(
+    faces: Annotated[Optional[Path], typer.Option()] = None,
+    fingerprints: Annotated[Optional[Path], typer.Option()] = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json")] = None,
+    plot: Annotated[Optional[Path], typer.Option()] = None,
+) -> None:
+    """Accuracy of the biometric engine on a labelled image set (FTE, EER, FNMR at FMR, DET)."""
+    from eid.biometrics.evaluation import main_bio_eval
+
+    raise typer.Exit(main_bio_eval(faces, fingerprints, json_out, plot))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Form TK01 at the immigration office: capture, guardian, consent, submission."""

@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
+
+from eid.core.audit import Actor
+from eid.core.errors import ValidationFailed
+from eid.core.web import get_db
+from eid.enrolment import consent, service
+from eid.enrolment.schemas import (
+    ApplicationOut,
+    CancelIn,
+    ConsentIn,
+    FingerException,
+    QualityOut,
+    SubmissionOut,
+    TK01,
+    VerificationOut,
+)
+from eid.staff.dependencies import require_roles
+
+router = APIRouter(prefix="/api/v1", tags=["applications"])
+counter = require_roles("officer", "supervisor")
+MAX_IMAGE = 10 * 1024 * 1024
+
+
+async def _image(request: Request) -> bytes:
+    body = await request.body()
+    if not body:
+        raise ValidationFailed("send the image bytes as the request body", code="IMAGE_MISSING")
+    if len(body) > MAX_IMAGE:
+        raise ValidationFailed("the image is larger than 10 MiB", code="IMAGE_TOO_LARGE")
+    return body
+
+
+@router.post("/applications", status_code=201, response_model=ApplicationOut)
+def create(form: TK01, db: Session = Depends(get_db), actor: Actor = Depends(counter)) -> ApplicationOut:
+    app = service.create_application(db, form, actor=actor)
+    return service.view(db, app.id, actor=actor)
+
+
+@router.get("/applications/overdue")
+def overdue(
+    db: Session = Depends(get_db), actor: Actor = Depends(require_roles("supervisor", "auditor"))
+) -> list[dict[str, Any]]:
+    return service.overdue(db, actor=actor)
+
+
+@router.get("/applications/{app_id}", response_model=ApplicationOut)
+def read(
+    app_id: uuid.UUID,
+    db: Session = Depends(get_db),
+    actor: Actor = Depends(require_roles("officer", "supervisor", "auditor")),
+) -> ApplicationOut:
+    return service.view(db, app_id, actor=actor)
+
+
+@router.put("/applications/{app_id}/portrait", response_model=QualityOut)
+def portrait(
+    app_id: uuid.UUID,
+    image: bytes = Depends(_image),
+    db: Session = Depends(get_db),
+    actor: Actor = Depends(counter),
+) -> QualityOut:
+    return service.capture_portrait(db, app_id, image, actor=actor)
+
+
+@router.put("/applications/{app_id}/fingerprints/{position}", response_model=QualityOut)
+def fingerprint(
+    app_id: uuid.UUID,
+    position: int,
+    image: bytes = Depends(_image),
+    db: Session = Depends(get_db),
+    actor: Actor = Depends(counter),
+) -> QualityOut:
+    return service.capture_fingerprint(db, app_id, position, image, actor=actor)
+
+
+@router.put("/applications/{app_id}/fingerprints/{position}/exception", response_model=QualityOut)
+def finger_exception(
+    app_id: uuid.UUID,
+    position: int,
+    body: FingerException,
+    db: Session = Depends(get_db),
+    actor: Actor = Depends(counter),
+) -> QualityOut:
+    return service.record_finger_exception(db, app_id, position, body, actor=actor)
+
+
+@router.post("/applications/{app_id}/verification", status_code=202, response_model=VerificationOut)
+def verify(
+    app_id: uuid.UUID, db: Session = Depends(get_db), actor: Actor = Depends(counter)
+) -> VerificationOut:
+    app = service.request_verification(db, app_id, actor=actor)
+    return VerificationOut(id=app.id, status=app.status, verification="queued")
+
+
+@router.get("/consent-texts/{version}")
+def consent_text(version: str, language: str = "vi") -> dict[str, str]:
+    text = consent.text_for(version, language)
+    if text is None:
+        raise ValidationFailed("unknown consent text version or language", code="CONSENT_TEXT_UNKNOWN")
+    return {"version": version, "language": language, "text": text}
+
+
+@router.post("/applications/{app_id}/consent", response_model=ApplicationOut)
+def give_consent(
+    app_id: uuid.UUID, body: ConsentIn, db: Session = Depends(get_db), actor: Actor = Depends(counter)
+) -> ApplicationOut:
+    service.record_consent(db, app_id, body, actor=actor)
+    return service.view(db, app_id, actor=actor)
+
+
+@router.post("/applications/{app_id}/submission", response_model=SubmissionOut)
+def submission(
+    app_id: uuid.UUID, db: Session = Depends(get_db), actor: Actor = Depends(counter)
+) -> SubmissionOut:
+    return service.submit(db, app_id, actor=actor)
+
+
+@router.post("/applications/{app_id}/cancellation", response_model=ApplicationOut)
+def cancellation(
+    app_id: uuid.UUID, body: CancelIn, db: Session = Depends(get_db), actor: Actor = Depends(counter)
+) -> ApplicationOut:
+    service.cancel(db, app_id, body.reason, actor=actor)
+    return service.view(db, app_id, actor=actor)

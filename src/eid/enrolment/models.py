@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from eid.core.database import Base, TimestampMixin
+from eid.core.ids import new_id
+
+STATUSES = (
+    "draft",
+    "captured",
+    "verified",
+    "in_review",
+    "consented",
+    "submitted",
+    "issued",
+    "rejected",
+    "cancelled",
+)
+OPEN_STATUSES = ("draft", "captured", "verified", "in_review", "consented", "submitted")
+
+
+class Application(TimestampMixin, Base):
+    __tablename__ = "applications"
+    __table_args__ = (
+        # One open application per person (by passport) at any office.
+        Index(
+            "uq_applications_open_passport",
+            "passport_key",
+            unique=True,
+            postgresql_where=text(
+                "status IN ('draft','captured','verified','in_review','consented','submitted')"
+            ),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    office_code: Mapped[str] = mapped_column(ForeignKey("offices.code"), index=True)
+    created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("officers.id"))
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+    full_name: Mapped[str] = mapped_column(String(200))
+    date_of_birth: Mapped[dt.date] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(1))
+    nationality: Mapped[str] = mapped_column(String(3))
+    passport: Mapped[dict[str, Any]] = mapped_column()
+    passport_key: Mapped[str] = mapped_column(String(64))  # keyed hash: state + number
+    residence_card: Mapped[dict[str, Any]] = mapped_column()
+    address: Mapped[str] = mapped_column(String(500))
+    phone: Mapped[str] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(16))
+    integrations: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    guardian: Mapped[dict[str, Any] | None] = mapped_column()
+    registry_ref: Mapped[str | None] = mapped_column(String(64), index=True)
+    biometrics_on_file: Mapped[bool | None] = mapped_column(Boolean)
+    verification_run: Mapped[int] = mapped_column(SmallInteger, default=0)
+    consent_by: Mapped[str | None] = mapped_column(String(16))
+    consent_text_version: Mapped[str | None] = mapped_column(String(32))
+    consent_language: Mapped[str | None] = mapped_column(String(16))
+    consented_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    submitted_on: Mapped[dt.date | None] = mapped_column(Date)
+    legal_deadline: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    eid_number: Mapped[str | None] = mapped_column(String(12))
+    rejection_code: Mapped[str | None] = mapped_column(String(64))
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Capture(TimestampMixin, Base):
+    """A portrait (position 0) or a fingerprint (ISO/IEC 19794 position 1-10), or its exception."""
+
+    __tablename__ = "application_captures"
+    __table_args__ = (UniqueConstraint("application_id", "kind", "position"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    application_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("applications.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(12))  # portrait | fingerprint
+    position: Mapped[int] = mapped_column(SmallInteger)
+    image: Mapped[bytes | None] = mapped_column(LargeBinary)  # sealed
+    template: Mapped[bytes | None] = mapped_column(LargeBinary)  # sealed
+    quality: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    acceptable: Mapped[bool] = mapped_column(Boolean, default=False)
+    exception_reason: Mapped[str | None] = mapped_column(String(32))

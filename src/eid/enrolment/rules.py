@@ -1,0 +1,123 @@
+"""Rules of Decree 69/2024 applied to a TK01 before anything is written."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import phonenumbers
+
+from eid.core.errors import ValidationFailed
+from eid.enrolment.schemas import TK01
+from eid.registry.mrz import MrzError, parse_td3
+
+MINIMUM_AGE = 6  # under 6: Level 1 only
+GUARDIAN_AGE = 14  # under 14: the guardian registers and declares
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def age_on(date_of_birth: dt.date, day: dt.date) -> int:
+    years = day.year - date_of_birth.year
+    if (day.month, day.day) < (date_of_birth.month, date_of_birth.day):
+        years -= 1
+    return years
+
+
+def e164(number: str, field: str) -> str:
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        parsed = None
+    if parsed is None or not phonenumbers.is_valid_number(parsed):
+        raise ValidationFailed(
+            f"{field} must be a valid mobile number in E.164 form, e.g. +84912345678",
+            code="PHONE_INVALID",
+            details={"field": field},
+        )
+    kind = phonenumbers.number_type(parsed)
+    if kind not in (phonenumbers.PhoneNumberType.MOBILE,
+                    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
+        raise ValidationFailed(f"{field} must be a mobile number", code="PHONE_NOT_MOBILE",
+                               details={"field": field})
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def check_tk01(form: TK01, today: dt.date) -> TK01:
+    """Return the form normalised, or raise the first rule it breaks with a stable code."""
+    if form.date_of_birth > today:
+        raise ValidationFailed("the date of birth is in the future", code="DATE_OF_BIRTH_INVALID")
+    age = age_on(form.date_of_birth, today)
+    if age < MINIMUM_AGE:
+        raise ValidationFailed(
+            "Level 2 is for persons aged 6 or older; a younger child can have Level 1 only",
+            code="AGE_BELOW_MINIMUM",
+            details={"age": age, "minimum": MINIMUM_AGE},
+        )
+    passport = form.passport
+    if passport.issue_date > today:
+        raise ValidationFailed("the passport's issue date is in the future",
+                               code="PASSPORT_ISSUE_DATE_INVALID")
+    if passport.expiry_date < today:
+        raise ValidationFailed("the passport has expired", code="PASSPORT_EXPIRED",
+                               details={"expiry_date": passport.expiry_date.isoformat()})
+    if form.residence_card.expiry_date < today:
+        raise ValidationFailed(
+            "the residence card has expired", code="RESIDENCE_CARD_EXPIRED",
+            details={"expiry_date": form.residence_card.expiry_date.isoformat()},
+        )
+    if passport.mrz:
+        _check_mrz(form)
+    phone = e164(form.phone, "phone")
+    email = form.email.strip() if form.email else None
+    if email and not _EMAIL.match(email):
+        raise ValidationFailed("the email address is not valid", code="EMAIL_INVALID")
+    guardian = form.guardian
+    if age < GUARDIAN_AGE and guardian is None:
+        raise ValidationFailed(
+            "an applicant under 14 comes with a guardian, whose identity and relation are recorded",
+            code="GUARDIAN_REQUIRED",
+            details={"age": age},
+        )
+    if guardian is not None:
+        guardian_phone = e164(guardian.phone, "guardian.phone")
+        if age < GUARDIAN_AGE and guardian_phone != phone:
+            raise ValidationFailed(
+                "for a child aged 6-13 the guardian declares with the guardian's own verified "
+                "phone: `phone` must be the guardian's number",
+                code="GUARDIAN_PHONE_REQUIRED",
+            )
+        guardian = guardian.model_copy(update={"phone": guardian_phone})
+    return form.model_copy(
+        update={
+            "full_name": " ".join(form.full_name.upper().split()),
+            "phone": phone,
+            "email": email,
+            "guardian": guardian,
+            "passport": passport.model_copy(update={"number": passport.number.upper()}),
+        }
+    )
+
+
+def _check_mrz(form: TK01) -> None:
+    assert form.passport.mrz is not None
+    try:
+        fields = parse_td3(form.passport.mrz[0], form.passport.mrz[1])
+    except MrzError as exc:
+        raise ValidationFailed(
+            f"the passport MRZ is not valid ({exc.field})",
+            code="MRZ_INVALID",
+            details={"field": exc.field},
+        ) from None
+    expected = {
+        "number": form.passport.number.upper(),
+        "date_of_birth": form.date_of_birth.strftime("%y%m%d"),
+        "expiry_date": form.passport.expiry_date.strftime("%y%m%d"),
+        "nationality": form.nationality,
+    }
+    for name, value in expected.items():
+        if fields[name] != value:
+            raise ValidationFailed(
+                f"the MRZ's {name} does not match the form",
+                code="MRZ_MISMATCH",
+                details={"field": name},
+            )

@@ -1,0 +1,122 @@
+"""Form TK01 and the officer API's bodies (names as in DESIGN.md §3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from eid.registry.schemas import ResidenceCardIn
+
+
+class PassportTK01(BaseModel):
+    number: str = Field(pattern=r"^[A-Za-z0-9]{5,9}$")
+    type: str = Field(default="P", pattern=r"^[A-Z]{1,2}$")
+    issuing_state: str = Field(pattern=r"^[A-Z]{3}$")
+    issue_date: dt.date
+    expiry_date: dt.date
+    mrz: list[str] | None = Field(default=None, min_length=2, max_length=2)
+
+
+class Guardian(BaseModel):
+    full_name: str = Field(min_length=1, max_length=200)
+    relation: str = Field(min_length=1, max_length=50)
+    document_number: str = Field(min_length=3, max_length=30)
+    phone: str = Field(min_length=4, max_length=20)
+    eid_number: str | None = Field(default=None, pattern=r"^\d{12}$")
+
+
+class TK01(BaseModel):
+    full_name: str = Field(min_length=1, max_length=200)
+    date_of_birth: dt.date
+    sex: Literal["M", "F", "X"]
+    nationality: str = Field(pattern=r"^[A-Z]{3}$")
+    passport: PassportTK01
+    residence_card: ResidenceCardIn
+    address: str = Field(min_length=5, max_length=500)
+    phone: str = Field(min_length=4, max_length=20)
+    email: str | None = Field(default=None, max_length=254)
+    language: str = Field(default="vi", pattern=r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
+    integrations: dict[str, Any] = Field(default_factory=dict)
+    guardian: Guardian | None = None
+
+
+class Check(BaseModel):
+    name: str
+    outcome: str
+    reason: str | None = None
+    score: float | None = None
+    threshold: float | None = None
+
+
+class CaptureSummary(BaseModel):
+    kind: str
+    position: int
+    acceptable: bool
+    exception_reason: str | None = None
+    quality: dict[str, Any]
+
+
+class ApplicationOut(BaseModel):
+    id: uuid.UUID
+    status: str
+    office_code: str
+    full_name: str
+    date_of_birth: dt.date
+    nationality: str
+    passport: dict[str, Any]
+    residence_card: dict[str, Any]
+    phone: str
+    email: str | None
+    language: str
+    guardian: dict[str, Any] | None
+    biometrics_on_file: bool | None
+    checks: list[Check]
+    captures: list[CaptureSummary]
+    consent_by: str | None
+    submitted_at: dt.datetime | None
+    legal_deadline: dt.date | None
+    eid_number: str | None
+    rejection_code: str | None
+    rejection_reason: str | None
+    created_at: dt.datetime
+
+
+class QualityOut(BaseModel):
+    kind: str
+    position: int
+    acceptable: bool
+    score: float
+    issues: list[dict[str, str]]
+    metrics: dict[str, float]
+    application_status: str
+
+
+class FingerException(BaseModel):
+    reason: Literal["AMPUTATED", "INJURED", "UNABLE_TO_PRINT"]
+    note: str | None = Field(default=None, max_length=500)
+
+
+class ConsentIn(BaseModel):
+    by: Literal["applicant", "guardian"]
+    text_version: str
+    language: str = Field(pattern=r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
+
+
+class SubmissionOut(BaseModel):
+    id: uuid.UUID
+    status: str
+    legal_deadline: dt.date
+    working_days: int
+
+
+class CancelIn(BaseModel):
+    reason: str = Field(min_length=3, max_length=500)
+
+
+class VerificationOut(BaseModel):
+    id: uuid.UUID
+    status: str
+    verification: str

@@ -1,0 +1,438 @@
+"""The officer's procedure for one TK01 application."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from eid.authority.schemas import AccountRequestMessage
+from eid.authority.service import sign_request
+from eid.biometrics import fingerprint_positions
+from eid.calendar.service import legal_deadline
+from eid.core import audit, clock, jobs
+from eid.core.audit import Actor
+from eid.core.crypto import blind_index, seal, unseal
+from eid.core.errors import BiometricError, Conflict, Forbidden, NotFound, ValidationFailed
+from eid.enrolment import consent as consent_texts
+from eid.enrolment.models import Application, Capture
+from eid.enrolment.rules import GUARDIAN_AGE, age_on, check_tk01
+from eid.enrolment.schemas import (
+    ApplicationOut,
+    CaptureSummary,
+    Check,
+    ConsentIn,
+    FingerException,
+    QualityOut,
+    SubmissionOut,
+    TK01,
+)
+from eid.enrolment.state import require_status, transition
+from eid.notify.service import notify
+from eid.registry.service import registry_port
+from eid.verification import repository as checks_repo
+from eid.verification.ports import get_matcher
+
+MIN_FINGERS = 2
+IMMIGRATION = Actor(kind="system", id="immigration", role="immigration")
+
+
+def capture_aad(app_id: uuid.UUID, kind: str, position: int, part: str) -> bytes:
+    return f"capture:{app_id}:{kind}:{position}:{part}".encode()
+
+
+def _passport_key(nationality: str, number: str) -> str:
+    return blind_index(f"{nationality}:{number}")
+
+
+def create_application(session: Session, form: TK01, *, actor: Actor) -> Application:
+    form = check_tk01(form, clock.today_vn())
+    registry = registry_port(session)
+    record = registry.find_by_passport(form.passport.number)
+    if record is None:
+        raise ValidationFailed(
+            "the immigration database has no person with this passport",
+            code="PASSPORT_NOT_IN_REGISTRY",
+        )
+    app = Application(
+        id=uuid.uuid4(),
+        office_code=actor.office,
+        created_by=uuid.UUID(actor.id),
+        status="draft",
+        full_name=form.full_name,
+        date_of_birth=form.date_of_birth,
+        sex=form.sex,
+        nationality=form.nationality,
+        passport=form.passport.model_dump(mode="json", exclude_none=True),
+        passport_key=_passport_key(form.nationality, form.passport.number),
+        residence_card=form.residence_card.model_dump(mode="json"),
+        address=form.address,
+        phone=form.phone,
+        email=form.email,
+        language=form.language,
+        integrations=form.integrations,
+        guardian=form.guardian.model_dump(mode="json") if form.guardian else None,
+        registry_ref=record.person_ref,
+    )
+    try:
+        with session.begin_nested():
+            session.add(app)
+            session.flush()
+    except IntegrityError as exc:
+        if "uq_applications_open_passport" in str(exc.orig):
+            raise Conflict(
+                "this person already has an open application",
+                code="APPLICATION_ALREADY_OPEN",
+            ) from None
+        raise
+    audit.record(session, actor, "application.draft", "application", app.id)
+    return app
+
+
+def _load(session: Session, app_id: uuid.UUID, actor: Actor, *, lock: bool = True) -> Application:
+    stmt = select(Application).where(Application.id == app_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    app = session.execute(stmt).scalar_one_or_none()
+    if app is None:
+        raise NotFound("no such application", code="APPLICATION_NOT_FOUND")
+    # Officers and supervisors see their own office's applications; auditors see all.
+    if actor.kind == "officer" and actor.role != "auditor" and app.office_code != actor.office:
+        raise Forbidden("this application belongs to another office", code="OTHER_OFFICE")
+    return app
+
+
+def view(session: Session, app_id: uuid.UUID, *, actor: Actor) -> ApplicationOut:
+    app = _load(session, app_id, actor, lock=False)
+    audit.record(session, actor, "application.read", "application", app.id)
+    captures = session.execute(
+        select(Capture).where(Capture.application_id == app.id).order_by(Capture.kind, Capture.position)
+    ).scalars()
+    return ApplicationOut(
+        id=app.id,
+        status=app.status,
+        office_code=app.office_code,
+        full_name=app.full_name,
+        date_of_birth=app.date_of_birth,
+        nationality=app.nationality,
+        passport=app.passport,
+        residence_card=app.residence_card,
+        phone=app.phone,
+        email=app.email,
+        language=app.language,
+        guardian=app.guardian,
+        biometrics_on_file=app.biometrics_on_file,
+        checks=[Check(**c) for c in checks_repo.latest_checks(session, app.id, app.verification_run)],
+        captures=[
+            CaptureSummary(
+                kind=c.kind,
+                position=c.position,
+                acceptable=c.acceptable,
+                exception_reason=c.exception_reason,
+                quality=c.quality,
+            )
+            for c in captures
+        ],
+        consent_by=app.consent_by,
+        submitted_at=app.submitted_at,
+        legal_deadline=app.legal_deadline,
+        eid_number=app.eid_number,
+        rejection_code=app.rejection_code,
+        rejection_reason=app.rejection_reason,
+        created_at=app.created_at,
+    )
+
+
+def _store_capture(
+    session: Session,
+    app: Application,
+    *,
+    kind: str,
+    position: int,
+    image: bytes | None,
+    template: bytes | None,
+    quality: dict[str, Any],
+    acceptable: bool,
+    exception_reason: str | None = None,
+) -> None:
+    capture = session.execute(
+        select(Capture).where(
+            Capture.application_id == app.id, Capture.kind == kind, Capture.position == position
+        )
+    ).scalar_one_or_none()
+    if capture is None:
+        capture = Capture(application_id=app.id, kind=kind, position=position)
+        session.add(capture)
+    capture.image = seal(image, aad=capture_aad(app.id, kind, position, "image")) if image else None
+    capture.template = (
+        seal(template, aad=capture_aad(app.id, kind, position, "template")) if template else None
+    )
+    capture.quality = quality
+    capture.acceptable = acceptable
+    capture.exception_reason = exception_reason
+    session.flush()
+
+
+def _image_kind(image: bytes) -> None:
+    if not (image.startswith(b"\xff\xd8") or image.startswith(b"\x89PNG\r\n\x1a\n")):
+        raise ValidationFailed("the image must be JPEG or PNG", code="IMAGE_FORMAT")
+    if len(image) > 10 * 1024 * 1024:
+        raise ValidationFailed("the image is larger than 10 MiB", code="IMAGE_TOO_LARGE")
+
+
+def _after_capture(session: Session, app: Application, actor: Actor) -> None:
+    """draft <-> captured follows what is on the application: a portrait and enough fingers."""
+    captures = session.execute(select(Capture).where(Capture.application_id == app.id)).scalars().all()
+    portrait_ok = any(c.kind == "portrait" and c.acceptable for c in captures)
+    fingers_ok = sum(1 for c in captures if c.kind == "fingerprint" and c.acceptable)
+    excepted = sum(1 for c in captures if c.kind == "fingerprint" and c.exception_reason)
+    # Two good fingers, or every finger accounted for (printed or excepted) with at least one.
+    enough = fingers_ok >= MIN_FINGERS or (fingers_ok >= 1 and fingers_ok + excepted == 10)
+    complete = portrait_ok and enough
+    if complete and app.status == "draft":
+        transition(session, app, "captured", actor=actor, reason="portrait and fingerprints taken")
+    elif not complete and app.status == "captured":
+        transition(session, app, "draft", actor=actor, reason="a capture was replaced")
+
+
+def capture_portrait(session: Session, app_id: uuid.UUID, image: bytes, *, actor: Actor) -> QualityOut:
+    app = _load(session, app_id, actor)
+    require_status(app, "draft", "captured", action="capture a portrait for")
+    _image_kind(image)
+    matcher = get_matcher()
+    report = matcher.portrait_quality(image)
+    template = None
+    if report.acceptable:
+        try:
+            template = matcher.face_template(image)
+        except BiometricError as exc:
+            raise ValidationFailed(exc.message, code=exc.code) from None
+    quality = {"score": report.score, "issues": report.issues, "metrics": report.metrics}
+    _store_capture(session, app, kind="portrait", position=0, image=image, template=template,
+                   quality=quality, acceptable=report.acceptable)
+    audit.record(session, actor, "application.portrait_captured", "application", app.id,
+                 details={"acceptable": report.acceptable})
+    _after_capture(session, app, actor)
+    return QualityOut(kind="portrait", position=0, acceptable=report.acceptable, score=report.score,
+                      issues=report.issues, metrics=report.metrics, application_status=app.status)
+
+
+def _check_position(position: int) -> None:
+    if position not in fingerprint_positions:
+        raise ValidationFailed(
+            "finger positions are ISO/IEC 19794 codes 1 (right thumb) to 10 (left little)",
+            code="INVALID_FINGER_POSITION",
+            details={"position": position},
+        )
+
+
+def capture_fingerprint(
+    session: Session, app_id: uuid.UUID, position: int, image: bytes, *, actor: Actor
+) -> QualityOut:
+    _check_position(position)
+    app = _load(session, app_id, actor)
+    require_status(app, "draft", "captured", action="capture fingerprints for")
+    _image_kind(image)
+    matcher = get_matcher()
+    report = matcher.fingerprint_quality(image, position)
+    template = None
+    if report.acceptable:
+        try:
+            template = matcher.fingerprint_template(image, position)
+        except BiometricError as exc:
+            raise ValidationFailed(exc.message, code=exc.code) from None
+    quality = {"score": report.score, "issues": report.issues, "metrics": report.metrics}
+    _store_capture(session, app, kind="fingerprint", position=position, image=image,
+                   template=template, quality=quality, acceptable=report.acceptable)
+    audit.record(session, actor, "application.fingerprint_captured", "application", app.id,
+                 details={"position": position, "acceptable": report.acceptable})
+    _after_capture(session, app, actor)
+    return QualityOut(kind="fingerprint", position=position, acceptable=report.acceptable,
+                      score=report.score, issues=report.issues, metrics=report.metrics,
+                      application_status=app.status)
+
+
+def record_finger_exception(
+    session: Session, app_id: uuid.UUID, position: int, body: FingerException, *, actor: Actor
+) -> QualityOut:
+    """A missing or injured finger is recorded by the officer, never silently skipped."""
+    _check_position(position)
+    app = _load(session, app_id, actor)
+    require_status(app, "draft", "captured", action="record a finger exception for")
+    _store_capture(session, app, kind="fingerprint", position=position, image=None, template=None,
+                   quality={"note": body.note or ""}, acceptable=False,
+                   exception_reason=body.reason)
+    audit.record(session, actor, "application.finger_exception", "application", app.id,
+                 reason=body.reason, details={"position": position})
+    _after_capture(session, app, actor)
+    return QualityOut(kind="fingerprint", position=position, acceptable=False, score=0.0,
+                      issues=[{"code": body.reason, "message": "recorded as an exception"}],
+                      metrics={}, application_status=app.status)
+
+
+def request_verification(session: Session, app_id: uuid.UUID, *, actor: Actor) -> Application:
+    app = _load(session, app_id, actor)
+    require_status(app, "captured", action="verify")
+    app.verification_run += 1
+    jobs.enqueue(session, "verification.run",
+                 {"application_id": str(app.id), "run": app.verification_run,
+                  "actor": actor.__dict__},
+                 key=f"verify:{app.id}:{app.verification_run}")
+    audit.record(session, actor, "application.verification_requested", "application", app.id)
+    return app
+
+
+def record_consent(session: Session, app_id: uuid.UUID, body: ConsentIn, *, actor: Actor) -> Application:
+    app = _load(session, app_id, actor)
+    require_status(app, "verified", action="record consent for")
+    if consent_texts.text_for(body.text_version, body.language) is None:
+        raise ValidationFailed(
+            "unknown consent text version or language",
+            code="CONSENT_TEXT_UNKNOWN",
+            details={"current_version": consent_texts.CURRENT_VERSION},
+        )
+    minor = age_on(app.date_of_birth, clock.today_vn()) < GUARDIAN_AGE
+    if (minor or app.guardian) and body.by != "guardian":
+        raise ValidationFailed(
+            "the guardian gives consent for a child or a represented person",
+            code="GUARDIAN_CONSENT_REQUIRED",
+        )
+    if body.by == "guardian" and not app.guardian:
+        raise ValidationFailed("this application has no guardian", code="NO_GUARDIAN")
+    app.consent_by = body.by
+    app.consent_text_version = body.text_version
+    app.consent_language = body.language
+    app.consented_at = clock.now()
+    transition(session, app, "consented", actor=actor, reason=f"consent by {body.by}")
+    return app
+
+
+def submit(session: Session, app_id: uuid.UUID, *, actor: Actor) -> SubmissionOut:
+    app = _load(session, app_id, actor)
+    require_status(app, "consented", action="submit")
+    assert app.registry_ref is not None
+    on_file = bool(app.biometrics_on_file)
+    now = clock.now()
+    app.submitted_at = now
+    app.submitted_on = clock.today_vn()
+    app.legal_deadline = legal_deadline(session, app.submitted_on, on_file)
+    days = 3 if on_file else 7
+    transition(session, app, "submitted", actor=actor, reason="sent to the e-ID authority")
+    _send_account_request(session, app)
+    notify(
+        session,
+        recipient_type="application",
+        recipient_id=app.id,
+        channels={"sms": app.phone, "email": app.email},
+        language=app.language,
+        template="application_received",
+        params={"legal_deadline": app.legal_deadline.isoformat(), "full_name": app.full_name},
+        key=f"application-received:{app.id}",
+    )
+    return SubmissionOut(id=app.id, status=app.status, legal_deadline=app.legal_deadline,
+                         working_days=days)
+
+
+def _send_account_request(session: Session, app: Application) -> None:
+    portrait_row = session.execute(
+        select(Capture).where(Capture.application_id == app.id, Capture.kind == "portrait")
+    ).scalar_one()
+    assert portrait_row.image is not None
+    portrait = unseal(portrait_row.image, aad=capture_aad(app.id, "portrait", 0, "image"))
+    fingers = {
+        str(c.position): base64.b64encode(
+            unseal(c.template, aad=capture_aad(app.id, "fingerprint", c.position, "template"))
+        ).decode()
+        for c in session.execute(
+            select(Capture).where(Capture.application_id == app.id, Capture.kind == "fingerprint")
+        ).scalars()
+        if c.template is not None
+    }
+    message = AccountRequestMessage(
+        request_id=f"app:{app.id}",
+        application_id=str(app.id),
+        registry_ref=app.registry_ref or "",
+        full_name=app.full_name,
+        date_of_birth=app.date_of_birth,
+        sex=app.sex,
+        nationality=app.nationality,
+        passport={k: v for k, v in app.passport.items() if k != "mrz"},
+        residence_card=app.residence_card,
+        phone=app.phone,
+        email=app.email,
+        language=app.language,
+        guardian=app.guardian,
+        portrait_sha256=hashlib.sha256(portrait).hexdigest(),
+        sent_at=clock.now(),
+    )
+    aad = f"account-request:{message.request_id}".encode()
+    jobs.enqueue(
+        session,
+        "authority.account_request",
+        {
+            "message": message.model_dump(mode="json"),
+            "signature": sign_request(message),
+            "portrait": base64.b64encode(seal(portrait, aad=aad + b"portrait")).decode(),
+            "fingerprint_templates": base64.b64encode(
+                seal(json.dumps(fingers).encode(), aad=aad + b"fingerprint_templates")
+            ).decode(),
+        },
+        key=f"account-request:{app.id}",
+    )
+
+
+def cancel(session: Session, app_id: uuid.UUID, reason: str, *, actor: Actor) -> Application:
+    app = _load(session, app_id, actor)
+    transition(session, app, "cancelled", actor=actor, reason=reason)
+    checks_repo.deactivate_template(session, app.id)
+    return app
+
+
+def apply_account_decision(session: Session, payload: dict[str, Any]) -> None:
+    """The e-ID authority's answer arrives; applied once whatever the number of deliveries."""
+    app = session.execute(
+        select(Application)
+        .where(Application.id == uuid.UUID(payload["application_id"]))
+        .with_for_update()
+    ).scalar_one_or_none()
+    if app is None or app.status != "submitted":
+        return
+    app.decided_at = clock.now()
+    if payload["outcome"] == "issued":
+        app.eid_number = payload["eid_number"]
+        transition(session, app, "issued", actor=IMMIGRATION, reason="account created")
+    else:
+        app.rejection_code = payload.get("refusal_code") or "REFUSED"
+        app.rejection_reason = "the e-ID authority refused the account request"
+        transition(session, app, "rejected", actor=IMMIGRATION, reason=app.rejection_code)
+        checks_repo.deactivate_template(session, app.id)
+        notify(
+            session,
+            recipient_type="application",
+            recipient_id=app.id,
+            channels={"sms": app.phone, "email": app.email},
+            language=app.language,
+            template="application_rejected",
+            params={"reason": app.rejection_code, "full_name": app.full_name},
+            key=f"application-rejected:{app.id}",
+        )
+
+
+def overdue(session: Session, *, actor: Actor) -> list[dict[str, Any]]:
+    stmt = select(Application).where(
+        Application.status == "submitted", Application.legal_deadline < clock.today_vn()
+    )
+    if actor.role != "auditor":
+        stmt = stmt.where(Application.office_code == actor.office)
+    rows = session.execute(stmt.order_by(Application.legal_deadline)).scalars().all()
+    return [
+        {"id": str(a.id), "office_code": a.office_code, "legal_deadline": a.legal_deadline,
+         "submitted_at": a.submitted_at, "status": a.status}
+        for a in rows
+    ]

@@ -1,0 +1,45 @@
+"""The application's state machine: every transition is checked, audited, in the caller's tx."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from eid.core import audit
+from eid.core.audit import Actor
+from eid.core.errors import IllegalTransition
+from eid.enrolment.models import Application
+
+ALLOWED: dict[str, frozenset[str]] = {
+    "draft": frozenset({"captured", "cancelled"}),
+    "captured": frozenset({"draft", "verified", "in_review", "rejected", "cancelled"}),
+    "verified": frozenset({"consented", "cancelled", "rejected"}),
+    "in_review": frozenset({"verified", "rejected", "cancelled"}),
+    "consented": frozenset({"submitted", "cancelled"}),
+    "submitted": frozenset({"issued", "rejected"}),
+    "issued": frozenset(),
+    "rejected": frozenset(),
+    "cancelled": frozenset(),
+}
+
+
+def require_status(app: Application, *statuses: str, action: str) -> None:
+    if app.status not in statuses:
+        raise IllegalTransition(
+            f"cannot {action} an application that is {app.status}",
+            details={"status": app.status, "allowed_from": list(statuses)},
+        )
+
+
+def transition(
+    session: Session, app: Application, to: str, *, actor: Actor, reason: str | None = None
+) -> None:
+    if to not in ALLOWED[app.status]:
+        raise IllegalTransition(
+            f"an application cannot go from {app.status} to {to}",
+            details={"from": app.status, "to": to},
+        )
+    before = app.status
+    app.status = to
+    session.flush()
+    audit.record(session, actor, f"application.{to}", "application", app.id, reason=reason,
+                 details={"from": before})

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from eid.core.audit import Actor
+from eid.core.web import get_db
+from eid.staff.dependencies import require_roles
+from eid.verification import repository, service
+
+router = APIRouter(prefix="/api/v1/reviews", tags=["reviews"])
+
+
+class DecisionIn(BaseModel):
+    decision: str = Field(pattern="^(approve|reject)$")
+    note: str = Field(min_length=3, max_length=1000)
+
+
+@router.get("")
+def list_reviews(
+    db: Session = Depends(get_db), actor: Actor = Depends(require_roles("supervisor"))
+) -> list[dict[str, Any]]:
+    return [service.review_view(db, r, actor) for r in repository.open_reviews(db, actor.office)]
+
+
+@router.post("/{review_id}/decision")
+def decide(
+    review_id: uuid.UUID,
+    body: DecisionIn,
+    db: Session = Depends(get_db),
+    actor: Actor = Depends(require_roles("supervisor")),
+) -> dict[str, Any]:
+    review = service.decide_review(db, review_id, decision=body.decision, note=body.note,
+                                   actor=actor)
+    return service.review_view(db, review, actor)

@@ -1,0 +1,105 @@
+"""The biometric matcher port: what verification needs from a biometric engine."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class QualityResult:
+    acceptable: bool
+    score: float
+    issues: list[dict[str, str]] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    is_match: bool
+    score: float
+    threshold: float
+
+
+class BiometricMatcher(Protocol):
+    def portrait_quality(self, image: bytes) -> QualityResult: ...
+    def fingerprint_quality(self, image: bytes, position: int) -> QualityResult: ...
+    def face_template(self, image: bytes) -> bytes: ...
+    def fingerprint_template(self, image: bytes, position: int) -> bytes: ...
+    def compare_faces(self, probe: bytes, reference: bytes) -> MatchResult: ...
+    def compare_fingerprints(self, probe: bytes, reference: bytes) -> MatchResult: ...
+    def search_faces(self, template: bytes, k: int) -> list[tuple[str, float]]: ...
+    def index_face(self, key: str, template: bytes) -> None: ...
+    def unindex_face(self, key: str) -> None: ...
+    def indexed(self) -> int: ...
+
+
+class EngineMatcher:
+    """`eid.biometrics` behind the port. One engine and one in-memory 1:N index per process."""
+
+    def __init__(self) -> None:
+        from eid.biometrics import BiometricEngine, FaceIndex
+
+        self.engine = BiometricEngine()
+        self.index = FaceIndex()
+
+    @staticmethod
+    def _quality(report: Any) -> QualityResult:
+        return QualityResult(
+            acceptable=bool(report.acceptable),
+            score=float(report.score),
+            issues=[{"code": i.code, "message": i.message} for i in report.issues],
+            metrics={k: float(v) for k, v in report.metrics.items()},
+        )
+
+    def portrait_quality(self, image: bytes) -> QualityResult:
+        return self._quality(self.engine.portrait_quality(image))
+
+    def fingerprint_quality(self, image: bytes, position: int) -> QualityResult:
+        return self._quality(self.engine.fingerprint_quality(image, position))
+
+    def face_template(self, image: bytes) -> bytes:
+        return bytes(self.engine.face_template(image))
+
+    def fingerprint_template(self, image: bytes, position: int) -> bytes:
+        return bytes(self.engine.fingerprint_template(image, position))
+
+    def compare_faces(self, probe: bytes, reference: bytes) -> MatchResult:
+        c = self.engine.compare_faces(probe, reference)
+        return MatchResult(is_match=bool(c.is_match), score=float(c.score), threshold=float(c.threshold))
+
+    def compare_fingerprints(self, probe: bytes, reference: bytes) -> MatchResult:
+        c = self.engine.compare_fingerprints(probe, reference)
+        return MatchResult(is_match=bool(c.is_match), score=float(c.score), threshold=float(c.threshold))
+
+    def search_faces(self, template: bytes, k: int) -> list[tuple[str, float]]:
+        return [(key, float(s)) for key, s in self.index.search(template, k)]
+
+    def index_face(self, key: str, template: bytes) -> None:
+        self.index.add(key, template)
+
+    def unindex_face(self, key: str) -> None:
+        self.index.remove(key)
+
+    def indexed(self) -> int:
+        return len(self.index)
+
+
+_matcher: BiometricMatcher | None = None
+_lock = threading.Lock()
+
+
+def get_matcher() -> BiometricMatcher:
+    global _matcher
+    with _lock:
+        if _matcher is None:
+            _matcher = EngineMatcher()
+        return _matcher
+
+
+def set_matcher(matcher: BiometricMatcher | None) -> None:
+    """Replace the process's matcher (tests that need an engine without models)."""
+    global _matcher
+    with _lock:
+        _matcher = matcher

@@ -1,0 +1,41 @@
+"""The job worker: `eid worker` runs it alone; `eid serve` runs it inside the server process."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+from eid.app import import_all_tasks
+from eid.core.jobs import Worker
+
+log = logging.getLogger(__name__)
+
+
+def run_worker(concurrency: int = 1) -> None:
+    import_all_tasks()
+    workers = [Worker() for _ in range(concurrency)]
+    threads = [threading.Thread(target=w.run_forever, name=f"worker-{i}", daemon=True)
+               for i, w in enumerate(workers)]
+
+    def stop(*_: object) -> None:
+        for w in workers:
+            w.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for t in threads:
+        t.start()
+    for t in threads:
+        while t.is_alive():
+            t.join(timeout=0.5)
+
+
+def start_embedded(concurrency: int) -> list[Worker]:
+    """Workers as daemon threads of the server (one-command start on a laptop)."""
+    import_all_tasks()
+    workers = [Worker() for _ in range(concurrency)]
+    for i, w in enumerate(workers):
+        threading.Thread(target=w.run_forever, name=f"embedded-worker-{i}", daemon=True).start()
+    log.info("embedded worker started with %d thread(s)", concurrency)
+    return workers
