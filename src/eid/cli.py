@@ -215,3 +215,7 @@ def bio_eval(
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

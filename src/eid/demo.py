@@ -1,0 +1,149 @@
+"""`eid demo`: one office's day, end to end, through the real services, queue and database."""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from eid.app import import_all_tasks
+from eid.core import clock
+from eid.core.audit import Actor
+from eid.core.database import unit_of_work
+from eid.core.errors import EidError
+from eid.core.jobs import Worker
+from eid.enrolment import service as enrolment
+from eid.enrolment.consent import CURRENT_VERSION
+from eid.enrolment.schemas import TK01, ConsentIn
+from eid.registry.seed import biometric_pool, seed
+from eid.staff.service import create_officer
+
+console = Console()
+
+
+def _form(person: Any, rng: random.Random) -> TK01:
+    phone = f"+8491{rng.randint(1000000, 9999999)}"
+    guardian = (
+        {"full_name": "GUARDIAN OF " + person.full_name, "relation": "mother",
+         "document_number": f"G{rng.randint(10**7, 10**8 - 1)}", "phone": phone}
+        if _minor(person) else None
+    )
+    return TK01.model_validate({
+        "full_name": person.full_name,
+        "date_of_birth": person.date_of_birth.isoformat(),
+        "sex": person.sex,
+        "nationality": person.nationality,
+        "passport": {"number": person.passport.number, "type": person.passport.type,
+                     "issuing_state": person.passport.issuing_state,
+                     "issue_date": person.passport.issue_date.isoformat(),
+                     "expiry_date": person.passport.expiry_date.isoformat()},
+        "residence_card": {"number": person.residence_card.number,
+                           "kind": person.residence_card.kind,
+                           "expiry_date": person.residence_card.expiry_date.isoformat()},
+        "address": f"{rng.randint(1, 200)} Kim Ma, Ba Dinh, Ha Noi",
+        "phone": phone,
+        "guardian": guardian,
+        "email": f"applicant{rng.randint(1000, 9999)}@example.test",
+        "language": rng.choice(["vi", "en", "ko", "zh"]),
+    })
+
+
+def run_demo(applicants: int, data_dir: Path) -> None:
+    import_all_tasks()
+    rng = random.Random()  # noqa: S311 - synthetic applicants
+    office = f"DEMO-{secrets.token_hex(2).upper()}"
+    system = Actor.system("demo")
+    faces, fingers = biometric_pool(data_dir)
+    with unit_of_work() as session:
+        from eid.calendar.service import seed_overrides
+
+        seed_overrides(session)
+        people = seed(session, count=applicants, data_dir=data_dir, actor=system,
+                      rng_seed=rng.randint(0, 10**9))
+        officer = create_officer(session, username=f"demo.{office.lower()}",
+                                 password=secrets.token_urlsafe(16), office=office,
+                                 role="officer", actor=system)
+    actor = Actor(kind="officer", id=officer.id, role="officer", office=office)
+    spare_faces = [v for k, v in faces.items() if all(p.face_identity != k for p in people)]
+    spare_fingers = [v for k, v in fingers.items()
+                     if all(k not in p.finger_ids for p in people)]
+    outcomes: Counter[str] = Counter()
+    refusals: Counter[str] = Counter()
+    deadlines: Counter[str] = Counter()
+    worker = Worker(name="demo")
+    with Progress(console=console) as progress:
+        bar = progress.add_task(f"office {office}: applicants", total=len(people))
+        for i, seeded in enumerate(people):
+            progress.advance(bar)
+            try:
+                with unit_of_work() as session:
+                    from eid.registry.service import registry_port
+
+                    record = registry_port(session).find_by_passport(seeded.passport_number)
+                    assert record is not None
+                    app = enrolment.create_application(session, _form(record, rng), actor=actor)
+                    app_id = app.id
+                # Live captures: another photo and another impression of what is on file, or
+                # (7-day path) photos and prints of someone not on file.
+                if seeded.face_identity:
+                    portrait = faces[seeded.face_identity][1]
+                    prints = {2: fingers[seeded.finger_ids[0]][1], 7: fingers[seeded.finger_ids[1]][1]}
+                else:
+                    face_set = spare_faces[i % len(spare_faces)] if spare_faces else faces[
+                        list(faces)[i % len(faces)]]
+                    fa = spare_fingers[(2 * i) % len(spare_fingers)] if spare_fingers else [face_set[0]]
+                    fb = spare_fingers[(2 * i + 1) % len(spare_fingers)] if spare_fingers else [face_set[0]]
+                    portrait, prints = face_set[-1], {2: fa[-1], 7: fb[-1]}
+                with unit_of_work() as session:
+                    enrolment.capture_portrait(session, app_id, portrait.read_bytes(), actor=actor)
+                for position, image in prints.items():
+                    with unit_of_work() as session:
+                        enrolment.capture_fingerprint(session, app_id, position, image.read_bytes(),
+                                                      actor=actor)
+                with unit_of_work() as session:
+                    enrolment.request_verification(session, app_id, actor=actor)
+                worker.drain()
+                with unit_of_work() as session:
+                    status = enrolment.view(session, app_id, actor=actor).status
+                if status == "verified":
+                    with unit_of_work() as session:
+                        enrolment.record_consent(
+                            session, app_id,
+                            ConsentIn(by="guardian" if _minor(record) else "applicant",
+                                      text_version=CURRENT_VERSION, language="vi"),
+                            actor=actor)
+                    with unit_of_work() as session:
+                        sub = enrolment.submit(session, app_id, actor=actor)
+                    deadlines[f"{sub.working_days} working days -> {sub.legal_deadline}"] += 1
+                    worker.drain()
+                    with unit_of_work() as session:
+                        status = enrolment.view(session, app_id, actor=actor).status
+                outcomes[status] += 1
+            except EidError as exc:
+                outcomes["refused at the counter"] += 1
+                refusals[exc.code] += 1
+    worker.drain()
+    table = Table(title=f"A day at office {office} ({clock.today_vn():%a %d %b %Y})")
+    table.add_column("outcome")
+    table.add_column("applicants", justify="right")
+    for name, n in outcomes.most_common():
+        table.add_row(name, str(n))
+    console.print(table)
+    if refusals:
+        console.print("Refused at the counter: " + ", ".join(f"{c} x{n}" for c, n in refusals.items()))
+    if deadlines:
+        console.print("Legal deadlines: " + "; ".join(f"{k} (x{n})" for k, n in deadlines.items()))
+
+
+def _minor(record: Any) -> bool:
+    from eid.enrolment.rules import GUARDIAN_AGE, age_on
+
+    return age_on(record.date_of_birth, clock.today_vn()) < GUARDIAN_AGE
+
+

@@ -1,0 +1,205 @@
+"""The whole Level-2 procedure over HTTP, against the running app and a real PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from eid.core import clock
+from eid.core.database import unit_of_work
+from eid.core.ids import is_valid_eid_number
+from tests.procedure.conftest import tk01
+from tests.support import SmsGateway, SmtpServer, wait_until
+
+CONSENT = "2025-07-v1"
+
+
+def _status(client: httpx.Client, app_id: str, *wanted: str) -> dict[str, Any]:
+    def poll() -> dict[str, Any] | None:
+        body = client.get(f"/api/v1/applications/{app_id}").json()
+        return body if body["status"] in wanted else None
+
+    result: dict[str, Any] = wait_until(poll)
+    return result
+
+
+def _capture(client: httpx.Client, app_id: str, portrait: Path, fingers: dict[int, Path]) -> None:
+    r = client.put(f"/api/v1/applications/{app_id}/portrait", content=portrait.read_bytes())
+    assert r.status_code == 200, r.text
+    assert r.json()["acceptable"], r.json()
+    for position, image in fingers.items():
+        r = client.put(f"/api/v1/applications/{app_id}/fingerprints/{position}",
+                       content=image.read_bytes())
+        assert r.status_code == 200, r.text
+        assert r.json()["acceptable"], r.json()
+    assert r.json()["application_status"] == "captured"
+
+
+def test_adult_with_biometrics_on_file_is_issued_and_notified(
+    make_officer: Callable[..., httpx.Client],
+    registry_person: Callable[..., dict[str, Any]],
+    shared_data: Path,
+    peers: tuple[SmtpServer, SmsGateway],
+) -> None:
+    smtp, sms = peers
+    faces, prints = shared_data / "faces", shared_data / "fingerprints"
+    person = registry_person(
+        number="M12345678",
+        portrait=faces / "fr_obama_1.jpg" if (faces / "fr_obama_1.jpg").exists()
+        else sorted(faces.glob("fr_obama*"))[0],
+        fingers={2: prints / "pyfnprint_001_1.png", 7: prints / "pyfnprint_002_1.png"},
+    )
+    officer = make_officer("officer")
+    r = officer.post("/api/v1/applications", json=tk01(person))
+    assert r.status_code == 201, r.text
+    app = r.json()
+    assert app["status"] == "draft"
+    app_id = app["id"]
+
+    _capture(officer, app_id, sorted(faces.glob("fr_obama*"))[1],
+             {2: prints / "pyfnprint_001_2.png", 7: prints / "pyfnprint_002_2.png"})
+    r = officer.post(f"/api/v1/applications/{app_id}/verification")
+    assert r.status_code == 202, r.text
+    body = _status(officer, app_id, "verified", "in_review", "rejected")
+    outcomes = {c["name"]: c["outcome"] for c in body["checks"]}
+    assert body["status"] == "verified", body["checks"]
+    assert outcomes == {
+        "registry_record": "pass", "identity_data": "pass", "passport": "pass",
+        "residence_card": "pass", "face_1to1": "pass", "fingerprints_1to1": "pass",
+        "duplicates_1toN": "pass",
+    }
+    assert body["biometrics_on_file"] is True
+
+    r = officer.post(f"/api/v1/applications/{app_id}/consent",
+                     json={"by": "applicant", "text_version": CONSENT, "language": "vi"})
+    assert r.status_code == 200, r.text
+    r = officer.post(f"/api/v1/applications/{app_id}/submission")
+    assert r.status_code == 200, r.text
+    submitted = r.json()
+    assert submitted["working_days"] == 3
+    deadline = dt.date.fromisoformat(submitted["legal_deadline"])
+    assert clock.today_vn() < deadline <= clock.today_vn() + dt.timedelta(days=12)
+
+    issued = _status(officer, app_id, "issued", "rejected")
+    assert issued["status"] == "issued"
+    assert is_valid_eid_number(issued["eid_number"])
+
+    wait_until(lambda: any(issued["eid_number"] in m["data"] for m in smtp.mailbox.messages))
+    wait_until(lambda: any(issued["eid_number"] in m["text"] for m in sms.received))
+    issued_sms = [m for m in sms.received if issued["eid_number"] in m["text"]]
+    assert len(issued_sms) == 1
+    assert issued_sms[0]["to"] == "+84912345678"
+    assert issued_sms[0]["idempotency_key"]
+    mail = next(m for m in smtp.mailbox.messages if issued["eid_number"] in m["data"])
+    assert mail["to"] == ["holder@example.test"]
+
+
+def test_minor_with_guardian_takes_the_seven_day_path(
+    make_officer: Callable[..., httpx.Client],
+    registry_person: Callable[..., dict[str, Any]],
+    shared_data: Path,
+    peers: tuple[SmtpServer, SmsGateway],
+) -> None:
+    _, sms = peers
+    faces, prints = shared_data / "faces", shared_data / "fingerprints"
+    person = registry_person(number="C98765432", age=10, name="WANG LEI", nationality="CHN")
+    officer = make_officer("officer")
+    guardian = {"full_name": "WANG WEI", "relation": "father", "document_number": "E12345678",
+                "phone": "+84987654321"}
+    form = tk01(person, phone="+84987654321", language="en")
+
+    r = officer.post("/api/v1/applications", json=form)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "GUARDIAN_REQUIRED"
+    r = officer.post("/api/v1/applications", json=form | {"phone": "+84911111111",
+                                                          "guardian": guardian})
+    assert r.json()["error"]["code"] == "GUARDIAN_PHONE_REQUIRED"
+    r = officer.post("/api/v1/applications", json=form | {"guardian": guardian})
+    assert r.status_code == 201, r.text
+    app_id = r.json()["id"]
+
+    _capture(officer, app_id, sorted(faces.glob("fr_kit_harington*"))[0],
+             {2: prints / "pyfnprint_005_1.png", 7: prints / "pyfnprint_006_1.png"})
+    officer.post(f"/api/v1/applications/{app_id}/verification")
+    body = _status(officer, app_id, "verified", "in_review", "rejected")
+    assert body["status"] == "verified", body["checks"]
+    outcomes = {c["name"]: c["outcome"] for c in body["checks"]}
+    assert outcomes["face_1to1"] == "not_applicable"
+    assert outcomes["fingerprints_1to1"] == "not_applicable"
+    assert body["biometrics_on_file"] is False
+
+    r = officer.post(f"/api/v1/applications/{app_id}/consent",
+                     json={"by": "applicant", "text_version": CONSENT, "language": "en"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "GUARDIAN_CONSENT_REQUIRED"
+    r = officer.post(f"/api/v1/applications/{app_id}/consent",
+                     json={"by": "guardian", "text_version": CONSENT, "language": "en"})
+    assert r.status_code == 200, r.text
+    r = officer.post(f"/api/v1/applications/{app_id}/submission")
+    assert r.json()["working_days"] == 7
+    issued = _status(officer, app_id, "issued", "rejected")
+    assert issued["status"] == "issued"
+    wait_until(lambda: any(issued["eid_number"] in m["text"] for m in sms.received))
+    to_guardian = [m for m in sms.received if issued["eid_number"] in m["text"]]
+    assert [m["to"] for m in to_guardian] == ["+84987654321"]
+
+
+def test_refusals_carry_stable_codes_and_write_nothing(
+    make_officer: Callable[..., httpx.Client],
+    registry_person: Callable[..., dict[str, Any]],
+) -> None:
+    from eid.enrolment.models import Application
+
+    officer = make_officer("officer")
+    expired = registry_person(number="K11111111", card_days=-3)
+    r = officer.post("/api/v1/applications", json=tk01(expired))
+    assert (r.status_code, r.json()["error"]["code"]) == (422, "RESIDENCE_CARD_EXPIRED")
+
+    child = registry_person(number="K22222222", age=5)
+    r = officer.post("/api/v1/applications", json=tk01(child))
+    assert (r.status_code, r.json()["error"]["code"]) == (422, "AGE_BELOW_MINIMUM")
+
+    ok = registry_person(number="K33333333")
+    unknown = tk01(ok) | {"passport": ok["passport"] | {"number": "Z99999999"}}
+    r = officer.post("/api/v1/applications", json=unknown)
+    assert (r.status_code, r.json()["error"]["code"]) == (422, "PASSPORT_NOT_IN_REGISTRY")
+
+    r = officer.post("/api/v1/applications", json=tk01(ok, phone="12345"))
+    assert (r.status_code, r.json()["error"]["code"]) == (422, "PHONE_INVALID")
+
+    with unit_of_work() as session:
+        assert session.execute(select(func.count()).select_from(Application)).scalar_one() == 0
+
+    first = officer.post("/api/v1/applications", json=tk01(ok))
+    assert first.status_code == 201
+    r = officer.post("/api/v1/applications", json=tk01(ok))
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "APPLICATION_ALREADY_OPEN")
+
+    app_id = first.json()["id"]
+    r = officer.post(f"/api/v1/applications/{app_id}/submission")
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "ILLEGAL_TRANSITION")
+    assert officer.get(f"/api/v1/applications/{app_id}").json()["status"] == "draft"
+
+    r = officer.post(f"/api/v1/applications/{app_id}/cancellation", json={"reason": "left"})
+    assert r.json()["status"] == "cancelled"
+    again = officer.post("/api/v1/applications", json=tk01(ok))
+    assert again.status_code == 201, "a cancelled application no longer blocks a new one"
+
+
+def test_roles_are_enforced(make_officer: Callable[..., httpx.Client],
+                            registry_person: Callable[..., dict[str, Any]], live: str) -> None:
+    person = registry_person(number="J44444444")
+    auditor = make_officer("auditor")
+    r = auditor.post("/api/v1/applications", json=tk01(person))
+    assert (r.status_code, r.json()["error"]["code"]) == (403, "ROLE_NOT_ALLOWED")
+    r = httpx.post(f"{live}/api/v1/applications", json=tk01(person))
+    assert (r.status_code, r.json()["error"]["code"]) == (401, "INVALID_TOKEN")
+    officer = make_officer("officer", office="HCM-01")
+    app_id = officer.post("/api/v1/applications", json=tk01(person)).json()["id"]
+    other_office = make_officer("officer", office="HN-01")
+    r = other_office.get(f"/api/v1/applications/{app_id}")
+    assert (r.status_code, r.json()["error"]["code"]) == (403, "OTHER_OFFICE")
+    assert auditor.get(f"/api/v1/applications/{app_id}").status_code == 200
