@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, DateTime, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from eid.core.database import Base, TimestampMixin
+
+RECIPIENT_TYPES = ("application", "account")
+CHANNELS = ("email", "sms", "app")
+STATUSES = ("queued", "sent", "failed", "delivered")
+
+
+class Notification(TimestampMixin, Base):
+    """One message on one channel. `body` is sealed (it may carry an activation code), bound to
+    the row by the AAD `notification:{id}`; subjects never carry secrets."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        CheckConstraint("recipient_type IN ('application', 'account')", name="recipient_type"),
+        CheckConstraint("channel IN ('email', 'sms', 'app')", name="channel"),
+        CheckConstraint("status IN ('queued', 'sent', 'failed', 'delivered')", name="status"),
+        Index("ix_notifications_recipient", "recipient_type", "recipient_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(250), unique=True)
+    recipient_type: Mapped[str] = mapped_column(String(16))
+    recipient_id: Mapped[uuid.UUID] = mapped_column()
+    channel: Mapped[str] = mapped_column(String(8))
+    address: Mapped[str | None] = mapped_column(String(320))
+    language: Mapped[str] = mapped_column(String(8))
+    template: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+def body_aad(notification_id: uuid.UUID) -> bytes:
+    return f"notification:{notification_id}".encode()
