@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from eid.core import clock, jobs
+from eid.core.database import unit_of_work
+from eid.core.jobs import Job, Worker, enqueue, task
+
+calls: list[dict[str, Any]] = []
+
+
+@task("test.record")
+def _record(session: Session, payload: dict[str, Any]) -> None:
+    session.execute(text("INSERT INTO offices (code, name, province) VALUES (:c, 'x', 'y')"),
+                    {"c": payload["code"]})
+    calls.append(payload)
+    if payload.get("fail_times", 0) >= len([c for c in calls if c["code"] == payload["code"]]):
+        raise RuntimeError("gateway down")
+
+
+def test_rolled_back_request_enqueues_nothing(committed: Engine) -> None:
+    try:
+        with unit_of_work() as session:
+            enqueue(session, "test.record", {"code": "J1"}, key="k-rollback")
+            raise ValueError("request failed")
+    except ValueError:
+        pass
+    with unit_of_work() as session:
+        assert session.execute(select(Job).where(Job.idempotency_key == "k-rollback")).first() is None
+
+
+def test_same_key_enqueues_once_and_runs_once(committed: Engine) -> None:
+    calls.clear()
+    for _ in range(3):
+        with unit_of_work() as session:
+            enqueue(session, "test.record", {"code": "J2"}, key="k-once")
+    assert Worker().drain() == 1
+    assert [c["code"] for c in calls] == ["J2"]
+
+
+def test_failure_is_retried_with_backoff_and_its_writes_rolled_back(committed: Engine) -> None:
+    calls.clear()
+    with unit_of_work() as session:
+        enqueue(session, "test.record", {"code": "J3", "fail_times": 1}, key="k-retry")
+    worker = Worker()
+    worker.drain()
+    with unit_of_work() as session:
+        job = session.execute(select(Job).where(Job.idempotency_key == "k-retry")).scalar_one()
+        assert (job.status, job.attempts) == ("queued", 1)
+        assert job.last_error and "gateway down" in job.last_error
+        assert job.run_at > clock.now()
+        assert session.execute(text("SELECT count(*) FROM offices WHERE code='J3'")).scalar() == 0
+    clock.shift(timedelta(seconds=5))
+    worker.drain()
+    with unit_of_work() as session:
+        job = session.execute(select(Job).where(Job.idempotency_key == "k-retry")).scalar_one()
+        assert (job.status, job.attempts, job.last_error) == ("done", 2, None)
+        assert session.execute(text("SELECT count(*) FROM offices WHERE code='J3'")).scalar() == 1
+
+
+def test_job_gives_up_after_max_attempts_and_says_why(committed: Engine) -> None:
+    calls.clear()
+    with unit_of_work() as session:
+        enqueue(session, "test.record", {"code": "J4", "fail_times": 99}, key="k-fail",
+                max_attempts=2)
+    worker = Worker()
+    for _ in range(3):
+        worker.drain()
+        clock.shift(timedelta(minutes=1))
+    with unit_of_work() as session:
+        job = session.execute(select(Job).where(Job.idempotency_key == "k-fail")).scalar_one()
+        assert job.status == "failed" and job.attempts == 2
+        assert jobs.queue_counts(session).get("failed", 0) >= 1
+
+
+def test_a_dead_workers_job_is_reaped_and_run(committed: Engine) -> None:
+    calls.clear()
+    with unit_of_work() as session:
+        enqueue(session, "test.record", {"code": "J5"}, key="k-reap")
+    dead = Worker(name="dead", lease=timedelta(seconds=30))
+    claimed = dead._claim()  # claims, then "dies" before running
+    assert claimed is not None
+    assert Worker().drain() == 0  # the lease still holds
+    clock.shift(timedelta(minutes=1))
+    assert Worker().drain() == 1
+    assert [c["code"] for c in calls] == ["J5"]
