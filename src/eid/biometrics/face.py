@@ -73,7 +73,9 @@ class DetectedFace:
 
     @property
     def interocular_distance(self) -> float:
-        return float(np.hypot(self.left_eye[0] - self.right_eye[0], self.left_eye[1] - self.right_eye[1]))
+        return float(
+            np.hypot(self.left_eye[0] - self.right_eye[0], self.left_eye[1] - self.right_eye[1])
+        )
 
     @classmethod
     def from_row(cls, row: npt.NDArray[np.float32]) -> DetectedFace:

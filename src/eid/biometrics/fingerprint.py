@@ -76,7 +76,9 @@ class FingerprintToolkit:
         # Re-encode as 8-bit grey PNG so nbis sees one format whatever the scanner produced.
         ok, png = cv2.imencode(".png", grey)
         if not ok:
-            raise BiometricError("The fingerprint image could not be read.", code="UNREADABLE_IMAGE")
+            raise BiometricError(
+                "The fingerprint image could not be read.", code="UNREADABLE_IMAGE"
+            )
         with self._lock:
             try:
                 found = self._get().extract_minutiae(png.tobytes())
@@ -91,8 +93,13 @@ class FingerprintToolkit:
         height, width = grey.shape[:2]
         return FingerCapture(width=width, height=height, nfiq2=nfiq2, minutiae=minutiae)
 
-    def bozorth3(self, probe: iso.FingerView, probe_size: tuple[int, int],
-                 reference: iso.FingerView, reference_size: tuple[int, int]) -> int:
+    def bozorth3(
+        self,
+        probe: iso.FingerView,
+        probe_size: tuple[int, int],
+        reference: iso.FingerView,
+        reference_size: tuple[int, int],
+    ) -> int:
         with self._lock:
             extractor = self._get()
             try:
@@ -100,8 +107,9 @@ class FingerprintToolkit:
                 right = extractor.load_iso_19794_2_2005(matcher_input(reference, *reference_size))
                 return int(left.compare(right))
             except nbis.NbisError as exc:
-                raise BiometricError("The fingerprint template could not be matched.",
-                                     code="INVALID_TEMPLATE") from exc
+                raise BiometricError(
+                    "The fingerprint template could not be matched.", code="INVALID_TEMPLATE"
+                ) from exc
 
 
 def _to_iso(minutia: nbis.Minutia) -> iso.IsoMinutia:
@@ -132,8 +140,11 @@ def assess_fingerprint(capture: FingerCapture, position: int) -> QualityReport:
 def build_template(capture: FingerCapture, position: int) -> bytes:
     validate_finger_position(position)
     if len(capture.minutiae) < MIN_MINUTIAE:
-        raise BiometricError(TOO_FEW_MINUTIAE.message, code=TOO_FEW_MINUTIAE.code,
-                             details={"minutiae": len(capture.minutiae)})
+        raise BiometricError(
+            TOO_FEW_MINUTIAE.message,
+            code=TOO_FEW_MINUTIAE.code,
+            details={"minutiae": len(capture.minutiae)},
+        )
     # The count field is one byte: keep the most reliable minutiae, in extraction order.
     kept = capture.minutiae
     if len(kept) > iso.MAX_MINUTIAE:
@@ -156,8 +167,9 @@ def build_template(capture: FingerCapture, position: int) -> bytes:
 def read_template(template: bytes) -> tuple[iso.FingerView, tuple[int, int]]:
     record = iso.decode(template)
     if len(record.views) != 1:
-        raise BiometricError("A fingerprint template must hold exactly one finger view.",
-                             code="INVALID_TEMPLATE")
+        raise BiometricError(
+            "A fingerprint template must hold exactly one finger view.", code="INVALID_TEMPLATE"
+        )
     return record.views[0], (record.width, record.height)
 
 
@@ -169,8 +181,15 @@ def matcher_input(view: iso.FingerView, width: int, height: int) -> bytes:
     )
     length = _NBIS_HEADER.size + len(body)
     header = _NBIS_HEADER.pack(
-        iso.FORMAT_IDENTIFIER + iso.VERSION, length, 0, width, height,
-        view.position, (view.view_number << 4) | int(view.impression_type), view.quality,
-        b"\x00" * 4, len(view.minutiae),
+        iso.FORMAT_IDENTIFIER + iso.VERSION,
+        length,
+        0,
+        width,
+        height,
+        view.position,
+        (view.view_number << 4) | int(view.impression_type),
+        view.quality,
+        b"\x00" * 4,
+        len(view.minutiae),
     )
     return header + body

@@ -137,7 +137,7 @@ def encode(record: FingerMinutiaeRecord) -> bytes:
 
 
 def decode(data: bytes) -> FingerMinutiaeRecord:
-    """Parse a record, refusing anything malformed; template bytes come from storage and the wire."""
+    """Parse a record, refusing anything malformed (templates come from storage and the wire)."""
     if len(data) < _RECORD_HEADER.size:
         raise _invalid("too short")
     (magic, version, length, equipment, width, height, x_res, y_res, view_count, _reserved) = (
@@ -184,7 +184,9 @@ def decode(data: bytes) -> FingerMinutiaeRecord:
             raise _invalid("truncated extended data")
         if position > 10 or quality > 100:
             raise _invalid("finger position or quality out of range")
-        views.append(FingerView(position, view_impression >> 4, impression, quality, tuple(minutiae)))
+        views.append(
+            FingerView(position, view_impression >> 4, impression, quality, tuple(minutiae))
+        )
     if offset != len(data):
         raise _invalid("trailing bytes")
     return FingerMinutiaeRecord(width, height, x_res, y_res, tuple(views), equipment)

@@ -40,7 +40,8 @@ NO_FACE = QualityIssue(
 )
 MULTIPLE_FACES = QualityIssue(
     "MULTIPLE_FACES",
-    "More than one face is in the picture. Make sure only the applicant is in frame and capture again.",
+    "More than one face is in the picture. Make sure only the applicant is in frame and capture "
+    "again.",
 )
 FACE_TOO_SMALL = QualityIssue(
     "FACE_TOO_SMALL",
@@ -52,14 +53,16 @@ POSE_NOT_FRONTAL = QualityIssue(
     "level and capture again.",
 )
 TOO_DARK = QualityIssue(
-    "TOO_DARK", "The face is too dark. Turn on more light in front of the applicant and capture again."
+    "TOO_DARK",
+    "The face is too dark. Turn on more light in front of the applicant and capture again.",
 )
 TOO_BRIGHT = QualityIssue(
     "TOO_BRIGHT",
     "The face is over-exposed. Reduce the light or move away from the window and capture again.",
 )
 BLURRED = QualityIssue(
-    "BLURRED", "The picture is blurred. Ask the applicant to keep still, check focus and capture again."
+    "BLURRED",
+    "The picture is blurred. Ask the applicant to keep still, check focus and capture again.",
 )
 
 
@@ -93,11 +96,9 @@ def assess_portrait(models: FaceModels, image: Image) -> QualityReport:
     }
     if not faces:
         # A face lost in the dark is better explained by the light than by "no face".
-        issues = [NO_FACE]
-        light = brightness_issue(metrics["image_brightness"])
-        if light is not None:
-            issues.append(light)
-        return QualityReport(False, 0.0, tuple(issues), metrics)
+        dark_or_bright = brightness_issue(metrics["image_brightness"])
+        reasons = (NO_FACE,) if dark_or_bright is None else (NO_FACE, dark_or_bright)
+        return QualityReport(False, 0.0, reasons, metrics)
 
     main = faces[0]
     issues: list[QualityIssue] = []
@@ -139,4 +140,3 @@ def dominant_face(models: FaceModels, image: Image) -> DetectedFace:
     if not faces:
         raise BiometricError(NO_FACE.message, code=NO_FACE.code)
     return faces[0]
-
