@@ -1,0 +1,1 @@
+"""Holder login, bound devices, the OpenID Connect provider and eKYC consent."""

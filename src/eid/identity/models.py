@@ -1,0 +1,171 @@
+"""Tables of the identity domain. Accounts themselves belong to `authority`: we keep ids only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, LargeBinary, String, Text, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Mapped, mapped_column
+
+from eid.core.database import Base, TimestampMixin
+from eid.core.ids import new_id
+
+
+class HolderCredential(TimestampMixin, Base):
+    """Password and passcode of an activated account, and its failed-attempt state."""
+
+    __tablename__ = "holder_credentials"
+
+    account_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    passcode_hash: Mapped[str] = mapped_column(String(200))
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Device(TimestampMixin, Base):
+    """A holder's device key. At most one is `bound` per account (partial unique index)."""
+
+    __tablename__ = "holder_devices"
+    __table_args__ = (
+        Index(
+            "uq_holder_devices_one_bound",
+            "account_id",
+            unique=True,
+            postgresql_where=text("status = 'bound'"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    account_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    label: Mapped[str] = mapped_column(String(100))
+    public_jwk: Mapped[dict[str, Any]] = mapped_column()
+    status: Mapped[str] = mapped_column(String(16), default="bound")  # bound | unbound
+    unbound_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DeviceChallenge(TimestampMixin, Base):
+    """A one-time nonce the device signs to log in (or the account proves itself by OTP)."""
+
+    __tablename__ = "holder_challenges"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    account_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # login | rebind
+    nonce: Mapped[str] = mapped_column(String(64))
+    otp_hash: Mapped[str | None] = mapped_column(String(200))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class HolderSession(TimestampMixin, Base):
+    """A logged-in holder (app bearer token or browser cookie), stored hashed."""
+
+    __tablename__ = "holder_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    acr: Mapped[str] = mapped_column(String(40))
+    amr: Mapped[list[str]] = mapped_column(ARRAY(String(16)))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RelyingParty(TimestampMixin, Base):
+    """A registered OIDC client and its written agreement (scopes and purpose)."""
+
+    __tablename__ = "relying_parties"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    redirect_uris: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(String(40)))
+    purpose: Mapped[str] = mapped_column(Text)
+    sector_secret: Mapped[bytes] = mapped_column(LargeBinary)  # sealed
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class OidcSigningKey(TimestampMixin, Base):
+    """Keys signing id_tokens. Retired keys stay published until `publish_until`."""
+
+    __tablename__ = "oidc_signing_keys"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    alg: Mapped[str] = mapped_column(String(16))
+    public_jwk: Mapped[dict[str, Any]] = mapped_column()
+    private_jwk: Mapped[bytes] = mapped_column(LargeBinary)  # sealed
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    retired_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    publish_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuthorizationCode(TimestampMixin, Base):
+    __tablename__ = "oidc_authorization_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    account_id: Mapped[uuid.UUID] = mapped_column()
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    scope: Mapped[str] = mapped_column(Text)
+    nonce: Mapped[str | None] = mapped_column(String(255))
+    code_challenge: Mapped[str] = mapped_column(String(128))
+    code_challenge_method: Mapped[str] = mapped_column(String(8))
+    auth_time: Mapped[int] = mapped_column(BigInteger)
+    acr: Mapped[str] = mapped_column(String(40))
+    amr: Mapped[list[str]] = mapped_column(ARRAY(String(16)))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OAuthToken(TimestampMixin, Base):
+    """An access token and its refresh token, both stored hashed."""
+
+    __tablename__ = "oidc_tokens"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    access_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    refresh_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    client_id: Mapped[str] = mapped_column(String(64), index=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    scope: Mapped[str] = mapped_column(Text)
+    acr: Mapped[str] = mapped_column(String(40))
+    origin_code_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    issued_at: Mapped[int] = mapped_column(BigInteger)
+    expires_in: Mapped[int] = mapped_column(Integer)
+    refresh_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    access_revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    refresh_revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Consent(TimestampMixin, Base):
+    """What a holder agreed to share with one relying party; withdrawal stops new releases."""
+
+    __tablename__ = "holder_consents"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    account_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(String(40)))
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AccessRecord(Base):
+    """The holder's history of use: who received which claims, when, and why (kept 5 years)."""
+
+    __tablename__ = "holder_access_history"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()"), index=True
+    )
+    account_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    client_name: Mapped[str] = mapped_column(String(200))
+    claims: Mapped[list[str]] = mapped_column(ARRAY(String(40)))
+    purpose: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(16))  # userinfo | credential

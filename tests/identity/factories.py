@@ -1,0 +1,85 @@
+"""Accounts through the authority's own service, holders with credentials and a device key."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from joserfc import jws
+from joserfc.jwk import OKPKey
+from sqlalchemy.orm import Session
+
+from eid.authority import service as authority
+from eid.authority.schemas import AccountRequestMessage
+from eid.core import clock
+from eid.core.audit import Actor
+from eid.identity import service
+
+PASSWORD = "Str0ng!Pass"
+PASSCODE = "246813"
+TEST_ACTOR = Actor(kind="system", id="tests", role="system")
+
+
+@dataclass
+class TestHolder:
+    account_id: uuid.UUID
+    eid_number: str
+    device_key: OKPKey
+    session_token: str | None = None
+
+    def prove(self, nonce: str, key: OKPKey | None = None) -> str:
+        return sign_nonce(key or self.device_key, nonce)
+
+
+def sign_nonce(key: OKPKey, nonce: str) -> str:
+    return jws.serialize_compact({"alg": "EdDSA"}, nonce.encode(), key, algorithms=["EdDSA"])
+
+
+def make_account(
+    db: Session,
+    *,
+    portrait: bytes | None = None,
+    full_name: str = "NGUYEN VAN A",
+    card_expiry: str = "2030-12-31",
+    language: str = "en",
+) -> tuple[uuid.UUID, str]:
+    ref = f"REF-{secrets.token_hex(6)}"
+    message = AccountRequestMessage(
+        request_id=f"req-{uuid.uuid4()}",
+        application_id=str(uuid.uuid4()),
+        registry_ref=ref,
+        full_name=full_name,
+        date_of_birth=dt.date(1990, 1, 31),
+        sex="M",
+        nationality="KOR",
+        passport={"number": "M12345678", "type": "P", "issuing_state": "KOR",
+                  "issue_date": "2021-05-01", "expiry_date": "2031-04-30"},
+        residence_card={"number": "TT1234567", "kind": "TRC", "expiry_date": card_expiry},
+        phone="+84901234567",
+        email="a@example.com",
+        language=language,
+        portrait_sha256=hashlib.sha256(portrait).hexdigest() if portrait else None,
+        sent_at=clock.now(),
+    )
+    decision = authority.receive_account_request(
+        db, message, authority.sign_request(message), portrait=portrait
+    )
+    assert decision.account_id is not None
+    account = authority.get_account(db, decision.account_id)
+    return account.id, account.eid_number
+
+
+def make_holder(db: Session, **kwargs: Any) -> TestHolder:
+    account_id, number = make_account(db, **kwargs)
+    code = authority.new_activation_code(db, account_id, actor=TEST_ACTOR)
+    key = OKPKey.generate_key("Ed25519")
+    issued = service.activate(
+        db, eid_number=number, activation_code=code, password=PASSWORD, passcode=PASSCODE,
+        device_jwk=key.as_dict(private=False), device_label="test phone",
+    )
+    return TestHolder(account_id=account_id, eid_number=number, device_key=key,
+                      session_token=issued.token)
