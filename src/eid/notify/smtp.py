@@ -48,9 +48,3 @@ class SmtpEmailSender:
             raise DeliveryFailed(
                 f"SMTP server unreachable ({type(exc).__name__})", permanent=False
             ) from None
-
-
-def message_id_for(notification_id: object, sender: str) -> str:
-    """Stable per notification, so a retried send is recognisable as the same message."""
-    domain = sender.rpartition("@")[2] or "eid.localhost"
-    return f"<notification-{notification_id}@{domain}>"

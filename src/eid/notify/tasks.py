@@ -1,0 +1,73 @@
+"""Delivery of queued notifications, one job per message."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from eid.core import clock
+from eid.core.jobs import task
+from eid.core.settings import get_settings
+from eid.notify import repository
+from eid.notify.models import Notification
+from eid.notify.ports import Channels, DeliveryFailed, get_channels
+from eid.notify.service import DELIVER_TASK, message_text
+
+log = logging.getLogger(__name__)
+
+
+def message_id_for(notification_id: uuid.UUID) -> str:
+    """Stable per notification, so a retried email is recognisably the same message."""
+    domain = get_settings().smtp_from.rpartition("@")[2] or "eid.localhost"
+    return f"<notification-{notification_id}@{domain}>"
+
+
+def _send(notification: Notification, channels: Channels) -> None:
+    text = message_text(notification)
+    address = notification.address
+    if address is None:
+        raise DeliveryFailed(f"no address for {notification.channel}", permanent=True)
+    if notification.channel == "email":
+        channels.email.send(
+            to=address,
+            subject=notification.subject,
+            body=text,
+            message_id=message_id_for(notification.id),
+        )
+    elif notification.channel == "sms":
+        channels.sms.send(to=address, text=text, idempotency_key=f"notification-{notification.id}")
+    else:
+        raise DeliveryFailed(f"channel {notification.channel} is not sent", permanent=True)
+
+
+@task(DELIVER_TASK)
+def deliver(session: Session, payload: dict[str, Any]) -> None:
+    """Send once. A transient failure raises, so the queue retries with backoff; a permanent
+    one, or a transient one on the job's last attempt, marks the message failed and ends."""
+    notification_id = uuid.UUID(payload["notification_id"])
+    notification = repository.get_for_update(session, notification_id)
+    if notification is None or notification.status != "queued":
+        return  # already sent or given up: a re-run must not send twice
+    attempt = repository.deliver_attempt(session, notification_id)
+    notification.attempts = attempt.number if attempt else notification.attempts + 1
+    try:
+        _send(notification, get_channels())
+    except DeliveryFailed as failure:
+        notification.last_error = failure.reason
+        if failure.permanent or (attempt is not None and attempt.last):
+            notification.status = "failed"
+            log.warning(
+                "notification %s (%s) failed for good: %s",
+                notification.id,
+                notification.channel,
+                failure.reason,
+            )
+            return
+        raise
+    notification.status = "sent"
+    notification.sent_at = clock.now()
+    notification.last_error = None
+    log.info("notification %s sent by %s", notification.id, notification.channel)
