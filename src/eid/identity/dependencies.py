@@ -31,7 +31,7 @@ def _token(request: Request) -> str:
     raise Unauthorized("a holder session is required", code="INVALID_SESSION")
 
 
-def current_holder(request: Request, db: Session = Depends(get_db)) -> Holder:
+def current_holder(request: Request, db: Session = Depends(get_db, scope="function")) -> Holder:
     """A usable account only: a locked account's sessions stop working at once."""
     token = _token(request)
     _, account = service.session_for_token(db, token)

@@ -43,7 +43,7 @@ def _session_out(issued: service.IssuedSession) -> SessionOut:
 
 
 @auth.post("/activation", status_code=201)
-def activate(body: ActivationBody, db: Session = Depends(get_db)) -> SessionOut:
+def activate(body: ActivationBody, db: Session = Depends(get_db, scope="function")) -> SessionOut:
     issued = service.activate(
         db, eid_number=body.eid_number, activation_code=body.activation_code,
         password=body.password, passcode=body.passcode,
@@ -53,14 +53,14 @@ def activate(body: ActivationBody, db: Session = Depends(get_db)) -> SessionOut:
 
 
 @auth.post("/challenges", status_code=201)
-def new_challenge(body: ChallengeBody, db: Session = Depends(get_db)) -> ChallengeOut:
+def new_challenge(body: ChallengeBody, db: Session = Depends(get_db, scope="function")) -> ChallengeOut:
     challenge = service.new_login_challenge(db, body.eid_number)
     return ChallengeOut(challenge_id=challenge.id, nonce=challenge.nonce,
                         expires_at=challenge.expires_at)
 
 
 @auth.post("/sessions", status_code=201)
-def login(body: LoginBody, db: Session = Depends(get_db)) -> SessionOut:
+def login(body: LoginBody, db: Session = Depends(get_db, scope="function")) -> SessionOut:
     with service.attempt(db):
         if body.challenge_id and body.proof:
             issued = service.login_with_device(
@@ -77,12 +77,12 @@ def login(body: LoginBody, db: Session = Depends(get_db)) -> SessionOut:
 
 
 @auth.delete("/sessions/current", status_code=204)
-def logout(who: Holder = Depends(current_holder), db: Session = Depends(get_db)) -> None:
+def logout(who: Holder = Depends(current_holder), db: Session = Depends(get_db, scope="function")) -> None:
     service.end_session(db, who.token)
 
 
 @auth.post("/devices/rebind", status_code=201)
-def rebind_start(body: RebindStartBody, db: Session = Depends(get_db)) -> ChallengeOut:
+def rebind_start(body: RebindStartBody, db: Session = Depends(get_db, scope="function")) -> ChallengeOut:
     with service.attempt(db):
         challenge = rebind.start_rebind(db, eid_number=body.eid_number, password=body.password)
     return ChallengeOut(challenge_id=challenge.id, nonce=challenge.nonce,
@@ -90,7 +90,7 @@ def rebind_start(body: RebindStartBody, db: Session = Depends(get_db)) -> Challe
 
 
 @auth.post("/devices/rebind/complete", status_code=201)
-def rebind_complete(body: RebindCompleteBody, db: Session = Depends(get_db)) -> SessionOut:
+def rebind_complete(body: RebindCompleteBody, db: Session = Depends(get_db, scope="function")) -> SessionOut:
     try:
         selfie = base64.b64decode(body.selfie, validate=True)
     except (binascii.Error, ValueError):
@@ -114,7 +114,7 @@ def profile(who: Holder = Depends(current_holder)) -> ProfileOut:
 
 @me.get("/access-history")
 def access_history(
-    who: Holder = Depends(current_holder), db: Session = Depends(get_db)
+    who: Holder = Depends(current_holder), db: Session = Depends(get_db, scope="function")
 ) -> list[AccessRecordOut]:
     return [AccessRecordOut.model_validate(r, from_attributes=True)
             for r in consents.access_history(db, who.account.id)]
@@ -122,7 +122,7 @@ def access_history(
 
 @me.get("/consents")
 def list_consents(
-    who: Holder = Depends(current_holder), db: Session = Depends(get_db)
+    who: Holder = Depends(current_holder), db: Session = Depends(get_db, scope="function")
 ) -> list[ConsentOut]:
     return [
         ConsentOut(id=c.id, client_id=rp.client_id, client_name=rp.name, purpose=rp.purpose,
@@ -133,19 +133,19 @@ def list_consents(
 
 @me.delete("/consents/{consent_id}", status_code=204)
 def withdraw_consent(
-    consent_id: uuid.UUID, who: Holder = Depends(current_holder), db: Session = Depends(get_db)
+    consent_id: uuid.UUID, who: Holder = Depends(current_holder), db: Session = Depends(get_db, scope="function")
 ) -> None:
     consents.withdraw(db, who.account.id, consent_id)
 
 
 @me.post("/lock")
-def lock(who: Holder = Depends(current_holder), db: Session = Depends(get_db)) -> ProfileOut:
+def lock(who: Holder = Depends(current_holder), db: Session = Depends(get_db, scope="function")) -> ProfileOut:
     account = holder.self_lock(db, who.account.id)
     return ProfileOut.model_validate(account.model_dump())
 
 
 @me.post("/unlock")
-def unlock(body: UnlockBody, db: Session = Depends(get_db)) -> ProfileOut:
+def unlock(body: UnlockBody, db: Session = Depends(get_db, scope="function")) -> ProfileOut:
     with service.attempt(db):
         account = holder.self_unlock(
             db, eid_number=body.eid_number, password=body.password, passcode=body.passcode
@@ -154,7 +154,7 @@ def unlock(body: UnlockBody, db: Session = Depends(get_db)) -> ProfileOut:
 
 
 @me.get("/devices")
-def devices(who: Holder = Depends(current_holder), db: Session = Depends(get_db)) -> list[DeviceOut]:
+def devices(who: Holder = Depends(current_holder), db: Session = Depends(get_db, scope="function")) -> list[DeviceOut]:
     return [
         DeviceOut(id=d.id, label=d.label, status=d.status, bound_at=d.created_at,
                   unbound_at=d.unbound_at, public_jwk=d.public_jwk)
@@ -164,14 +164,14 @@ def devices(who: Holder = Depends(current_holder), db: Session = Depends(get_db)
 
 @me.get("/notifications")
 def notifications(
-    who: Holder = Depends(current_holder), db: Session = Depends(get_db)
+    who: Holder = Depends(current_holder), db: Session = Depends(get_db, scope="function")
 ) -> list[dict[str, Any]]:
     return holder.inbox(db, who.account.id)
 
 
 @me.post("/notifications/{notification_id}/read", status_code=204)
 def read_notification(
-    notification_id: str, who: Holder = Depends(current_holder), db: Session = Depends(get_db)
+    notification_id: str, who: Holder = Depends(current_holder), db: Session = Depends(get_db, scope="function")
 ) -> None:
     holder.mark_read(db, who.account.id, notification_id)
 

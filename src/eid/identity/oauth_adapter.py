@@ -7,6 +7,7 @@ synchronous hooks can then use from a worker thread.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from authlib.oauth2.rfc6749 import OAuth2Payload, OAuth2Request
@@ -36,7 +37,7 @@ class StarletteOAuth2Request(OAuth2Request):  # type: ignore[misc]
         self,
         method: str,
         uri: str,
-        headers: dict[str, str],
+        headers: Mapping[str, str],
         query: list[tuple[str, str]],
         form: list[tuple[str, str]],
     ) -> None:
@@ -68,5 +69,5 @@ async def oauth_request(request: Request, *, form_fields_only: bool = False) -> 
         parsed = await request.form()
         form = [(k, v) for k, v in parsed.multi_items() if isinstance(v, str)]
     query = [] if form_fields_only else list(request.query_params.multi_items())
-    headers = {k.lower(): v for k, v in request.headers.items()}
-    return StarletteOAuth2Request(request.method, public_url(request), headers, query, form)
+    # Starlette's Headers is case-insensitive, as Authlib's lookups ("Authorization") expect.
+    return StarletteOAuth2Request(request.method, public_url(request), request.headers, query, form)

@@ -58,7 +58,7 @@ def discovery() -> dict[str, Any]:
 
 
 @router.get("/oauth2/jwks")
-def jwks(db: Session = Depends(get_db)) -> JSONResponse:
+def jwks(db: Session = Depends(get_db, scope="function")) -> JSONResponse:
     return JSONResponse(keys.published_jwks(db), headers={"Cache-Control": "max-age=300"})
 
 
@@ -137,13 +137,13 @@ def _authorize(
 
 
 @router.get("/oauth2/authorize", response_class=HTMLResponse)
-async def authorize(request: Request, db: Session = Depends(get_db)) -> Response:
+async def authorize(request: Request, db: Session = Depends(get_db, scope="function")) -> Response:
     oreq = await oauth_request(request)
     return await run_in_threadpool(_authorize, db, oreq, request.cookies.get(COOKIE), None)
 
 
 @router.post("/oauth2/authorize", response_class=HTMLResponse)
-async def authorize_decision(request: Request, db: Session = Depends(get_db)) -> Response:
+async def authorize_decision(request: Request, db: Session = Depends(get_db, scope="function")) -> Response:
     oreq = await oauth_request(request, form_fields_only=True)
     decision = "allow" if oreq.payload.data.get("decision") == "allow" else "deny"
     return await run_in_threadpool(_authorize, db, oreq, request.cookies.get(COOKIE), decision)
@@ -160,7 +160,7 @@ def _safe_next(next_url: str) -> str:
 
 
 @router.post("/oauth2/login", response_class=HTMLResponse)
-async def login_submit(request: Request, db: Session = Depends(get_db)) -> Response:
+async def login_submit(request: Request, db: Session = Depends(get_db, scope="function")) -> Response:
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     next_url = _safe_next(fields.get("next", "/"))
@@ -187,7 +187,7 @@ async def login_submit(request: Request, db: Session = Depends(get_db)) -> Respo
 
 
 @router.post("/oauth2/token")
-async def token(request: Request, db: Session = Depends(get_db)) -> Response:
+async def token(request: Request, db: Session = Depends(get_db, scope="function")) -> Response:
     oreq = await oauth_request(request)
     server = EidAuthorizationServer(db)
     status, body, headers = await run_in_threadpool(server.create_token_response, oreq)
@@ -195,7 +195,7 @@ async def token(request: Request, db: Session = Depends(get_db)) -> Response:
 
 
 @router.post("/oauth2/revoke")
-async def revoke(request: Request, db: Session = Depends(get_db)) -> Response:
+async def revoke(request: Request, db: Session = Depends(get_db, scope="function")) -> Response:
     oreq = await oauth_request(request)
     server = EidAuthorizationServer(db)
     status, body, headers = await run_in_threadpool(
@@ -205,7 +205,7 @@ async def revoke(request: Request, db: Session = Depends(get_db)) -> Response:
 
 
 @router.post("/oauth2/introspect")
-async def introspect(request: Request, db: Session = Depends(get_db)) -> Response:
+async def introspect(request: Request, db: Session = Depends(get_db, scope="function")) -> Response:
     oreq = await oauth_request(request)
     server = EidAuthorizationServer(db)
     status, body, headers = await run_in_threadpool(
@@ -215,5 +215,5 @@ async def introspect(request: Request, db: Session = Depends(get_db)) -> Respons
 
 
 @router.api_route("/oauth2/userinfo", methods=["GET", "POST"])
-def userinfo(request: Request, db: Session = Depends(get_db)) -> Response:
+def userinfo(request: Request, db: Session = Depends(get_db, scope="function")) -> Response:
     return userinfo_response(db, request.headers.get("authorization", ""))
