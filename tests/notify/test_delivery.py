@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
@@ -13,6 +14,7 @@ from eid.core.database import unit_of_work
 from eid.core.jobs import Job, Worker
 from eid.core.settings import get_settings
 from eid.notify import service
+from eid.notify.local_outbox import LocalOutboxSmsGateway
 from eid.notify.ports import Channels, set_channels
 from eid.notify.smtp import SmtpEmailSender
 from tests.notify.peers import SmsGateway, SmtpServer, free_port
@@ -115,11 +117,13 @@ def test_gateway_400_fails_without_retry(
     assert failed.last_error == "SMS gateway answered 400"
 
 
-def test_unreachable_smtp_is_retried_then_failed_on_the_last_attempt(committed: Engine) -> None:
+def test_unreachable_smtp_is_retried_then_failed_on_the_last_attempt(
+    committed: Engine, tmp_path: Path
+) -> None:
     set_channels(
         Channels(
             email=SmtpEmailSender("127.0.0.1", free_port(), "eid@immigration.example", timeout=2),
-            sms=SmsGateway(),  # type: ignore[arg-type] # unused here
+            sms=LocalOutboxSmsGateway(tmp_path),
         )
     )
     try:
