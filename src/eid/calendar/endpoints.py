@@ -20,7 +20,7 @@ OFFICER_ROLES = ("officer", "supervisor", "auditor", "admin")
 @router.get("/overrides", response_model=list[OverrideResponse])
 def list_overrides(
     year: int | None = Query(default=None, ge=1995, le=2100),
-    db: Session = Depends(get_db),
+    db: Session = Depends(get_db, scope="function"),
     _: Actor = Depends(require_roles("admin", "supervisor")),
 ) -> list[OverrideResponse]:
     rows = service.list_overrides(db, year or clock.today_vn().year)
@@ -31,7 +31,7 @@ def list_overrides(
 def set_override(
     day: dt.date,
     body: OverrideRequest,
-    db: Session = Depends(get_db),
+    db: Session = Depends(get_db, scope="function"),
     actor: Actor = Depends(require_roles("admin")),
 ) -> OverrideResponse:
     row = service.set_override(db, day, body.kind, body.name, actor, note=body.note)
@@ -41,7 +41,7 @@ def set_override(
 @router.delete("/overrides/{day}", status_code=204)
 def remove_override(
     day: dt.date,
-    db: Session = Depends(get_db),
+    db: Session = Depends(get_db, scope="function"),
     actor: Actor = Depends(require_roles("admin")),
 ) -> Response:
     service.remove_override(db, day, actor)
@@ -52,7 +52,7 @@ def remove_override(
 def deadline(
     submitted_on: dt.date,
     biometrics_on_file: bool,
-    db: Session = Depends(get_db),
+    db: Session = Depends(get_db, scope="function"),
     _: Actor = Depends(require_roles(*OFFICER_ROLES)),
 ) -> DeadlineResponse:
     return DeadlineResponse(
