@@ -215,5 +215,12 @@ async def introspect(request: Request, db: Session = Depends(get_db, scope="func
 
 
 @router.api_route("/oauth2/userinfo", methods=["GET", "POST"])
-def userinfo(request: Request, db: Session = Depends(get_db, scope="function")) -> Response:
-    return userinfo_response(db, request.headers.get("authorization", ""))
+async def userinfo(request: Request, db: Session = Depends(get_db, scope="function")) -> Response:
+    authorization = request.headers.get("authorization", "")
+    if not authorization and request.method == "POST":
+        # RFC 6750 §2.2: the token may come as a form field (oic sends it so).
+        form = await request.form()
+        token = form.get("access_token")
+        if isinstance(token, str):
+            authorization = f"Bearer {token}"
+    return await run_in_threadpool(userinfo_response, db, authorization)
