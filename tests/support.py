@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import socket
 import threading
@@ -26,9 +28,12 @@ class Mailbox:
     messages: list[dict[str, Any]] = field(default_factory=list)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        body = message.get_body(preferencelist=("plain", "html"))
         self.messages.append(
             {"from": envelope.mail_from, "to": list(envelope.rcpt_tos),
-             "data": envelope.content.decode("utf-8", "replace")}
+             "subject": str(message["subject"]), "message_id": str(message["message-id"]),
+             "data": body.get_content() if body is not None else ""}
         )
         return "250 OK"
 

@@ -28,7 +28,11 @@ def peers(engine: Engine) -> Iterator[tuple[SmtpServer, SmsGateway]]:
         os.environ["EID_SMTP_PORT"] = str(smtp.port)
         os.environ["EID_SMS_GATEWAY_URL"] = sms.url
         get_settings.cache_clear()
+        from eid.notify.ports import set_channels
+
+        set_channels(None)
         yield smtp, sms
+        set_channels(None)
         for name in ("EID_SMTP_HOST", "EID_SMTP_PORT", "EID_SMS_GATEWAY_URL"):
             os.environ.pop(name, None)
         get_settings.cache_clear()

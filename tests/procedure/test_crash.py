@@ -41,7 +41,7 @@ def test_worker_killed_mid_issuance(
     officer = make_officer("officer")
     app_id = officer.post("/api/v1/applications", json=tk01(person)).json()["id"]
     officer.put(f"/api/v1/applications/{app_id}/portrait",
-                content=sorted(faces.glob("df09*"))[0].read_bytes())
+                content=(faces / "df09_deepface_img12.jpg").read_bytes())
     for pos, name in ((2, "pyfnprint_011_1.png"), (7, "pyfnprint_012_1.png")):
         officer.put(f"/api/v1/applications/{app_id}/fingerprints/{pos}",
                     content=(prints / name).read_bytes())
@@ -55,6 +55,8 @@ def test_worker_killed_mid_issuance(
     # is paused so that the worker process under test is the one inside issuance.
     worker_thread.running.clear()
     time.sleep(0.5)
+    r = officer.post(f"/api/v1/applications/{app_id}/submission")
+    assert r.status_code == 200, r.text
     blocker = engine.connect()
     tx = blocker.begin()
     blocker.execute(text("LOCK TABLE notifications IN ACCESS EXCLUSIVE MODE"))
@@ -65,8 +67,6 @@ def test_worker_killed_mid_issuance(
             [sys.executable, "-m", "eid.cli", "worker", "--concurrency", "1"], env=env,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        r = officer.post(f"/api/v1/applications/{app_id}/submission", timeout=5)
-        assert r.status_code == 200, r.text
         # The worker process is now inside issuance, waiting on the lock.
         waiting = wait_until(lambda: engine.connect().execute(text(
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "

@@ -50,8 +50,7 @@ def test_adult_with_biometrics_on_file_is_issued_and_notified(
     faces, prints = shared_data / "faces", shared_data / "fingerprints"
     person = registry_person(
         number="M12345678",
-        portrait=faces / "fr_obama_1.jpg" if (faces / "fr_obama_1.jpg").exists()
-        else sorted(faces.glob("fr_obama*"))[0],
+        portrait=faces / "df02_deepface_img22.jpg",
         fingers={2: prints / "pyfnprint_001_1.png", 7: prints / "pyfnprint_002_1.png"},
     )
     officer = make_officer("officer")
@@ -61,7 +60,7 @@ def test_adult_with_biometrics_on_file_is_issued_and_notified(
     assert app["status"] == "draft"
     app_id = app["id"]
 
-    _capture(officer, app_id, sorted(faces.glob("fr_obama*"))[1],
+    _capture(officer, app_id, faces / "df02_deepface_img23.jpg",
              {2: prints / "pyfnprint_001_2.png", 7: prints / "pyfnprint_002_2.png"})
     r = officer.post(f"/api/v1/applications/{app_id}/verification")
     assert r.status_code == 202, r.text
@@ -122,7 +121,7 @@ def test_minor_with_guardian_takes_the_seven_day_path(
     assert r.status_code == 201, r.text
     app_id = r.json()["id"]
 
-    _capture(officer, app_id, sorted(faces.glob("fr_kit_harington*"))[0],
+    _capture(officer, app_id, faces / "df03_deepface_img24.jpg",
              {2: prints / "pyfnprint_005_1.png", 7: prints / "pyfnprint_006_1.png"})
     officer.post(f"/api/v1/applications/{app_id}/verification")
     body = _status(officer, app_id, "verified", "in_review", "rejected")

@@ -38,11 +38,7 @@ def _apply(session: Session, registry: ImmigrationRegistry, event: StatusEvent) 
         return
     why = f"immigration database: {event.kind}"
     if event.kind in ("card_renewed", "passport_replaced"):
-        record = registry.find_by_residence_card(account.residence_card["number"])
-        if event.kind == "passport_replaced" or record is None:
-            record = registry.find_by_passport(
-                event.details.get("new_number", account.passport["number"])
-            )
+        record = registry.find_by_person(event.person_ref)
         if record is not None:
             account.residence_card = {
                 "number": record.residence_card.number,

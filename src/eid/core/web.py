@@ -20,8 +20,9 @@ log = logging.getLogger(__name__)
 def get_db() -> Iterator[Session]:
     """The request owns one transaction: committed when the handler returns, else rolled back.
 
-    FastAPI runs the code after `yield` before the response is sent, so a failed commit turns
-    into an error response rather than a 200 for work that was never saved.
+    Depend on it with `Depends(get_db, scope="function")`: the code after `yield` then runs
+    before the response is sent, so a client never sees a 2xx for work not yet committed (or
+    never saved), and its next request sees what this one wrote.
     """
     session = session_factory()()
     try:

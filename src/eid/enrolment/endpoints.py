@@ -37,14 +37,14 @@ async def _image(request: Request) -> bytes:
 
 
 @router.post("/applications", status_code=201, response_model=ApplicationOut)
-def create(form: TK01, db: Session = Depends(get_db), actor: Actor = Depends(counter)) -> ApplicationOut:
+def create(form: TK01, db: Session = Depends(get_db, scope="function"), actor: Actor = Depends(counter)) -> ApplicationOut:
     app = service.create_application(db, form, actor=actor)
     return service.view(db, app.id, actor=actor)
 
 
 @router.get("/applications/overdue")
 def overdue(
-    db: Session = Depends(get_db), actor: Actor = Depends(require_roles("supervisor", "auditor"))
+    db: Session = Depends(get_db, scope="function"), actor: Actor = Depends(require_roles("supervisor", "auditor"))
 ) -> list[dict[str, Any]]:
     return service.overdue(db, actor=actor)
 
@@ -52,7 +52,7 @@ def overdue(
 @router.get("/applications/{app_id}", response_model=ApplicationOut)
 def read(
     app_id: uuid.UUID,
-    db: Session = Depends(get_db),
+    db: Session = Depends(get_db, scope="function"),
     actor: Actor = Depends(require_roles("officer", "supervisor", "auditor")),
 ) -> ApplicationOut:
     return service.view(db, app_id, actor=actor)
@@ -62,7 +62,7 @@ def read(
 def portrait(
     app_id: uuid.UUID,
     image: bytes = Depends(_image),
-    db: Session = Depends(get_db),
+    db: Session = Depends(get_db, scope="function"),
     actor: Actor = Depends(counter),
 ) -> QualityOut:
     return service.capture_portrait(db, app_id, image, actor=actor)
@@ -73,7 +73,7 @@ def fingerprint(
     app_id: uuid.UUID,
     position: int,
     image: bytes = Depends(_image),
-    db: Session = Depends(get_db),
+    db: Session = Depends(get_db, scope="function"),
     actor: Actor = Depends(counter),
 ) -> QualityOut:
     return service.capture_fingerprint(db, app_id, position, image, actor=actor)
@@ -84,7 +84,7 @@ def finger_exception(
     app_id: uuid.UUID,
     position: int,
     body: FingerException,
-    db: Session = Depends(get_db),
+    db: Session = Depends(get_db, scope="function"),
     actor: Actor = Depends(counter),
 ) -> QualityOut:
     return service.record_finger_exception(db, app_id, position, body, actor=actor)
@@ -92,7 +92,7 @@ def finger_exception(
 
 @router.post("/applications/{app_id}/verification", status_code=202, response_model=VerificationOut)
 def verify(
-    app_id: uuid.UUID, db: Session = Depends(get_db), actor: Actor = Depends(counter)
+    app_id: uuid.UUID, db: Session = Depends(get_db, scope="function"), actor: Actor = Depends(counter)
 ) -> VerificationOut:
     app = service.request_verification(db, app_id, actor=actor)
     return VerificationOut(id=app.id, status=app.status, verification="queued")
@@ -108,7 +108,7 @@ def consent_text(version: str, language: str = "vi") -> dict[str, str]:
 
 @router.post("/applications/{app_id}/consent", response_model=ApplicationOut)
 def give_consent(
-    app_id: uuid.UUID, body: ConsentIn, db: Session = Depends(get_db), actor: Actor = Depends(counter)
+    app_id: uuid.UUID, body: ConsentIn, db: Session = Depends(get_db, scope="function"), actor: Actor = Depends(counter)
 ) -> ApplicationOut:
     service.record_consent(db, app_id, body, actor=actor)
     return service.view(db, app_id, actor=actor)
@@ -116,14 +116,14 @@ def give_consent(
 
 @router.post("/applications/{app_id}/submission", response_model=SubmissionOut)
 def submission(
-    app_id: uuid.UUID, db: Session = Depends(get_db), actor: Actor = Depends(counter)
+    app_id: uuid.UUID, db: Session = Depends(get_db, scope="function"), actor: Actor = Depends(counter)
 ) -> SubmissionOut:
     return service.submit(db, app_id, actor=actor)
 
 
 @router.post("/applications/{app_id}/cancellation", response_model=ApplicationOut)
 def cancellation(
-    app_id: uuid.UUID, body: CancelIn, db: Session = Depends(get_db), actor: Actor = Depends(counter)
+    app_id: uuid.UUID, body: CancelIn, db: Session = Depends(get_db, scope="function"), actor: Actor = Depends(counter)
 ) -> ApplicationOut:
     service.cancel(db, app_id, body.reason, actor=actor)
     return service.view(db, app_id, actor=actor)

@@ -75,6 +75,10 @@ class ReferenceRegistry:
         ).scalar_one_or_none()
         return _record(person) if person else None
 
+    def find_by_person(self, person_ref: str) -> RegistryRecord | None:
+        person = self.session.get(RegistryPerson, uuid.UUID(person_ref))
+        return _record(person) if person else None
+
     def biometrics_on_file(self, person_ref: str) -> BiometricsOnFile:
         person = self.session.get(RegistryPerson, uuid.UUID(person_ref))
         if person is None:

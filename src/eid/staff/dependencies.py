@@ -13,7 +13,7 @@ from eid.core.web import get_db
 from eid.staff import service
 
 
-def current_officer(request: Request, db: Session = Depends(get_db)) -> Actor:
+def current_officer(request: Request, db: Session = Depends(get_db, scope="function")) -> Actor:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:

@@ -22,7 +22,7 @@ class DecisionIn(BaseModel):
 
 @router.get("")
 def list_reviews(
-    db: Session = Depends(get_db), actor: Actor = Depends(require_roles("supervisor"))
+    db: Session = Depends(get_db, scope="function"), actor: Actor = Depends(require_roles("supervisor"))
 ) -> list[dict[str, Any]]:
     return [service.review_view(db, r, actor) for r in repository.open_reviews(db, actor.office)]
 
@@ -31,7 +31,7 @@ def list_reviews(
 def decide(
     review_id: uuid.UUID,
     body: DecisionIn,
-    db: Session = Depends(get_db),
+    db: Session = Depends(get_db, scope="function"),
     actor: Actor = Depends(require_roles("supervisor")),
 ) -> dict[str, Any]:
     review = service.decide_review(db, review_id, decision=body.decision, note=body.note,
