@@ -1,0 +1,100 @@
+"""Binding a new device: OTP to the verified phone plus a face match; the old device is unbound."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from joserfc.jwk import OKPKey
+from sqlalchemy.orm import Session
+
+from eid.core.errors import Unauthorized
+from eid.identity import rebind, service
+from eid.identity.devices import DEVICE_ALGORITHMS
+from tests.identity.factories import PASSWORD, make_holder, sign_nonce
+
+
+class _Matcher:
+    def __init__(self, result: bool) -> None:
+        self.result = result
+
+    def matches(self, probe_image: bytes, reference_image: bytes) -> bool:
+        return self.result
+
+
+def _start(db: Session, monkeypatch: pytest.MonkeyPatch, number: str) -> tuple[Any, str]:
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(rebind, "notify", lambda session, **kw: sent.append(kw))
+    challenge = rebind.start_rebind(db, eid_number=number, password=PASSWORD)
+    assert sent[0]["channels"] == {"sms": "+84901234567"}
+    assert sent[0]["template"] == "device_rebind_otp"
+    return challenge, sent[0]["params"]["otp"]
+
+
+def _complete(db: Session, holder: Any, challenge: Any, otp: str, new_key: OKPKey,
+              selfie: bytes, matcher: Any = None) -> service.IssuedSession:
+    return rebind.complete_rebind(
+        db, eid_number=holder.eid_number, challenge_id=challenge.id, otp=otp, selfie=selfie,
+        device_jwk=new_key.as_dict(private=False), device_label="new phone",
+        proof=sign_nonce(new_key, challenge.nonce), matcher=matcher,
+    )
+
+
+def test_rebind_unbinds_the_old_device(db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    holder = make_holder(db, portrait=b"\xff\xd8portrait")
+    old = service.bound_device(db, holder.account_id)
+    challenge, otp = _start(db, monkeypatch, holder.eid_number)
+    new_key = OKPKey.generate_key("Ed25519")
+    issued = _complete(db, holder, challenge, otp, new_key, b"selfie", _Matcher(True))
+    assert issued.acr == service.ACR_LEVEL2
+    bound = service.bound_device(db, holder.account_id)
+    assert bound is not None and bound.public_jwk["x"] == new_key.as_dict()["x"]
+    db.refresh(old)
+    assert old is not None and old.status == "unbound"
+    # The old device can no longer log in.
+    login = service.new_login_challenge(db, holder.eid_number)
+    with pytest.raises(Unauthorized):
+        service.login_with_device(db, eid_number=holder.eid_number, password=PASSWORD,
+                                  challenge_id=login.id, proof=holder.prove(login.nonce))
+
+
+def test_rebind_refuses_wrong_otp_and_face_mismatch(
+    db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    holder = make_holder(db, portrait=b"\xff\xd8portrait")
+    challenge, otp = _start(db, monkeypatch, holder.eid_number)
+    new_key = OKPKey.generate_key("Ed25519")
+    with pytest.raises(Unauthorized):
+        _complete(db, holder, challenge, "000000" if otp != "000000" else "111111", new_key,
+                  b"selfie", _Matcher(True))
+    with pytest.raises(rebind.FaceMismatch):
+        _complete(db, holder, challenge, otp, new_key, b"selfie", _Matcher(False))
+    assert service.bound_device(db, holder.account_id).public_jwk["x"] == (  # type: ignore[union-attr]
+        holder.device_key.as_dict()["x"]
+    )
+
+
+def test_rebind_with_the_real_face_engine(
+    db: Session, monkeypatch: pytest.MonkeyPatch, shared_data: Path
+) -> None:
+    try:
+        from eid.biometrics import BiometricEngine
+
+        BiometricEngine().face_template((shared_data / "faces" / "df00_deepface_img1.jpg").read_bytes())
+    except Exception as exc:  # noqa: BLE001 - any failure to load models means: skip
+        pytest.skip(f"face engine unavailable: {exc}")
+    faces = shared_data / "faces"
+    holder = make_holder(db, portrait=(faces / "df00_deepface_img1.jpg").read_bytes())
+    challenge, otp = _start(db, monkeypatch, holder.eid_number)
+    stranger_key = OKPKey.generate_key("Ed25519")
+    with pytest.raises(rebind.FaceMismatch):
+        _complete(db, holder, challenge, otp, stranger_key,
+                  (faces / "df03_deepface_img24.jpg").read_bytes())
+    challenge, otp = _start(db, monkeypatch, holder.eid_number)
+    new_key = OKPKey.generate_key("Ed25519")
+    _complete(db, holder, challenge, otp, new_key, (faces / "df00_deepface_img2.jpg").read_bytes())
+
+
+def test_device_algorithms_are_asymmetric_only() -> None:
+    assert set(DEVICE_ALGORITHMS) <= {"EdDSA", "Ed25519", "ES256"}
