@@ -103,6 +103,9 @@ def test_inbox_and_mark_read(db: Session) -> None:
     assert service.inbox(db, "account", account)[0].read_at == read.read_at
     with pytest.raises(NotFound):
         service.mark_read(db, "account", uuid.uuid4(), message.id)
+    service.mark_read(db, "account", account, str(message.id))  # as taken from a URL
+    with pytest.raises(NotFound):
+        service.mark_read(db, "account", account, "not-a-uuid")
 
 
 def test_delivery_status_hides_the_address(db: Session) -> None:

@@ -74,6 +74,7 @@ def test_every_template_exists_in_both_languages() -> None:
         "document_expiry_warning",
         "account_locked",
         "account_unlocked",
+        "device_rebind_otp",
     }
     assert all(set(texts) == {"vi", "en"} for texts in TEMPLATES.values())
 
@@ -91,3 +92,9 @@ def test_missing_parameters_and_unknown_templates_are_refused() -> None:
 def test_braces_in_a_value_are_not_interpreted() -> None:
     text = render("application_rejected", "en", {"full_name": "{eid_number}", "reason": "{0}"})
     assert "Dear {eid_number}" in text.body
+
+
+def test_device_rebind_code_goes_in_the_text_not_the_subject() -> None:
+    text = render("device_rebind_otp", "vi", {"otp": "482913"})
+    assert "482913" in text.sms and "482913" in text.body
+    assert "482913" not in text.subject

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from eid.calendar import repository
 from eid.calendar.models import OVERRIDE_KINDS, CalendarOverride
+from eid.calendar.seed import seed_overrides
 from eid.core import audit
 from eid.core.audit import Actor
 from eid.core.errors import NotFound, ValidationFailed
@@ -24,6 +25,18 @@ from eid.core.errors import NotFound, ValidationFailed
 # immigration database, else 7 (DESIGN.md §1).
 WORKING_DAYS_BIOMETRICS_ON_FILE = 3
 WORKING_DAYS_OTHERWISE = 7
+
+__all__ = [
+    "add_working_days",
+    "is_working_day",
+    "legal_deadline",
+    "legal_working_days",
+    "list_overrides",
+    "remove_override",
+    "seed_overrides",  # lives in seed.py; the CLI and first start import it from here
+    "set_override",
+    "working_days_between",
+]
 
 
 @dataclass(frozen=True)

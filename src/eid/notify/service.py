@@ -130,12 +130,21 @@ def inbox(
 
 
 def mark_read(
-    session: Session, recipient_type: str, recipient_id: uuid.UUID, notification_id: uuid.UUID
+    session: Session,
+    recipient_type: str,
+    recipient_id: uuid.UUID,
+    notification_id: uuid.UUID | str,
 ) -> None:
+    """Idempotent: the first reading time is kept. The id may come straight from a URL."""
+    missing = NotFound("no such message in this inbox", code="NOTIFICATION_NOT_FOUND")
+    try:
+        wanted = uuid.UUID(str(notification_id))
+    except ValueError:
+        raise missing from None
     if not repository.mark_app_message_read(
-        session, recipient_type, recipient_id, notification_id, clock.now()
+        session, recipient_type, recipient_id, wanted, clock.now()
     ):
-        raise NotFound("no such message in this inbox", code="NOTIFICATION_NOT_FOUND")
+        raise missing
 
 
 @dataclass(frozen=True)

@@ -196,6 +196,25 @@ TEMPLATES: dict[str, dict[str, Text]] = {
             sms="Your e-ID account {eid_number} has been unlocked.",
         ),
     },
+    "device_rebind_otp": {
+        "vi": Text(
+            subject="Mã xác thực để gắn thiết bị mới",
+            body=(
+                "Mã xác thực để gắn thiết bị mới với tài khoản định danh điện tử của Quý vị: "
+                "{otp}\n\nNếu Quý vị không yêu cầu, hãy bỏ qua tin này và không cung cấp mã cho "
+                "bất kỳ ai.\n"
+            ),
+            sms="Mã xác thực gắn thiết bị mới: {otp}. Không cung cấp mã này cho bất kỳ ai.",
+        ),
+        "en": Text(
+            subject="Code to bind a new device",
+            body=(
+                "The code to bind a new device to your e-ID account is {otp}\n\n"
+                "If you did not ask for it, ignore this message and do not share the code.\n"
+            ),
+            sms="Your code to bind a new device: {otp}. Never share this code.",
+        ),
+    },
 }
 
 # Lock grounds arrive as the authority's codes; the holder reads them in words.
