@@ -57,19 +57,20 @@ class FingerprintToolkit:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._extractor: nbis.NbisExtractor | None = None
+        self._extractors: dict[bool, nbis.NbisExtractor] = {}
 
-    def _get(self) -> nbis.NbisExtractor:
-        if self._extractor is None:
+    def _get(self, with_nfiq2: bool = True) -> nbis.NbisExtractor:
+        extractor = self._extractors.get(with_nfiq2)
+        if extractor is None:
             settings = nbis.NbisExtractorSettings(
                 min_quality=0.0,
                 get_center=False,
                 check_fingerprint=False,
-                compute_nfiq2=True,
+                compute_nfiq2=with_nfiq2,
                 ppi=float(ASSUMED_PPI),
             )
-            self._extractor = nbis.new_nbis_extractor(settings)
-        return self._extractor
+            extractor = self._extractors[with_nfiq2] = nbis.new_nbis_extractor(settings)
+        return extractor
 
     def capture(self, image: bytes) -> FingerCapture:
         grey = decode_image(image, grayscale=True)
@@ -81,10 +82,15 @@ class FingerprintToolkit:
             )
         with self._lock:
             try:
-                found = self._get().extract_minutiae(png.tobytes())
-                nfiq2 = int(found.quality().score)
-                raw = found.get()
-                minutiae = tuple(_to_iso(m) for m in raw)
+                try:
+                    found = self._get().extract_minutiae(png.tobytes())
+                    nfiq2 = int(found.quality().score)
+                except nbis.NbisError.Nfiq2ComputeFailed:
+                    # NFIQ 2 gives up on prints with almost no ridge structure: that is the
+                    # worst quality, not an unreadable file, so report 0 and keep the minutiae.
+                    found = self._get(with_nfiq2=False).extract_minutiae(png.tobytes())
+                    nfiq2 = 0
+                minutiae = tuple(_to_iso(m) for m in found.get())
             except nbis.NbisError as exc:
                 raise BiometricError(
                     "No fingerprint could be read from the image; capture it again.",

@@ -1,0 +1,200 @@
+"""Biometrics benchmark: enrolment time and 1:N face search latency / mate recall.
+
+    .venv/bin/python benchmarks/biometrics_bench.py [--quick] [--data DIR]
+
+Gallery = fillers + the real SFace embeddings of the shared faces. Fillers are drawn from a
+Gaussian fitted to those real embeddings (mean + Ledoit-Wolf-shrunk covariance, then L2-normalised),
+so they sit where real faces sit instead of being uniform noise on the sphere. Probes are real:
+each shared photo and six altered copies of it (mirror, darker, brighter, blurred, downscaled,
+JPEG q40); a probe's mates are the *other* photos of the same person, and the probe's own source
+photo is excluded from its results. Mate recall@k = share of (probe, mate) pairs whose mate is in
+the top k. Baseline = plain float32 NumPy scan (matrix-vector product + argpartition) over the same
+matrix; index = FaceIndex(strategy="projected").
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gc
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from eid.biometrics import BiometricEngine, FaceIndex
+from eid.biometrics.face import parse_face_template
+from eid.biometrics.index import top_k
+
+F32 = npt.NDArray[np.float32]
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+K = 10
+
+
+def altered_copies(image: npt.NDArray[np.uint8]) -> list[npt.NDArray[np.uint8]]:
+    small = cv2.resize(image, None, fx=0.6, fy=0.6, interpolation=cv2.INTER_AREA)
+    _, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 40])
+    return [
+        cv2.flip(image, 1),
+        cv2.convertScaleAbs(image, alpha=0.7),
+        cv2.convertScaleAbs(image, alpha=1.3),
+        cv2.GaussianBlur(image, (0, 0), 1.5),
+        small,
+        cv2.imdecode(jpeg, cv2.IMREAD_COLOR),
+    ]
+
+
+def encode(image: npt.NDArray[np.uint8]) -> bytes:
+    ok, png = cv2.imencode(".png", image)
+    assert ok
+    return png.tobytes()
+
+
+def real_embeddings(engine: BiometricEngine, faces: Path) -> tuple[F32, list[str], F32, list[int]]:
+    """(gallery embeddings, their identities, probe embeddings, probe -> source photo row)."""
+    with (faces / "labels.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    gallery, identities, probes, sources = [], [], [], []
+    for row_number, row in enumerate(rows):
+        data = (faces / row["file"]).read_bytes()
+        gallery.append(parse_face_template(engine.face_template(data)))
+        identities.append(row["identity"])
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        for variant in [image, *altered_copies(image)]:
+            probes.append(parse_face_template(engine.face_template(encode(variant))))
+            sources.append(row_number)
+    return np.stack(gallery), identities, np.stack(probes), sources
+
+
+def ledoit_wolf(samples: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Shrunk covariance (Ledoit & Wolf 2004): 52 samples cannot fill a 128-d covariance alone."""
+    n, d = samples.shape
+    centred = samples - samples.mean(axis=0)
+    sample_cov = centred.T @ centred / n
+    mu = np.trace(sample_cov) / d
+    target = mu * np.eye(d)
+    delta = np.sum((sample_cov - target) ** 2) / d
+    beta = sum(np.sum((np.outer(x, x) - sample_cov) ** 2) for x in centred) / (n * n * d)
+    shrinkage = min(1.0, beta / delta)
+    return np.asarray(shrinkage * target + (1 - shrinkage) * sample_cov)
+
+
+def fillers(real: F32, count: int, seed: int = 7) -> F32:
+    rng = np.random.default_rng(seed)
+    mean = real.astype(np.float64).mean(axis=0)
+    chol = np.linalg.cholesky(ledoit_wolf(real.astype(np.float64)))
+    out = np.empty((count, real.shape[1]), np.float32)
+    for start in range(0, count, 100_000):
+        stop = min(count, start + 100_000)
+        block = mean + rng.standard_normal((stop - start, real.shape[1])) @ chol.T
+        out[start:stop] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    return out
+
+
+def percentile_ms(times: list[float], q: float) -> float:
+    return float(np.percentile(np.array(times) * 1e3, q))
+
+
+def enrolment_time(engine: BiometricEngine, data: Path, repeats: int = 5) -> tuple[float, float]:
+    """(first call incl. model loading, median of later calls), seconds, portrait + 2 fingers."""
+    portrait = (data / "faces" / "df00_deepface_img1.jpg").read_bytes()
+    fingers = [(data / "fingerprints" / f"pyfnprint_010_{i}.png").read_bytes() for i in (1, 2)]
+
+    def enrol() -> float:
+        start = time.perf_counter()
+        engine.portrait_quality(portrait)
+        engine.face_template(portrait)
+        for position, finger in zip((2, 7), fingers, strict=True):
+            engine.fingerprint_capture(finger, position)
+        return time.perf_counter() - start
+
+    first = enrol()
+    return first, statistics.median(enrol() for _ in range(repeats))
+
+
+def run_size(size: int, real: F32, identities: list[str], probes: F32, sources: list[int]) -> dict[str, float]:
+    filler = fillers(real, size - real.shape[0])
+    gallery = np.ascontiguousarray(np.concatenate([filler, real]))
+    del filler
+    offset = size - real.shape[0]  # row of real embedding i is offset + i
+    keys = [f"f{i}" for i in range(offset)] + [f"r{i}" for i in range(real.shape[0])]
+    index = FaceIndex(strategy="projected")
+    build = time.perf_counter()
+    index.add_vectors(keys, gallery)
+    build = time.perf_counter() - build
+
+    mates_total = mates_base = mates_index = 0
+    base_times: list[float] = []
+    index_times: list[float] = []
+    for probe, source in zip(probes, sources, strict=True):
+        mates = {offset + i for i, who in enumerate(identities) if who == identities[source] and i != source}
+        start = time.perf_counter()
+        scores = gallery @ probe
+        best = top_k(scores, K + 1)
+        base_times.append(time.perf_counter() - start)
+        base_rows = [int(r) for r in best if r != offset + source][:K]
+        start = time.perf_counter()
+        found = index.search_vector(probe, K + 1)
+        index_times.append(time.perf_counter() - start)
+        index_rows = [int(key[1:]) + offset for key, _ in found if key.startswith("r")]
+        index_rows = [r for r in index_rows if r != offset + source]
+        # Position among all results (fillers included) decides top-k membership.
+        index_top = [key for key, _ in found if key != f"r{source}"][:K]
+        index_hits = {int(k[1:]) + offset for k in index_top if k.startswith("r")}
+        mates_total += len(mates)
+        mates_base += len(mates & set(base_rows))
+        mates_index += len(mates & index_hits)
+    filler_scores = gallery[:offset:max(1, offset // 20_000)] @ probes.T
+    result = {
+        "size": size,
+        "build_s": build,
+        "base_p50": percentile_ms(base_times, 50),
+        "base_p99": percentile_ms(base_times, 99),
+        "index_p50": percentile_ms(index_times, 50),
+        "index_p99": percentile_ms(index_times, 99),
+        "mate_pairs": mates_total,
+        "base_recall": mates_base / mates_total,
+        "index_recall": mates_index / mates_total,
+        "filler_score_median": float(np.median(filler_scores)),
+        "filler_score_p99": float(np.percentile(filler_scores, 99)),
+    }
+    del index, gallery
+    gc.collect()
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10k and 100k only")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    args = parser.parse_args()
+    if not (args.data / "faces" / "labels.csv").is_file():
+        print(f"shared data not found at {args.data}", file=sys.stderr)
+        return 2
+    engine = BiometricEngine()
+    first, typical = enrolment_time(engine, args.data)
+    print(f"enrolment (portrait quality + face template + 2 fingers, quality + template each):")
+    print(f"  first call incl. model load {first * 1e3:.0f} ms; then median {typical * 1e3:.0f} ms")
+    real, identities, probes, sources = real_embeddings(engine, args.data / "faces")
+    print(f"real embeddings {real.shape[0]}, probes {probes.shape[0]} (originals + 6 altered copies)")
+    sizes = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
+    header = (f"{'N':>9} {'exact p50':>9} {'p99':>7} {'recall':>7} | {'index p50':>9} {'p99':>7} "
+              f"{'recall':>7} | {'p99 ratio':>9} | pairs  filler-vs-probe median/p99")
+    print(header)
+    for size in sizes:
+        r = run_size(size, real, identities, probes, sources)
+        print(
+            f"{size:>9,} {r['base_p50']:>7.2f}ms {r['base_p99']:>5.2f}ms {r['base_recall']:>7.4f} | "
+            f"{r['index_p50']:>7.2f}ms {r['index_p99']:>5.2f}ms {r['index_recall']:>7.4f} | "
+            f"{r['base_p99'] / r['index_p99']:>8.1f}x | {r['mate_pairs']}  "
+            f"{r['filler_score_median']:.3f}/{r['filler_score_p99']:.3f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
