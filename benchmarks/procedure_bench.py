@@ -31,11 +31,11 @@ os.environ.setdefault("EID_ENV", "test")
 os.environ.setdefault("EID_DATA_DIR", tempfile.mkdtemp(prefix="eid-bench-"))
 os.environ.setdefault("EID_KEYS_DIR", str(Path(os.environ["EID_DATA_DIR"]) / "keys"))
 
-import numpy as np  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+import numpy as np
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
-from eid.verification.ports import MatchResult, QualityResult  # noqa: E402
+from eid.verification.ports import MatchResult, QualityResult
 
 
 class PrecomputedBiometrics:
@@ -81,8 +81,17 @@ class PrecomputedBiometrics:
         return len(self.gallery)
 
 
-TABLES = ["applications", "application_captures", "application_checks", "identity_templates",
-          "account_requests", "accounts", "notifications", "jobs", "audit_events"]
+TABLES = [
+    "applications",
+    "application_captures",
+    "application_checks",
+    "identity_templates",
+    "account_requests",
+    "accounts",
+    "notifications",
+    "jobs",
+    "audit_events",
+]
 JPEG = b"\xff\xd8" + b"\x00" * 30_000
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40_000
 
@@ -90,13 +99,18 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40_000
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--applications", type=int, default=200)
-    parser.add_argument("--db", default=os.environ.get(
-        "EID_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--db",
+        default=os.environ.get(
+            "EID_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
     args = parser.parse_args()
 
     name = f"eid_bench_{secrets.token_hex(3)}"
-    admin = create_engine(make_url(args.db).set(drivername="postgresql+psycopg"),
-                          isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        make_url(args.db).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as c:
         c.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(args.db).set(drivername="postgresql+psycopg", database=name)
@@ -134,13 +148,19 @@ def run(url: str, n: int) -> None:
     with unit_of_work() as s:
         seed_overrides(s)
         people = seed(s, count=int(n * 1.3), data_dir=None, actor=system, rng_seed=7)
-        officer = create_officer(s, username="bench", password="bench-password-123!",
-                                 office="BENCH", role="officer", actor=system)
+        officer = create_officer(
+            s,
+            username="bench",
+            password="bench-password-123!",
+            office="BENCH",
+            role="officer",
+            actor=system,
+        )
     people = [p for p in people if not p.card_expired][:n]
     actor = Actor(kind="officer", id=officer.id, role="officer", office="BENCH")
     import random
 
-    rng = random.Random(1)  # noqa: S311
+    rng = random.Random(1)
     with unit_of_work() as s:
         records = [registry_port(s).find_by_passport(p.passport_number) for p in people]
     before = _row_counts(engine)
@@ -161,9 +181,16 @@ def run(url: str, n: int) -> None:
             enrolment.request_verification(s, app_id, actor=actor)
         worker.drain()
         with unit_of_work() as s:
-            enrolment.record_consent(s, app_id, ConsentIn(
-                by="guardian" if form.guardian else "applicant", text_version=CURRENT_VERSION,
-                language="vi"), actor=actor)
+            enrolment.record_consent(
+                s,
+                app_id,
+                ConsentIn(
+                    by="guardian" if form.guardian else "applicant",
+                    text_version=CURRENT_VERSION,
+                    language="vi",
+                ),
+                actor=actor,
+            )
         with unit_of_work() as s:
             enrolment.submit(s, app_id, actor=actor)
         worker.drain()
@@ -179,15 +206,23 @@ def run(url: str, n: int) -> None:
 
     rate = len(records) / procedure_s
     base = len(records) / baseline_s
-    print(f"applications: {len(records)} ({issued} issued); biometric step excluded "
-          "(precomputed quality, templates, comparisons)")
-    print(f"rows written per application: "
-          + ", ".join(f"{t}={produced[t] / len(records):.1f}" for t in TABLES))
+    print(
+        f"applications: {len(records)} ({issued} issued); biometric step excluded "
+        "(precomputed quality, templates, comparisons)"
+    )
+    print(
+        "rows written per application: "
+        + ", ".join(f"{t}={produced[t] / len(records):.1f}" for t in TABLES)
+    )
     print(f"procedure: {rate:8.1f} applications/s  ({procedure_s:.2f} s)")
-    print(f"baseline : {base:8.1f} applications/s of bare inserts of the same rows ({baseline_s:.2f} s)")
+    print(
+        f"baseline : {base:8.1f} applications/s of bare inserts of the same rows ({baseline_s:.2f} s)"
+    )
     print(f"ratio procedure/baseline: {rate / base:.3f}")
-    print(f"at this rate one core-pair handles {rate * 8 * 3600:,.0f} applications in an 8-hour day "
-          "(campaign peak: about 1,000/day nationally, one city 400+/day)")
+    print(
+        f"at this rate one core-pair handles {rate * 8 * 3600:,.0f} applications in an 8-hour day "
+        "(campaign peak: about 1,000/day nationally, one city 400+/day)"
+    )
 
 
 def _row_counts(engine: object) -> dict[str, int]:
@@ -202,37 +237,54 @@ def _bare_inserts(engine: object, n: int) -> None:
     for app_id in apps[:n]:
         new_id = uuid.uuid4()
         with engine.begin() as c:  # type: ignore[attr-defined]
-            c.execute(text(
-                "INSERT INTO applications SELECT :new, office_code, created_by, 'cancelled', "
-                "updated_at, full_name, date_of_birth, sex, nationality, passport, "
-                "md5(random()::text), residence_card, address, phone, email, language, "
-                "integrations, guardian, registry_ref, biometrics_on_file, verification_run, "
-                "consent_by, consent_text_version, consent_language, consented_at, submitted_at, "
-                "submitted_on, legal_deadline, decided_at, eid_number, rejection_code, "
-                "rejection_reason, created_at FROM applications WHERE id = :id"),
-                {"new": new_id, "id": app_id})
-            c.execute(text(
-                "INSERT INTO application_captures (id, application_id, kind, position, image, "
-                "template, quality, acceptable, exception_reason, created_at) SELECT "
-                "gen_random_uuid(), :new, kind, position, image, template, quality, acceptable, "
-                "exception_reason, created_at FROM application_captures WHERE application_id = :id"),
-                {"new": new_id, "id": app_id})
-            c.execute(text(
-                "INSERT INTO application_checks (application_id, run, name, outcome, reason, "
-                "score, threshold, details, created_at) SELECT :new, run, name, outcome, reason, "
-                "score, threshold, details, created_at FROM application_checks "
-                "WHERE application_id = :id"), {"new": new_id, "id": app_id})
-            c.execute(text(
-                "INSERT INTO audit_events (actor_kind, actor_id, actor_role, office, action, "
-                "subject_type, subject_id, reason, details) SELECT actor_kind, actor_id, "
-                "actor_role, office, action, subject_type, :new, reason, details FROM "
-                "audit_events WHERE subject_id = :sid"), {"new": str(new_id), "sid": str(app_id)})
-            c.execute(text(
-                "INSERT INTO jobs (task, payload, idempotency_key, status, attempts, max_attempts, "
-                "run_at, created_at) SELECT task, payload, idempotency_key || ':copy:' || :new, "
-                "'done', attempts, max_attempts, run_at, created_at FROM jobs "
-                "WHERE payload->>'application_id' = :sid OR idempotency_key LIKE :like"),
-                {"new": str(new_id), "sid": str(app_id), "like": f"%{app_id}%"})
+            c.execute(
+                text(
+                    "INSERT INTO applications SELECT :new, office_code, created_by, 'cancelled', "
+                    "updated_at, full_name, date_of_birth, sex, nationality, passport, "
+                    "md5(random()::text), residence_card, address, phone, email, language, "
+                    "integrations, guardian, registry_ref, biometrics_on_file, verification_run, "
+                    "consent_by, consent_text_version, consent_language, consented_at, submitted_at, "
+                    "submitted_on, legal_deadline, decided_at, eid_number, rejection_code, "
+                    "rejection_reason, created_at FROM applications WHERE id = :id"
+                ),
+                {"new": new_id, "id": app_id},
+            )
+            c.execute(
+                text(
+                    "INSERT INTO application_captures (id, application_id, kind, position, image, "
+                    "template, quality, acceptable, exception_reason, created_at) SELECT "
+                    "gen_random_uuid(), :new, kind, position, image, template, quality, acceptable, "
+                    "exception_reason, created_at FROM application_captures WHERE application_id = :id"
+                ),
+                {"new": new_id, "id": app_id},
+            )
+            c.execute(
+                text(
+                    "INSERT INTO application_checks (application_id, run, name, outcome, reason, "
+                    "score, threshold, details, created_at) SELECT :new, run, name, outcome, reason, "
+                    "score, threshold, details, created_at FROM application_checks "
+                    "WHERE application_id = :id"
+                ),
+                {"new": new_id, "id": app_id},
+            )
+            c.execute(
+                text(
+                    "INSERT INTO audit_events (actor_kind, actor_id, actor_role, office, action, "
+                    "subject_type, subject_id, reason, details) SELECT actor_kind, actor_id, "
+                    "actor_role, office, action, subject_type, :new, reason, details FROM "
+                    "audit_events WHERE subject_id = :sid"
+                ),
+                {"new": str(new_id), "sid": str(app_id)},
+            )
+            c.execute(
+                text(
+                    "INSERT INTO jobs (task, payload, idempotency_key, status, attempts, max_attempts, "
+                    "run_at, created_at) SELECT task, payload, idempotency_key || ':copy:' || :new, "
+                    "'done', attempts, max_attempts, run_at, created_at FROM jobs "
+                    "WHERE payload->>'application_id' = :sid OR idempotency_key LIKE :like"
+                ),
+                {"new": str(new_id), "sid": str(app_id), "like": f"%{app_id}%"},
+            )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 import secrets
+import subprocess
+import sys
 from pathlib import Path
 
 from alembic import command
@@ -25,8 +27,9 @@ with admin.connect() as c:
     c.execute(text(f'CREATE DATABASE "{name}"'))
 try:
     url = SERVER.rsplit("/", 1)[0] + "/" + name
-    command.revision(alembic_config(url), message="initial schema", autogenerate=True,
-                     rev_id="0001")
+    command.revision(
+        alembic_config(url), message="initial schema", autogenerate=True, rev_id="0001"
+    )
     path = next(versions.glob("0001_*.py"))
     body = path.read_text()
     body = body.replace(
@@ -39,7 +42,10 @@ try:
         body,
         count=1,
     )
-    path.write_text(body)
+    path.write_text(body.replace("Revises: \n", "Revises:\n"))
+    ruff = Path(sys.executable).parent / "ruff"
+    subprocess.run([str(ruff), "check", "--fix", "--quiet", str(path)], check=False)
+    subprocess.run([str(ruff), "format", "--quiet", str(path)], check=True)
     print("wrote", path)
 finally:
     with admin.connect() as c:

@@ -80,8 +80,9 @@ def db(engine: Engine) -> Iterator[Session]:
     """A session inside a transaction that is rolled back at the end of the test."""
     connection = engine.connect()
     outer = connection.begin()
-    session = Session(bind=connection, join_transaction_mode="create_savepoint",
-                      expire_on_commit=False)
+    session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
     try:
         yield session
     finally:

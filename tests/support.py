@@ -27,13 +27,17 @@ def free_port() -> int:
 class Mailbox:
     messages: list[dict[str, Any]] = field(default_factory=list)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         body = message.get_body(preferencelist=("plain", "html"))
         self.messages.append(
-            {"from": envelope.mail_from, "to": list(envelope.rcpt_tos),
-             "subject": str(message["subject"]), "message_id": str(message["message-id"]),
-             "data": body.get_content() if body is not None else ""}
+            {
+                "from": envelope.mail_from,
+                "to": list(envelope.rcpt_tos),
+                "subject": str(message["subject"]),
+                "message_id": str(message["message-id"]),
+                "data": body.get_content() if body is not None else "",
+            }
         )
         return "250 OK"
 
@@ -61,7 +65,7 @@ class SmsGateway:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 status = outer.fail_next.pop(0) if outer.fail_next else 200
                 if status == 200:

@@ -60,5 +60,3 @@ def create_app(*, lifespan: Any = None) -> FastAPI:
         return {"status": "ok"}
 
     return app
-
-

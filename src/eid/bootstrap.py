@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -40,12 +41,19 @@ def seed_development(settings: Settings) -> dict[str, object] | None:
         if session.execute(select(func.count()).select_from(RegistryPerson)).scalar_one():
             return json.loads(creds_file.read_text()) if creds_file.exists() else None
         system = Actor.system("bootstrap")
+        password = secrets.token_urlsafe(12) + "-Aa1!"  # random per machine, never in the repo
         people = seed(session, count=40, data_dir=shared_data_dir(), actor=system)
-        officer = create_officer(session, username="demo.officer", password="demo-officer-pass-2025!",
-                                 office="HN-01", role="supervisor", actor=system)
+        officer = create_officer(
+            session,
+            username="demo.officer",
+            password=password,
+            office="HN-01",
+            role="supervisor",
+            actor=system,
+        )
     creds = {
         "username": officer.username,
-        "password": "demo-officer-pass-2025!",
+        "password": password,
         "totp_secret": officer.totp_secret,
         "office": officer.office,
         "seeded_people": len(people),
@@ -54,6 +62,9 @@ def seed_development(settings: Settings) -> dict[str, object] | None:
     creds_file.parent.mkdir(parents=True, exist_ok=True)
     creds_file.write_text(json.dumps(creds, indent=2))
     creds_file.chmod(0o600)
-    log.info("development seed: %d registry people; demo officer credentials in %s",
-             len(people), creds_file)
+    log.info(
+        "development seed: %d registry people; demo officer credentials in %s",
+        len(people),
+        creds_file,
+    )
     return creds

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -23,7 +23,9 @@ CLI_ACTOR = Actor(kind="system", id="cli", role="admin")
 
 
 def _logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 def _echo(data: object) -> None:
@@ -42,8 +44,8 @@ def migrate() -> None:
 
 @app.command()
 def serve(
-    host: Annotated[Optional[str], typer.Option()] = None,
-    port: Annotated[Optional[int], typer.Option()] = None,
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
     worker: Annotated[bool, typer.Option(help="run the job worker inside the server")] = True,
 ) -> None:
     """Run the HTTP server (with its worker): migrates, and seeds in development."""
@@ -66,8 +68,9 @@ def serve(
             f"\nDemo officer: {creds['username']} (password and TOTP secret in "
             f"{settings.data_dir / 'demo-officer.json'}); try: eid officer code\n"
         )
-    uvicorn.run(create_app(), host=host or settings.host, port=port or settings.port,
-                log_level="info")
+    uvicorn.run(
+        create_app(), host=host or settings.host, port=port or settings.port, log_level="info"
+    )
 
 
 @app.command()
@@ -91,13 +94,14 @@ def officer_create(
     from eid.staff.service import create_officer
 
     with unit_of_work() as session:
-        made = create_officer(session, username=username, password=password, office=office,
-                              role=role, actor=CLI_ACTOR)
+        made = create_officer(
+            session, username=username, password=password, office=office, role=role, actor=CLI_ACTOR
+        )
     _echo(made.__dict__)
 
 
 @officer_app.command("code")
-def officer_code(secret: Annotated[Optional[str], typer.Option()] = None) -> None:
+def officer_code(secret: Annotated[str | None, typer.Option()] = None) -> None:
     """Print the current TOTP code for a secret (default: the development demo officer's)."""
     from eid.core.settings import get_settings
     from eid.staff.service import current_totp
@@ -122,7 +126,7 @@ def registry_add(file: Path) -> None:
 @registry_app.command("seed")
 def registry_seed(
     count: Annotated[int, typer.Option()] = 40,
-    data: Annotated[Optional[Path], typer.Option(help="shared biometric data folder")] = None,
+    data: Annotated[Path | None, typer.Option(help="shared biometric data folder")] = None,
     seed: Annotated[int, typer.Option()] = 2025,
 ) -> None:
     """Synthetic people: valid ICAO passports, a realistic mix, some with biometrics on file."""
@@ -133,31 +137,44 @@ def registry_seed(
 
     with unit_of_work() as session:
         seed_overrides(session)
-        people = run_seed(session, count=count, data_dir=data or shared_data_dir(),
-                          actor=CLI_ACTOR, rng_seed=seed)
-    _echo({
-        "seeded": len(people),
-        "with_biometrics": sum(p.with_biometrics for p in people),
-        "card_expired": sum(p.card_expired for p in people),
-        "examples": [p.passport_number for p in people[:5]],
-    })
+        people = run_seed(
+            session, count=count, data_dir=data or shared_data_dir(), actor=CLI_ACTOR, rng_seed=seed
+        )
+    _echo(
+        {
+            "seeded": len(people),
+            "with_biometrics": sum(p.with_biometrics for p in people),
+            "card_expired": sum(p.card_expired for p in people),
+            "examples": [p.passport_number for p in people[:5]],
+        }
+    )
 
 
 @registry_app.command("event")
 def registry_event(
     passport: Annotated[str, typer.Option()],
-    kind: Annotated[str, typer.Option(help="card_renewed, card_expired, passport_replaced, "
-                                      "passport_expired, exit, death")],
-    new_expiry: Annotated[Optional[str], typer.Option()] = None,
-    new_number: Annotated[Optional[str], typer.Option()] = None,
+    kind: Annotated[
+        str,
+        typer.Option(
+            help="card_renewed, card_expired, passport_replaced, passport_expired, exit, death"
+        ),
+    ],
+    new_expiry: Annotated[str | None, typer.Option()] = None,
+    new_number: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Record a status change in the reference immigration database's feed."""
     from eid.core.database import unit_of_work
     from eid.registry.schemas import EventIn
     from eid.registry.service import record_event
 
-    event = EventIn.model_validate({"passport_number": passport, "kind": kind,
-                                    "new_expiry_date": new_expiry, "new_number": new_number})
+    event = EventIn.model_validate(
+        {
+            "passport_number": passport,
+            "kind": kind,
+            "new_expiry_date": new_expiry,
+            "new_number": new_number,
+        }
+    )
     with unit_of_work() as session:
         cursor = record_event(session, event, actor=CLI_ACTOR)
     _echo({"event": cursor})
@@ -175,15 +192,21 @@ def client_create(
     from eid.identity.service import create_client
 
     with unit_of_work() as session:
-        client_id, secret = create_client(session, name=name, redirect_uris=list(redirect_uri),
-                                          scopes=scopes.split(), purpose=purpose, actor=CLI_ACTOR)
+        client_id, secret = create_client(
+            session,
+            name=name,
+            redirect_uris=list(redirect_uri),
+            scopes=scopes.split(),
+            purpose=purpose,
+            actor=CLI_ACTOR,
+        )
     _echo({"client_id": client_id, "client_secret": secret})
 
 
 @app.command()
 def demo(
     applicants: Annotated[int, typer.Option(help="applicants walking in during the day")] = 24,
-    data: Annotated[Optional[Path], typer.Option(help="shared biometric data folder")] = None,
+    data: Annotated[Path | None, typer.Option(help="shared biometric data folder")] = None,
 ) -> None:
     """A day of applications at one office, end to end, with a progress bar."""
     logging.basicConfig(level=logging.WARNING)
@@ -193,8 +216,9 @@ def demo(
 
     folder = data or shared_data_dir()
     if folder is None:
-        typer.echo("the demo needs real face and fingerprint images: pass --data ../shared/data",
-                   err=True)
+        typer.echo(
+            "the demo needs real face and fingerprint images: pass --data ../shared/data", err=True
+        )
         raise typer.Exit(2)
     run_migrate()
     run_demo(applicants, folder)
@@ -202,10 +226,10 @@ def demo(
 
 @app.command("bio-eval")
 def bio_eval(
-    faces: Annotated[Optional[Path], typer.Option()] = None,
-    fingerprints: Annotated[Optional[Path], typer.Option()] = None,
-    json_out: Annotated[Optional[Path], typer.Option("--json")] = None,
-    plot: Annotated[Optional[Path], typer.Option()] = None,
+    faces: Annotated[Path | None, typer.Option()] = None,
+    fingerprints: Annotated[Path | None, typer.Option()] = None,
+    json_out: Annotated[Path | None, typer.Option("--json")] = None,
+    plot: Annotated[Path | None, typer.Option()] = None,
 ) -> None:
     """Accuracy of the biometric engine on a labelled image set (FTE, EER, FNMR at FMR, DET)."""
     from eid.biometrics.evaluation import main_bio_eval

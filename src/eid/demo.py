@@ -30,28 +30,40 @@ console = Console()
 def _form(person: Any, rng: random.Random) -> TK01:
     phone = f"+8491{rng.randint(1000000, 9999999)}"
     guardian = (
-        {"full_name": "GUARDIAN OF " + person.full_name, "relation": "mother",
-         "document_number": f"G{rng.randint(10**7, 10**8 - 1)}", "phone": phone}
-        if _minor(person) else None
+        {
+            "full_name": "GUARDIAN OF " + person.full_name,
+            "relation": "mother",
+            "document_number": f"G{rng.randint(10**7, 10**8 - 1)}",
+            "phone": phone,
+        }
+        if _minor(person)
+        else None
     )
-    return TK01.model_validate({
-        "full_name": person.full_name,
-        "date_of_birth": person.date_of_birth.isoformat(),
-        "sex": person.sex,
-        "nationality": person.nationality,
-        "passport": {"number": person.passport.number, "type": person.passport.type,
-                     "issuing_state": person.passport.issuing_state,
-                     "issue_date": person.passport.issue_date.isoformat(),
-                     "expiry_date": person.passport.expiry_date.isoformat()},
-        "residence_card": {"number": person.residence_card.number,
-                           "kind": person.residence_card.kind,
-                           "expiry_date": person.residence_card.expiry_date.isoformat()},
-        "address": f"{rng.randint(1, 200)} Kim Ma, Ba Dinh, Ha Noi",
-        "phone": phone,
-        "guardian": guardian,
-        "email": f"applicant{rng.randint(1000, 9999)}@example.test",
-        "language": rng.choice(["vi", "en", "ko", "zh"]),
-    })
+    return TK01.model_validate(
+        {
+            "full_name": person.full_name,
+            "date_of_birth": person.date_of_birth.isoformat(),
+            "sex": person.sex,
+            "nationality": person.nationality,
+            "passport": {
+                "number": person.passport.number,
+                "type": person.passport.type,
+                "issuing_state": person.passport.issuing_state,
+                "issue_date": person.passport.issue_date.isoformat(),
+                "expiry_date": person.passport.expiry_date.isoformat(),
+            },
+            "residence_card": {
+                "number": person.residence_card.number,
+                "kind": person.residence_card.kind,
+                "expiry_date": person.residence_card.expiry_date.isoformat(),
+            },
+            "address": f"{rng.randint(1, 200)} Kim Ma, Ba Dinh, Ha Noi",
+            "phone": phone,
+            "guardian": guardian,
+            "email": f"applicant{rng.randint(1000, 9999)}@example.test",
+            "language": rng.choice(["vi", "en", "ko", "zh"]),
+        }
+    )
 
 
 def run_demo(applicants: int, data_dir: Path) -> None:
@@ -64,15 +76,24 @@ def run_demo(applicants: int, data_dir: Path) -> None:
         from eid.calendar.service import seed_overrides
 
         seed_overrides(session)
-        people = seed(session, count=applicants, data_dir=data_dir, actor=system,
-                      rng_seed=rng.randint(0, 10**9))
-        officer = create_officer(session, username=f"demo.{office.lower()}",
-                                 password=secrets.token_urlsafe(16), office=office,
-                                 role="officer", actor=system)
+        people = seed(
+            session,
+            count=applicants,
+            data_dir=data_dir,
+            actor=system,
+            rng_seed=rng.randint(0, 10**9),
+        )
+        officer = create_officer(
+            session,
+            username=f"demo.{office.lower()}",
+            password=secrets.token_urlsafe(16),
+            office=office,
+            role="officer",
+            actor=system,
+        )
     actor = Actor(kind="officer", id=officer.id, role="officer", office=office)
     spare_faces = [v for k, v in faces.items() if all(p.face_identity != k for p in people)]
-    spare_fingers = [v for k, v in fingers.items()
-                     if all(k not in p.finger_ids for p in people)]
+    spare_fingers = [v for k, v in fingers.items() if all(k not in p.finger_ids for p in people)]
     outcomes: Counter[str] = Counter()
     refusals: Counter[str] = Counter()
     deadlines: Counter[str] = Counter()
@@ -93,19 +114,34 @@ def run_demo(applicants: int, data_dir: Path) -> None:
                 # (7-day path) photos and prints of someone not on file.
                 if seeded.face_identity:
                     portrait = faces[seeded.face_identity][1]
-                    prints = {2: fingers[seeded.finger_ids[0]][1], 7: fingers[seeded.finger_ids[1]][1]}
+                    prints = {
+                        2: fingers[seeded.finger_ids[0]][1],
+                        7: fingers[seeded.finger_ids[1]][1],
+                    }
                 else:
-                    face_set = spare_faces[i % len(spare_faces)] if spare_faces else faces[
-                        list(faces)[i % len(faces)]]
-                    fa = spare_fingers[(2 * i) % len(spare_fingers)] if spare_fingers else [face_set[0]]
-                    fb = spare_fingers[(2 * i + 1) % len(spare_fingers)] if spare_fingers else [face_set[0]]
+                    face_set = (
+                        spare_faces[i % len(spare_faces)]
+                        if spare_faces
+                        else faces[list(faces)[i % len(faces)]]
+                    )
+                    fa = (
+                        spare_fingers[(2 * i) % len(spare_fingers)]
+                        if spare_fingers
+                        else [face_set[0]]
+                    )
+                    fb = (
+                        spare_fingers[(2 * i + 1) % len(spare_fingers)]
+                        if spare_fingers
+                        else [face_set[0]]
+                    )
                     portrait, prints = face_set[-1], {2: fa[-1], 7: fb[-1]}
                 with unit_of_work() as session:
                     enrolment.capture_portrait(session, app_id, portrait.read_bytes(), actor=actor)
                 for position, image in prints.items():
                     with unit_of_work() as session:
-                        enrolment.capture_fingerprint(session, app_id, position, image.read_bytes(),
-                                                      actor=actor)
+                        enrolment.capture_fingerprint(
+                            session, app_id, position, image.read_bytes(), actor=actor
+                        )
                 with unit_of_work() as session:
                     enrolment.request_verification(session, app_id, actor=actor)
                 worker.drain()
@@ -114,10 +150,15 @@ def run_demo(applicants: int, data_dir: Path) -> None:
                 if status == "verified":
                     with unit_of_work() as session:
                         enrolment.record_consent(
-                            session, app_id,
-                            ConsentIn(by="guardian" if _minor(record) else "applicant",
-                                      text_version=CURRENT_VERSION, language="vi"),
-                            actor=actor)
+                            session,
+                            app_id,
+                            ConsentIn(
+                                by="guardian" if _minor(record) else "applicant",
+                                text_version=CURRENT_VERSION,
+                                language="vi",
+                            ),
+                            actor=actor,
+                        )
                     with unit_of_work() as session:
                         sub = enrolment.submit(session, app_id, actor=actor)
                     deadlines[f"{sub.working_days} working days -> {sub.legal_deadline}"] += 1
@@ -136,7 +177,9 @@ def run_demo(applicants: int, data_dir: Path) -> None:
         table.add_row(name, str(n))
     console.print(table)
     if refusals:
-        console.print("Refused at the counter: " + ", ".join(f"{c} x{n}" for c, n in refusals.items()))
+        console.print(
+            "Refused at the counter: " + ", ".join(f"{c} x{n}" for c, n in refusals.items())
+        )
     if deadlines:
         console.print("Legal deadlines: " + "; ".join(f"{k} (x{n})" for k, n in deadlines.items()))
 
@@ -145,5 +188,3 @@ def _minor(record: Any) -> bool:
     from eid.enrolment.rules import GUARDIAN_AGE, age_on
 
     return age_on(record.date_of_birth, clock.today_vn()) < GUARDIAN_AGE
-
-

@@ -15,8 +15,10 @@ log = logging.getLogger(__name__)
 def run_worker(concurrency: int = 1) -> None:
     import_all_tasks()
     workers = [Worker() for _ in range(concurrency)]
-    threads = [threading.Thread(target=w.run_forever, name=f"worker-{i}", daemon=True)
-               for i, w in enumerate(workers)]
+    threads = [
+        threading.Thread(target=w.run_forever, name=f"worker-{i}", daemon=True)
+        for i, w in enumerate(workers)
+    ]
 
     def stop(*_: object) -> None:
         for w in workers:

@@ -30,7 +30,9 @@ def test_a_signed_request_creates_one_pending_account_and_answers_back(db: Sessi
     assert len(accounts) == 1
     account = accounts[0]
     assert account.status == "pending_activation" and is_valid_eid_number(account.eid_number)
-    answers = db.execute(select(Job).where(Job.task == "enrolment.account_decision")).scalars().all()
+    answers = (
+        db.execute(select(Job).where(Job.task == "enrolment.account_decision")).scalars().all()
+    )
     assert [a.payload["eid_number"] for a in answers] == [account.eid_number]
 
 

@@ -42,7 +42,10 @@ def test_lock_grounds_are_a_set_and_unlock_only_when_empty(db: Session) -> None:
     add_lock_ground(db, account.id, "residence_card_expired", actor=SYSTEM)
     add_lock_ground(db, account.id, "holder_request", actor=HOLDER)
     view = get_account(db, account.id)
-    assert view.status == "locked" and view.lock_grounds == ["holder_request", "residence_card_expired"]
+    assert view.status == "locked" and view.lock_grounds == [
+        "holder_request",
+        "residence_card_expired",
+    ]
     assert not view.usable
     remove_lock_ground(db, account.id, "holder_request", actor=HOLDER)
     assert get_account(db, account.id).status == "locked"
@@ -52,14 +55,26 @@ def test_lock_grounds_are_a_set_and_unlock_only_when_empty(db: Session) -> None:
 
 def test_registry_feed_locks_on_expiry_and_unlocks_on_renewal(db: Session) -> None:
     today = clock.today_vn()
-    person = PersonIn.model_validate({
-        "full_name": "TANAKA YUKI", "date_of_birth": "1988-02-02", "sex": "F",
-        "nationality": "JPN",
-        "passport": {"number": "TK1234567", "type": "P", "issuing_state": "JPN",
-                     "issue_date": "2020-01-01", "expiry_date": "2030-01-01"},
-        "residence_card": {"number": "TT7654321", "kind": "TRC",
-                           "expiry_date": (today + dt.timedelta(days=10)).isoformat()},
-    })
+    person = PersonIn.model_validate(
+        {
+            "full_name": "TANAKA YUKI",
+            "date_of_birth": "1988-02-02",
+            "sex": "F",
+            "nationality": "JPN",
+            "passport": {
+                "number": "TK1234567",
+                "type": "P",
+                "issuing_state": "JPN",
+                "issue_date": "2020-01-01",
+                "expiry_date": "2030-01-01",
+            },
+            "residence_card": {
+                "number": "TT7654321",
+                "kind": "TRC",
+                "expiry_date": (today + dt.timedelta(days=10)).isoformat(),
+            },
+        }
+    )
     ref = add_person(db, person, actor=SYSTEM)
     account = _active_account(db, registry_ref=str(ref))
     follow_registry(db, registry_port(db))  # catch up with older events
@@ -67,8 +82,11 @@ def test_registry_feed_locks_on_expiry_and_unlocks_on_renewal(db: Session) -> No
     follow_registry(db, registry_port(db))
     assert get_account(db, account.id).lock_grounds == ["residence_card_expired"]
     renewed = today + dt.timedelta(days=730)
-    record_event(db, EventIn(passport_number="TK1234567", kind="card_renewed",
-                             new_expiry_date=renewed), actor=SYSTEM)
+    record_event(
+        db,
+        EventIn(passport_number="TK1234567", kind="card_renewed", new_expiry_date=renewed),
+        actor=SYSTEM,
+    )
     follow_registry(db, registry_port(db))
     view = get_account(db, account.id)
     assert view.status == "active" and view.lock_grounds == []
@@ -77,9 +95,14 @@ def test_registry_feed_locks_on_expiry_and_unlocks_on_renewal(db: Session) -> No
 
 def test_expiry_watcher_warns_30_days_ahead_once_and_locks_on_the_day(db: Session) -> None:
     today = clock.today_vn()
-    account = _active_account(db, residence_card={
-        "number": "TT1112223", "kind": "TRC",
-        "expiry_date": (today + dt.timedelta(days=20)).isoformat()})
+    account = _active_account(
+        db,
+        residence_card={
+            "number": "TT1112223",
+            "kind": "TRC",
+            "expiry_date": (today + dt.timedelta(days=20)).isoformat(),
+        },
+    )
     assert watch_expiry(db)["warned"] >= 1
     assert watch_expiry(db)["warned"] == 0
     clock.shift(dt.timedelta(days=21))

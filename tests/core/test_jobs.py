@@ -16,8 +16,10 @@ calls: list[dict[str, Any]] = []
 
 @task("test.record")
 def _record(session: Session, payload: dict[str, Any]) -> None:
-    session.execute(text("INSERT INTO offices (code, name, province) VALUES (:c, 'x', 'y')"),
-                    {"c": payload["code"]})
+    session.execute(
+        text("INSERT INTO offices (code, name, province) VALUES (:c, 'x', 'y')"),
+        {"c": payload["code"]},
+    )
     calls.append(payload)
     if payload.get("fail_times", 0) >= len([c for c in calls if c["code"] == payload["code"]]):
         raise RuntimeError("gateway down")
@@ -31,7 +33,9 @@ def test_rolled_back_request_enqueues_nothing(committed: Engine) -> None:
     except ValueError:
         pass
     with unit_of_work() as session:
-        assert session.execute(select(Job).where(Job.idempotency_key == "k-rollback")).first() is None
+        assert (
+            session.execute(select(Job).where(Job.idempotency_key == "k-rollback")).first() is None
+        )
 
 
 def test_same_key_enqueues_once_and_runs_once(committed: Engine) -> None:
@@ -66,8 +70,9 @@ def test_failure_is_retried_with_backoff_and_its_writes_rolled_back(committed: E
 def test_job_gives_up_after_max_attempts_and_says_why(committed: Engine) -> None:
     calls.clear()
     with unit_of_work() as session:
-        enqueue(session, "test.record", {"code": "J4", "fail_times": 99}, key="k-fail",
-                max_attempts=2)
+        enqueue(
+            session, "test.record", {"code": "J4", "fail_times": 99}, key="k-fail", max_attempts=2
+        )
     worker = Worker()
     for _ in range(3):
         worker.drain()

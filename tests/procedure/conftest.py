@@ -62,12 +62,23 @@ def make_officer(committed: Engine, live: str) -> Callable[..., httpx.Client]:
     def make(role: str = "officer", office: str = "HN-01") -> httpx.Client:
         name = f"{role}.{office}.{os.urandom(3).hex()}".lower()
         with unit_of_work() as session:
-            made = create_officer(session, username=name, password="correct-horse-battery-9!",
-                                  office=office, role=role, actor=ADMIN)
+            made = create_officer(
+                session,
+                username=name,
+                password="correct-horse-battery-9!",
+                office=office,
+                role=role,
+                actor=ADMIN,
+            )
         client = httpx.Client(base_url=live, timeout=60)
-        r = client.post("/api/v1/officer/sessions", json={
-            "username": name, "password": "correct-horse-battery-9!",
-            "totp": current_totp(made.totp_secret)})
+        r = client.post(
+            "/api/v1/officer/sessions",
+            json={
+                "username": name,
+                "password": "correct-horse-battery-9!",
+                "totp": current_totp(made.totp_secret),
+            },
+        )
         assert r.status_code == 201, r.text
         client.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
         return client
@@ -80,35 +91,59 @@ def registry_person(committed: Engine) -> Callable[..., dict[str, Any]]:
     from eid.registry.schemas import PersonIn
     from eid.registry.service import add_person
 
-    def add(*, number: str, age: int = 35, card_days: int = 400, portrait: Path | None = None,
-            fingers: dict[int, Path] | None = None, name: str = "KIM MIN JUN",
-            nationality: str = "KOR") -> dict[str, Any]:
+    def add(
+        *,
+        number: str,
+        age: int = 35,
+        card_days: int = 400,
+        portrait: Path | None = None,
+        fingers: dict[int, Path] | None = None,
+        name: str = "KIM MIN JUN",
+        nationality: str = "KOR",
+    ) -> dict[str, Any]:
         today = clock.today_vn()
         person = {
             "full_name": name,
             "date_of_birth": (today - dt.timedelta(days=int(age * 365.25) + 20)).isoformat(),
             "sex": "M",
             "nationality": nationality,
-            "passport": {"number": number, "type": "P", "issuing_state": nationality,
-                         "issue_date": (today - dt.timedelta(days=700)).isoformat(),
-                         "expiry_date": (today + dt.timedelta(days=2000)).isoformat()},
-            "residence_card": {"number": "TT" + number[-7:], "kind": "TRC",
-                               "expiry_date": (today + dt.timedelta(days=card_days)).isoformat()},
+            "passport": {
+                "number": number,
+                "type": "P",
+                "issuing_state": nationality,
+                "issue_date": (today - dt.timedelta(days=700)).isoformat(),
+                "expiry_date": (today + dt.timedelta(days=2000)).isoformat(),
+            },
+            "residence_card": {
+                "number": "TT" + number[-7:],
+                "kind": "TRC",
+                "expiry_date": (today + dt.timedelta(days=card_days)).isoformat(),
+            },
         }
         with unit_of_work() as session:
-            add_person(session, PersonIn.model_validate(person), actor=ADMIN,
-                       portrait=portrait.read_bytes() if portrait else None,
-                       fingerprints={p: f.read_bytes() for p, f in (fingers or {}).items()})
+            add_person(
+                session,
+                PersonIn.model_validate(person),
+                actor=ADMIN,
+                portrait=portrait.read_bytes() if portrait else None,
+                fingerprints={p: f.read_bytes() for p, f in (fingers or {}).items()},
+            )
         return person
 
     return add
 
 
 def tk01(person: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    form = {k: person[k] for k in ("full_name", "date_of_birth", "sex", "nationality",
-                                   "passport", "residence_card")}
-    form |= {"address": "12 Trang Tien, Hoan Kiem, Ha Noi", "phone": "+84912345678",
-             "email": "holder@example.test", "language": "vi",
-             "integrations": {"tax_code": "8012345678"}}
+    form = {
+        k: person[k]
+        for k in ("full_name", "date_of_birth", "sex", "nationality", "passport", "residence_card")
+    }
+    form |= {
+        "address": "12 Trang Tien, Hoan Kiem, Ha Noi",
+        "phone": "+84912345678",
+        "email": "holder@example.test",
+        "language": "vi",
+        "integrations": {"tax_code": "8012345678"},
+    }
     form.update(changes)
     return form

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,9 @@ from tests.support import WorkerThread, wait_until
 
 def _count(model: Any, *where: Any) -> int:
     with unit_of_work() as session:
-        return int(session.execute(select(func.count()).select_from(model).where(*where)).scalar_one())
+        return int(
+            session.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
+        )
 
 
 def test_worker_killed_mid_issuance(
@@ -40,15 +42,21 @@ def test_worker_killed_mid_issuance(
     person = registry_person(number="R55555555", name="IVANOV OLGA", nationality="RUS")
     officer = make_officer("officer")
     app_id = officer.post("/api/v1/applications", json=tk01(person)).json()["id"]
-    officer.put(f"/api/v1/applications/{app_id}/portrait",
-                content=(faces / "df09_deepface_img12.jpg").read_bytes())
+    officer.put(
+        f"/api/v1/applications/{app_id}/portrait",
+        content=(faces / "df09_deepface_img12.jpg").read_bytes(),
+    )
     for pos, name in ((2, "pyfnprint_011_1.png"), (7, "pyfnprint_012_1.png")):
-        officer.put(f"/api/v1/applications/{app_id}/fingerprints/{pos}",
-                    content=(prints / name).read_bytes())
+        officer.put(
+            f"/api/v1/applications/{app_id}/fingerprints/{pos}",
+            content=(prints / name).read_bytes(),
+        )
     officer.post(f"/api/v1/applications/{app_id}/verification")
     wait_until(lambda: officer.get(f"/api/v1/applications/{app_id}").json()["status"] == "verified")
-    officer.post(f"/api/v1/applications/{app_id}/consent",
-                 json={"by": "applicant", "text_version": "2025-07-v1", "language": "vi"})
+    officer.post(
+        f"/api/v1/applications/{app_id}/consent",
+        json={"by": "applicant", "text_version": "2025-07-v1", "language": "vi"},
+    )
 
     # Hold the notifications table: issuance then blocks half-way, after the account row is
     # written in its transaction and before the holder's messages are. The test's own worker
@@ -64,13 +72,26 @@ def test_worker_killed_mid_issuance(
     try:
         env = dict(os.environ)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "eid.cli", "worker", "--concurrency", "1"], env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [sys.executable, "-m", "eid.cli", "worker", "--concurrency", "1"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         # The worker process is now inside issuance, waiting on the lock.
-        waiting = wait_until(lambda: engine.connect().execute(text(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-            "AND query ILIKE '%notifications%'")).scalar_one() > 0, timeout=30)
+        waiting = wait_until(
+            lambda: (
+                engine.connect()
+                .execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND query ILIKE '%notifications%'"
+                    )
+                )
+                .scalar_one()
+                > 0
+            ),
+            timeout=30,
+        )
         assert waiting
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
@@ -84,11 +105,16 @@ def test_worker_killed_mid_issuance(
     # The killed worker's claim stays `running` until its lease expires (5 minutes); expire it
     # now rather than wait, then a restarted worker finishes the job.
     with unit_of_work() as session:
-        session.execute(text("UPDATE jobs SET lease_until = now() - interval '1 second' "
-                             "WHERE status = 'running'"))
+        session.execute(
+            text(
+                "UPDATE jobs SET lease_until = now() - interval '1 second' WHERE status = 'running'"
+            )
+        )
     worker_thread.running.set()
-    wait_until(lambda: officer.get(f"/api/v1/applications/{app_id}").json()["status"] == "issued",
-               timeout=90)
+    wait_until(
+        lambda: officer.get(f"/api/v1/applications/{app_id}").json()["status"] == "issued",
+        timeout=90,
+    )
     assert _count(Account) == 1
     per_channel = {}
     with unit_of_work() as session:

@@ -33,8 +33,9 @@ def _capture(client: httpx.Client, app_id: str, portrait: Path, fingers: dict[in
     assert r.status_code == 200, r.text
     assert r.json()["acceptable"], r.json()
     for position, image in fingers.items():
-        r = client.put(f"/api/v1/applications/{app_id}/fingerprints/{position}",
-                       content=image.read_bytes())
+        r = client.put(
+            f"/api/v1/applications/{app_id}/fingerprints/{position}", content=image.read_bytes()
+        )
         assert r.status_code == 200, r.text
         assert r.json()["acceptable"], r.json()
     assert r.json()["application_status"] == "captured"
@@ -60,22 +61,32 @@ def test_adult_with_biometrics_on_file_is_issued_and_notified(
     assert app["status"] == "draft"
     app_id = app["id"]
 
-    _capture(officer, app_id, faces / "df02_deepface_img23.jpg",
-             {2: prints / "pyfnprint_001_2.png", 7: prints / "pyfnprint_002_2.png"})
+    _capture(
+        officer,
+        app_id,
+        faces / "df02_deepface_img23.jpg",
+        {2: prints / "pyfnprint_001_2.png", 7: prints / "pyfnprint_002_2.png"},
+    )
     r = officer.post(f"/api/v1/applications/{app_id}/verification")
     assert r.status_code == 202, r.text
     body = _status(officer, app_id, "verified", "in_review", "rejected")
     outcomes = {c["name"]: c["outcome"] for c in body["checks"]}
     assert body["status"] == "verified", body["checks"]
     assert outcomes == {
-        "registry_record": "pass", "identity_data": "pass", "passport": "pass",
-        "residence_card": "pass", "face_1to1": "pass", "fingerprints_1to1": "pass",
+        "registry_record": "pass",
+        "identity_data": "pass",
+        "passport": "pass",
+        "residence_card": "pass",
+        "face_1to1": "pass",
+        "fingerprints_1to1": "pass",
         "duplicates_1toN": "pass",
     }
     assert body["biometrics_on_file"] is True
 
-    r = officer.post(f"/api/v1/applications/{app_id}/consent",
-                     json={"by": "applicant", "text_version": CONSENT, "language": "vi"})
+    r = officer.post(
+        f"/api/v1/applications/{app_id}/consent",
+        json={"by": "applicant", "text_version": CONSENT, "language": "vi"},
+    )
     assert r.status_code == 200, r.text
     r = officer.post(f"/api/v1/applications/{app_id}/submission")
     assert r.status_code == 200, r.text
@@ -108,21 +119,30 @@ def test_minor_with_guardian_takes_the_seven_day_path(
     faces, prints = shared_data / "faces", shared_data / "fingerprints"
     person = registry_person(number="C98765432", age=10, name="WANG LEI", nationality="CHN")
     officer = make_officer("officer")
-    guardian = {"full_name": "WANG WEI", "relation": "father", "document_number": "E12345678",
-                "phone": "+84987654321"}
+    guardian = {
+        "full_name": "WANG WEI",
+        "relation": "father",
+        "document_number": "E12345678",
+        "phone": "+84987654321",
+    }
     form = tk01(person, phone="+84987654321", language="en")
 
     r = officer.post("/api/v1/applications", json=form)
     assert r.status_code == 422 and r.json()["error"]["code"] == "GUARDIAN_REQUIRED"
-    r = officer.post("/api/v1/applications", json=form | {"phone": "+84911111111",
-                                                          "guardian": guardian})
+    r = officer.post(
+        "/api/v1/applications", json=form | {"phone": "+84911111111", "guardian": guardian}
+    )
     assert r.json()["error"]["code"] == "GUARDIAN_PHONE_REQUIRED"
     r = officer.post("/api/v1/applications", json=form | {"guardian": guardian})
     assert r.status_code == 201, r.text
     app_id = r.json()["id"]
 
-    _capture(officer, app_id, faces / "df03_deepface_img24.jpg",
-             {2: prints / "pyfnprint_005_1.png", 7: prints / "pyfnprint_006_1.png"})
+    _capture(
+        officer,
+        app_id,
+        faces / "df03_deepface_img24.jpg",
+        {2: prints / "pyfnprint_005_1.png", 7: prints / "pyfnprint_006_1.png"},
+    )
     officer.post(f"/api/v1/applications/{app_id}/verification")
     body = _status(officer, app_id, "verified", "in_review", "rejected")
     assert body["status"] == "verified", body["checks"]
@@ -131,11 +151,15 @@ def test_minor_with_guardian_takes_the_seven_day_path(
     assert outcomes["fingerprints_1to1"] == "not_applicable"
     assert body["biometrics_on_file"] is False
 
-    r = officer.post(f"/api/v1/applications/{app_id}/consent",
-                     json={"by": "applicant", "text_version": CONSENT, "language": "en"})
+    r = officer.post(
+        f"/api/v1/applications/{app_id}/consent",
+        json={"by": "applicant", "text_version": CONSENT, "language": "en"},
+    )
     assert r.status_code == 422 and r.json()["error"]["code"] == "GUARDIAN_CONSENT_REQUIRED"
-    r = officer.post(f"/api/v1/applications/{app_id}/consent",
-                     json={"by": "guardian", "text_version": CONSENT, "language": "en"})
+    r = officer.post(
+        f"/api/v1/applications/{app_id}/consent",
+        json={"by": "guardian", "text_version": CONSENT, "language": "en"},
+    )
     assert r.status_code == 200, r.text
     r = officer.post(f"/api/v1/applications/{app_id}/submission")
     assert r.json()["working_days"] == 7
@@ -188,8 +212,11 @@ def test_refusals_carry_stable_codes_and_write_nothing(
     assert again.status_code == 201, "a cancelled application no longer blocks a new one"
 
 
-def test_roles_are_enforced(make_officer: Callable[..., httpx.Client],
-                            registry_person: Callable[..., dict[str, Any]], live: str) -> None:
+def test_roles_are_enforced(
+    make_officer: Callable[..., httpx.Client],
+    registry_person: Callable[..., dict[str, Any]],
+    live: str,
+) -> None:
     person = registry_person(number="J44444444")
     auditor = make_officer("auditor")
     r = auditor.post("/api/v1/applications", json=tk01(person))

@@ -15,9 +15,16 @@ def test_icao_specimen_check_digits() -> None:
 
 
 def test_generated_mrz_round_trips_and_detects_tampering() -> None:
-    l1, l2 = td3(doc_type="P", issuing_state="KOR", full_name="KIM MIN JUN", number="M12345678",
-                 nationality="KOR", date_of_birth=dt.date(1990, 1, 31), sex="M",
-                 expiry_date=dt.date(2031, 4, 30))
+    l1, l2 = td3(
+        doc_type="P",
+        issuing_state="KOR",
+        full_name="KIM MIN JUN",
+        number="M12345678",
+        nationality="KOR",
+        date_of_birth=dt.date(1990, 1, 31),
+        sex="M",
+        expiry_date=dt.date(2031, 4, 30),
+    )
     assert len(l1) == len(l2) == 44
     fields = parse_td3(l1, l2)
     assert fields["number"] == "M12345678" and fields["date_of_birth"] == "900131"

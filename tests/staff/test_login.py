@@ -14,12 +14,19 @@ ADMIN = Actor.system("tests")
 
 def test_login_needs_password_and_fresh_totp_and_locks_after_failures(committed: Engine) -> None:
     with unit_of_work() as s:
-        made = create_officer(s, username="lan.officer", password="a-long-password-1!",
-                              office="HN-01", role="officer", actor=ADMIN)
+        made = create_officer(
+            s,
+            username="lan.officer",
+            password="a-long-password-1!",
+            office="HN-01",
+            role="officer",
+            actor=ADMIN,
+        )
     code = current_totp(made.totp_secret)
     with unit_of_work() as s:
-        token, _ = login(s, username="lan.officer", password="a-long-password-1!", totp=code,
-                         ttl_seconds=60)
+        token, _ = login(
+            s, username="lan.officer", password="a-long-password-1!", totp=code, ttl_seconds=60
+        )
     with unit_of_work() as s:
         assert actor_for_token(s, token).office == "HN-01"
     with pytest.raises(Unauthorized) as replay, unit_of_work() as s:
@@ -29,6 +36,11 @@ def test_login_needs_password_and_fresh_totp_and_locks_after_failures(committed:
         with pytest.raises(Unauthorized), unit_of_work() as s:
             login(s, username="lan.officer", password="wrong", totp="000000", ttl_seconds=60)
     with pytest.raises(Unauthorized) as locked, unit_of_work() as s:
-        login(s, username="lan.officer", password="a-long-password-1!",
-              totp=pyotp.TOTP(made.totp_secret).now(), ttl_seconds=60)
+        login(
+            s,
+            username="lan.officer",
+            password="a-long-password-1!",
+            totp=pyotp.TOTP(made.totp_secret).now(),
+            ttl_seconds=60,
+        )
     assert locked.value.code == "LOGIN_LOCKED"

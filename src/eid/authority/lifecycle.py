@@ -55,15 +55,16 @@ def _apply(session: Session, registry: ImmigrationRegistry, event: StatusEvent) 
             }
             account.passport_expiry_date = record.passport.expiry_date
             session.flush()
-            audit.record(session, AUTHORITY, "account.documents_updated", "account", account.id,
-                         reason=why)
+            audit.record(
+                session, AUTHORITY, "account.documents_updated", "account", account.id, reason=why
+            )
         today = clock.today_vn()
         if account.card_expiry_date >= today:
-            remove_lock_ground(session, account.id, "residence_card_expired", actor=AUTHORITY,
-                               reason=why)
+            remove_lock_ground(
+                session, account.id, "residence_card_expired", actor=AUTHORITY, reason=why
+            )
         if account.passport_expiry_date >= today:
-            remove_lock_ground(session, account.id, "passport_expired", actor=AUTHORITY,
-                               reason=why)
+            remove_lock_ground(session, account.id, "passport_expired", actor=AUTHORITY, reason=why)
         return
     ground = {
         "card_expired": "residence_card_expired",
@@ -79,33 +80,54 @@ def watch_expiry(session: Session) -> dict[str, int]:
     """Lock accounts whose documents expired; warn holders 30 days ahead, once per date."""
     today = clock.today_vn()
     locked = warned = 0
-    expired = session.execute(
-        select(Account).where(
-            Account.status != "closed",
-            or_(Account.card_expiry_date < today, Account.passport_expiry_date < today),
+    expired = (
+        session.execute(
+            select(Account).where(
+                Account.status != "closed",
+                or_(Account.card_expiry_date < today, Account.passport_expiry_date < today),
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     for account in expired:
-        if account.card_expiry_date < today and "residence_card_expired" not in account.lock_grounds:
-            add_lock_ground(session, account.id, "residence_card_expired", actor=AUTHORITY,
-                            reason="residence card expired")
+        if (
+            account.card_expiry_date < today
+            and "residence_card_expired" not in account.lock_grounds
+        ):
+            add_lock_ground(
+                session,
+                account.id,
+                "residence_card_expired",
+                actor=AUTHORITY,
+                reason="residence card expired",
+            )
             locked += 1
         if account.passport_expiry_date < today and "passport_expired" not in account.lock_grounds:
-            add_lock_ground(session, account.id, "passport_expired", actor=AUTHORITY,
-                            reason="passport expired")
+            add_lock_ground(
+                session, account.id, "passport_expired", actor=AUTHORITY, reason="passport expired"
+            )
             locked += 1
     horizon = today + WARN_AHEAD
-    soon = session.execute(
-        select(Account).where(
-            Account.status.in_(("active", "pending_activation")),
-            or_(
-                Account.card_expiry_date.between(today, horizon),
-                Account.passport_expiry_date.between(today, horizon),
-            ),
-        ).with_for_update()
-    ).scalars().all()
+    soon = (
+        session.execute(
+            select(Account)
+            .where(
+                Account.status.in_(("active", "pending_activation")),
+                or_(
+                    Account.card_expiry_date.between(today, horizon),
+                    Account.passport_expiry_date.between(today, horizon),
+                ),
+            )
+            .with_for_update()
+        )
+        .scalars()
+        .all()
+    )
     for account in soon:
-        first = min(d for d in (account.card_expiry_date, account.passport_expiry_date) if d >= today)
+        first = min(
+            d for d in (account.card_expiry_date, account.passport_expiry_date) if d >= today
+        )
         if account.expiry_warned_for == first:
             continue
         account.expiry_warned_for = first

@@ -7,7 +7,6 @@ import datetime as dt
 import hashlib
 import secrets
 import uuid
-from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
@@ -82,8 +81,14 @@ def receive_account_request(
         )
         session.add(decision)
         session.flush()
-        audit.record(session, AUTHORITY, "account.refused", "application", message.application_id,
-                     reason="the person already holds an e-ID account")
+        audit.record(
+            session,
+            AUTHORITY,
+            "account.refused",
+            "application",
+            message.application_id,
+            reason="the person already holds an e-ID account",
+        )
         _send_decision(session, decision, None)
         return decision
     account = _create_account(session, message, portrait, fingerprint_templates)
@@ -146,13 +151,21 @@ def _create_account(
             # A random number clashing with an existing one is retried; a second account for
             # the same person racing this one is not.
             if "uq_accounts_registry_ref_open" in str(exc.orig):
-                raise Conflict("the person already holds an account", code="ACCOUNT_EXISTS")
+                raise Conflict(
+                    "the person already holds an account", code="ACCOUNT_EXISTS"
+                ) from None
             continue
         break
     else:
         raise EidError("could not draw a free e-ID number", code="EID_NUMBER_EXHAUSTED")
-    audit.record(session, AUTHORITY, "account.issued", "account", account.id,
-                 details={"application_id": message.application_id, "level": account.level})
+    audit.record(
+        session,
+        AUTHORITY,
+        "account.issued",
+        "account",
+        account.id,
+        details={"application_id": message.application_id, "level": account.level},
+    )
     # The guardian's own phone receives a minor's messages (DESIGN.md §1, minors).
     phone = (message.guardian or {}).get("phone") or message.phone
     notify(
@@ -162,8 +175,11 @@ def _create_account(
         channels={"email": message.email, "sms": phone, "app": None},
         language=message.language,
         template="account_issued",
-        params={"eid_number": account.eid_number, "activation_code": code,
-                "full_name": account.full_name},
+        params={
+            "eid_number": account.eid_number,
+            "activation_code": code,
+            "full_name": account.full_name,
+        },
         key=f"account-issued:{account.id}",
     )
     return account
@@ -256,8 +272,11 @@ def add_lock_ground(
     session: Session, account_id: uuid.UUID, ground: str, *, actor: Actor, reason: str | None = None
 ) -> AccountView:
     if ground not in LOCK_GROUNDS:
-        raise ValidationFailed("unknown lock ground", code="INVALID_LOCK_GROUND",
-                               details={"ground": ground, "allowed": list(LOCK_GROUNDS)})
+        raise ValidationFailed(
+            "unknown lock ground",
+            code="INVALID_LOCK_GROUND",
+            details={"ground": ground, "allowed": list(LOCK_GROUNDS)},
+        )
     account = _locked_row(session, account_id)
     if account.status == "closed":
         raise Conflict("the account is closed", code="ACCOUNT_CLOSED")
@@ -266,8 +285,15 @@ def add_lock_ground(
         was = account.status
         if account.status == "active":
             account.status = "locked"
-        audit.record(session, actor, "account.lock_ground_added", "account", account.id,
-                     reason=reason, details={"ground": ground})
+        audit.record(
+            session,
+            actor,
+            "account.lock_ground_added",
+            "account",
+            account.id,
+            reason=reason,
+            details={"ground": ground},
+        )
         if was == "active":
             _notify_lock_change(session, account, "account_locked", ground)
     return _view(account)
@@ -279,8 +305,15 @@ def remove_lock_ground(
     account = _locked_row(session, account_id)
     if ground in account.lock_grounds:
         account.lock_grounds = [g for g in account.lock_grounds if g != ground]
-        audit.record(session, actor, "account.lock_ground_removed", "account", account.id,
-                     reason=reason, details={"ground": ground})
+        audit.record(
+            session,
+            actor,
+            "account.lock_ground_removed",
+            "account",
+            account.id,
+            reason=reason,
+            details={"ground": ground},
+        )
         if not account.lock_grounds and account.status == "locked":
             account.status = "active"
             _notify_lock_change(session, account, "account_unlocked", ground)
@@ -314,5 +347,3 @@ def _notify_lock_change(session: Session, account: Account, template: str, groun
         params={"ground": ground, "eid_number": account.eid_number},
         key=f"{template}:{account.id}:{ground}:{stamp}",
     )
-
-

@@ -55,7 +55,7 @@ class Job(TimestampMixin, Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class RetryLater(Exception):  # noqa: N818 - it is a signal, not an error
+class RetryLater(Exception):
     """A handler asks to run again later without it counting as a failure."""
 
     def __init__(self, delay: timedelta) -> None:
@@ -176,7 +176,7 @@ class Worker:
         except RetryLater as wait:
             session.rollback()
             self._reschedule(job.id, wait.delay, None, count_attempt=False)
-        except Exception as exc:  # noqa: BLE001 - any handler failure is recorded, not swallowed
+        except Exception as exc:
             session.rollback()
             reason = f"{type(exc).__name__}: {exc}"
             log.warning("job %s (%s) failed: %s", job.id, job.task, type(exc).__name__)
@@ -234,7 +234,7 @@ class Worker:
                         schedule_periodic(session)
                     next_schedule = time.monotonic() + 10
                 busy = self.run_once()
-            except Exception:  # noqa: BLE001 - a lost database connection must not end the worker
+            except Exception:
                 log.exception("worker loop error; retrying")
                 busy = False
             if not busy:

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+
 def default_data_dir() -> Path:
     """The user data folder that keeps the embedded database and dev keys between runs."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
@@ -59,7 +60,6 @@ class Settings(BaseSettings):
         if not self.issuer.startswith("https://"):
             raise ValueError("production needs an https:// EID_ISSUER")
         return self
-
 
     @property
     def resolved_keys_dir(self) -> Path:

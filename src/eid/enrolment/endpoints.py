@@ -11,13 +11,13 @@ from eid.core.errors import ValidationFailed
 from eid.core.web import get_db
 from eid.enrolment import consent, service
 from eid.enrolment.schemas import (
+    TK01,
     ApplicationOut,
     CancelIn,
     ConsentIn,
     FingerException,
     QualityOut,
     SubmissionOut,
-    TK01,
     VerificationOut,
 )
 from eid.staff.dependencies import require_roles
@@ -37,14 +37,17 @@ async def _image(request: Request) -> bytes:
 
 
 @router.post("/applications", status_code=201, response_model=ApplicationOut)
-def create(form: TK01, db: Session = Depends(get_db, scope="function"), actor: Actor = Depends(counter)) -> ApplicationOut:
+def create(
+    form: TK01, db: Session = Depends(get_db, scope="function"), actor: Actor = Depends(counter)
+) -> ApplicationOut:
     app = service.create_application(db, form, actor=actor)
     return service.view(db, app.id, actor=actor)
 
 
 @router.get("/applications/overdue")
 def overdue(
-    db: Session = Depends(get_db, scope="function"), actor: Actor = Depends(require_roles("supervisor", "auditor"))
+    db: Session = Depends(get_db, scope="function"),
+    actor: Actor = Depends(require_roles("supervisor", "auditor")),
 ) -> list[dict[str, Any]]:
     return service.overdue(db, actor=actor)
 
@@ -92,7 +95,9 @@ def finger_exception(
 
 @router.post("/applications/{app_id}/verification", status_code=202, response_model=VerificationOut)
 def verify(
-    app_id: uuid.UUID, db: Session = Depends(get_db, scope="function"), actor: Actor = Depends(counter)
+    app_id: uuid.UUID,
+    db: Session = Depends(get_db, scope="function"),
+    actor: Actor = Depends(counter),
 ) -> VerificationOut:
     app = service.request_verification(db, app_id, actor=actor)
     return VerificationOut(id=app.id, status=app.status, verification="queued")
@@ -102,13 +107,18 @@ def verify(
 def consent_text(version: str, language: str = "vi") -> dict[str, str]:
     text = consent.text_for(version, language)
     if text is None:
-        raise ValidationFailed("unknown consent text version or language", code="CONSENT_TEXT_UNKNOWN")
+        raise ValidationFailed(
+            "unknown consent text version or language", code="CONSENT_TEXT_UNKNOWN"
+        )
     return {"version": version, "language": language, "text": text}
 
 
 @router.post("/applications/{app_id}/consent", response_model=ApplicationOut)
 def give_consent(
-    app_id: uuid.UUID, body: ConsentIn, db: Session = Depends(get_db, scope="function"), actor: Actor = Depends(counter)
+    app_id: uuid.UUID,
+    body: ConsentIn,
+    db: Session = Depends(get_db, scope="function"),
+    actor: Actor = Depends(counter),
 ) -> ApplicationOut:
     service.record_consent(db, app_id, body, actor=actor)
     return service.view(db, app_id, actor=actor)
@@ -116,14 +126,19 @@ def give_consent(
 
 @router.post("/applications/{app_id}/submission", response_model=SubmissionOut)
 def submission(
-    app_id: uuid.UUID, db: Session = Depends(get_db, scope="function"), actor: Actor = Depends(counter)
+    app_id: uuid.UUID,
+    db: Session = Depends(get_db, scope="function"),
+    actor: Actor = Depends(counter),
 ) -> SubmissionOut:
     return service.submit(db, app_id, actor=actor)
 
 
 @router.post("/applications/{app_id}/cancellation", response_model=ApplicationOut)
 def cancellation(
-    app_id: uuid.UUID, body: CancelIn, db: Session = Depends(get_db, scope="function"), actor: Actor = Depends(counter)
+    app_id: uuid.UUID,
+    body: CancelIn,
+    db: Session = Depends(get_db, scope="function"),
+    actor: Actor = Depends(counter),
 ) -> ApplicationOut:
     service.cancel(db, app_id, body.reason, actor=actor)
     return service.view(db, app_id, actor=actor)

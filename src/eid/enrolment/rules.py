@@ -35,10 +35,13 @@ def e164(number: str, field: str) -> str:
             details={"field": field},
         )
     kind = phonenumbers.number_type(parsed)
-    if kind not in (phonenumbers.PhoneNumberType.MOBILE,
-                    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
-        raise ValidationFailed(f"{field} must be a mobile number", code="PHONE_NOT_MOBILE",
-                               details={"field": field})
+    if kind not in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    ):
+        raise ValidationFailed(
+            f"{field} must be a mobile number", code="PHONE_NOT_MOBILE", details={"field": field}
+        )
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -55,14 +58,19 @@ def check_tk01(form: TK01, today: dt.date) -> TK01:
         )
     passport = form.passport
     if passport.issue_date > today:
-        raise ValidationFailed("the passport's issue date is in the future",
-                               code="PASSPORT_ISSUE_DATE_INVALID")
+        raise ValidationFailed(
+            "the passport's issue date is in the future", code="PASSPORT_ISSUE_DATE_INVALID"
+        )
     if passport.expiry_date < today:
-        raise ValidationFailed("the passport has expired", code="PASSPORT_EXPIRED",
-                               details={"expiry_date": passport.expiry_date.isoformat()})
+        raise ValidationFailed(
+            "the passport has expired",
+            code="PASSPORT_EXPIRED",
+            details={"expiry_date": passport.expiry_date.isoformat()},
+        )
     if form.residence_card.expiry_date < today:
         raise ValidationFailed(
-            "the residence card has expired", code="RESIDENCE_CARD_EXPIRED",
+            "the residence card has expired",
+            code="RESIDENCE_CARD_EXPIRED",
             details={"expiry_date": form.residence_card.expiry_date.isoformat()},
         )
     if passport.mrz:

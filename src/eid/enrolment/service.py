@@ -24,6 +24,7 @@ from eid.enrolment import consent as consent_texts
 from eid.enrolment.models import Application, Capture
 from eid.enrolment.rules import GUARDIAN_AGE, age_on, check_tk01
 from eid.enrolment.schemas import (
+    TK01,
     ApplicationOut,
     CaptureSummary,
     Check,
@@ -31,7 +32,6 @@ from eid.enrolment.schemas import (
     FingerException,
     QualityOut,
     SubmissionOut,
-    TK01,
 )
 from eid.enrolment.state import require_status, transition
 from eid.notify.service import notify
@@ -112,7 +112,9 @@ def view(session: Session, app_id: uuid.UUID, *, actor: Actor) -> ApplicationOut
     app = _load(session, app_id, actor, lock=False)
     audit.record(session, actor, "application.read", "application", app.id)
     captures = session.execute(
-        select(Capture).where(Capture.application_id == app.id).order_by(Capture.kind, Capture.position)
+        select(Capture)
+        .where(Capture.application_id == app.id)
+        .order_by(Capture.kind, Capture.position)
     ).scalars()
     return ApplicationOut(
         id=app.id,
@@ -128,7 +130,9 @@ def view(session: Session, app_id: uuid.UUID, *, actor: Actor) -> ApplicationOut
         language=app.language,
         guardian=app.guardian,
         biometrics_on_file=app.biometrics_on_file,
-        checks=[Check(**c) for c in checks_repo.latest_checks(session, app.id, app.verification_run)],
+        checks=[
+            Check(**c) for c in checks_repo.latest_checks(session, app.id, app.verification_run)
+        ],
         captures=[
             CaptureSummary(
                 kind=c.kind,
@@ -188,7 +192,9 @@ def _image_kind(image: bytes) -> None:
 
 def _after_capture(session: Session, app: Application, actor: Actor) -> None:
     """draft <-> captured follows what is on the application: a portrait and enough fingers."""
-    captures = session.execute(select(Capture).where(Capture.application_id == app.id)).scalars().all()
+    captures = (
+        session.execute(select(Capture).where(Capture.application_id == app.id)).scalars().all()
+    )
     portrait_ok = any(c.kind == "portrait" and c.acceptable for c in captures)
     fingers_ok = sum(1 for c in captures if c.kind == "fingerprint" and c.acceptable)
     excepted = sum(1 for c in captures if c.kind == "fingerprint" and c.exception_reason)
@@ -201,7 +207,9 @@ def _after_capture(session: Session, app: Application, actor: Actor) -> None:
         transition(session, app, "draft", actor=actor, reason="a capture was replaced")
 
 
-def capture_portrait(session: Session, app_id: uuid.UUID, image: bytes, *, actor: Actor) -> QualityOut:
+def capture_portrait(
+    session: Session, app_id: uuid.UUID, image: bytes, *, actor: Actor
+) -> QualityOut:
     app = _load(session, app_id, actor)
     require_status(app, "draft", "captured", action="capture a portrait for")
     _image_kind(image)
@@ -214,13 +222,34 @@ def capture_portrait(session: Session, app_id: uuid.UUID, image: bytes, *, actor
         except BiometricError as exc:
             raise ValidationFailed(exc.message, code=exc.code) from None
     quality = {"score": report.score, "issues": report.issues, "metrics": report.metrics}
-    _store_capture(session, app, kind="portrait", position=0, image=image, template=template,
-                   quality=quality, acceptable=report.acceptable)
-    audit.record(session, actor, "application.portrait_captured", "application", app.id,
-                 details={"acceptable": report.acceptable})
+    _store_capture(
+        session,
+        app,
+        kind="portrait",
+        position=0,
+        image=image,
+        template=template,
+        quality=quality,
+        acceptable=report.acceptable,
+    )
+    audit.record(
+        session,
+        actor,
+        "application.portrait_captured",
+        "application",
+        app.id,
+        details={"acceptable": report.acceptable},
+    )
     _after_capture(session, app, actor)
-    return QualityOut(kind="portrait", position=0, acceptable=report.acceptable, score=report.score,
-                      issues=report.issues, metrics=report.metrics, application_status=app.status)
+    return QualityOut(
+        kind="portrait",
+        position=0,
+        acceptable=report.acceptable,
+        score=report.score,
+        issues=report.issues,
+        metrics=report.metrics,
+        application_status=app.status,
+    )
 
 
 def _check_position(position: int) -> None:
@@ -248,14 +277,34 @@ def capture_fingerprint(
         except BiometricError as exc:
             raise ValidationFailed(exc.message, code=exc.code) from None
     quality = {"score": report.score, "issues": report.issues, "metrics": report.metrics}
-    _store_capture(session, app, kind="fingerprint", position=position, image=image,
-                   template=template, quality=quality, acceptable=report.acceptable)
-    audit.record(session, actor, "application.fingerprint_captured", "application", app.id,
-                 details={"position": position, "acceptable": report.acceptable})
+    _store_capture(
+        session,
+        app,
+        kind="fingerprint",
+        position=position,
+        image=image,
+        template=template,
+        quality=quality,
+        acceptable=report.acceptable,
+    )
+    audit.record(
+        session,
+        actor,
+        "application.fingerprint_captured",
+        "application",
+        app.id,
+        details={"position": position, "acceptable": report.acceptable},
+    )
     _after_capture(session, app, actor)
-    return QualityOut(kind="fingerprint", position=position, acceptable=report.acceptable,
-                      score=report.score, issues=report.issues, metrics=report.metrics,
-                      application_status=app.status)
+    return QualityOut(
+        kind="fingerprint",
+        position=position,
+        acceptable=report.acceptable,
+        score=report.score,
+        issues=report.issues,
+        metrics=report.metrics,
+        application_status=app.status,
+    )
 
 
 def record_finger_exception(
@@ -265,30 +314,55 @@ def record_finger_exception(
     _check_position(position)
     app = _load(session, app_id, actor)
     require_status(app, "draft", "captured", action="record a finger exception for")
-    _store_capture(session, app, kind="fingerprint", position=position, image=None, template=None,
-                   quality={"note": body.note or ""}, acceptable=False,
-                   exception_reason=body.reason)
-    audit.record(session, actor, "application.finger_exception", "application", app.id,
-                 reason=body.reason, details={"position": position})
+    _store_capture(
+        session,
+        app,
+        kind="fingerprint",
+        position=position,
+        image=None,
+        template=None,
+        quality={"note": body.note or ""},
+        acceptable=False,
+        exception_reason=body.reason,
+    )
+    audit.record(
+        session,
+        actor,
+        "application.finger_exception",
+        "application",
+        app.id,
+        reason=body.reason,
+        details={"position": position},
+    )
     _after_capture(session, app, actor)
-    return QualityOut(kind="fingerprint", position=position, acceptable=False, score=0.0,
-                      issues=[{"code": body.reason, "message": "recorded as an exception"}],
-                      metrics={}, application_status=app.status)
+    return QualityOut(
+        kind="fingerprint",
+        position=position,
+        acceptable=False,
+        score=0.0,
+        issues=[{"code": body.reason, "message": "recorded as an exception"}],
+        metrics={},
+        application_status=app.status,
+    )
 
 
 def request_verification(session: Session, app_id: uuid.UUID, *, actor: Actor) -> Application:
     app = _load(session, app_id, actor)
     require_status(app, "captured", action="verify")
     app.verification_run += 1
-    jobs.enqueue(session, "verification.run",
-                 {"application_id": str(app.id), "run": app.verification_run,
-                  "actor": actor.__dict__},
-                 key=f"verify:{app.id}:{app.verification_run}")
+    jobs.enqueue(
+        session,
+        "verification.run",
+        {"application_id": str(app.id), "run": app.verification_run, "actor": actor.__dict__},
+        key=f"verify:{app.id}:{app.verification_run}",
+    )
     audit.record(session, actor, "application.verification_requested", "application", app.id)
     return app
 
 
-def record_consent(session: Session, app_id: uuid.UUID, body: ConsentIn, *, actor: Actor) -> Application:
+def record_consent(
+    session: Session, app_id: uuid.UUID, body: ConsentIn, *, actor: Actor
+) -> Application:
     app = _load(session, app_id, actor)
     require_status(app, "verified", action="record consent for")
     if consent_texts.text_for(body.text_version, body.language) is None:
@@ -335,8 +409,9 @@ def submit(session: Session, app_id: uuid.UUID, *, actor: Actor) -> SubmissionOu
         params={"legal_deadline": app.legal_deadline.isoformat(), "full_name": app.full_name},
         key=f"application-received:{app.id}",
     )
-    return SubmissionOut(id=app.id, status=app.status, legal_deadline=app.legal_deadline,
-                         working_days=days)
+    return SubmissionOut(
+        id=app.id, status=app.status, legal_deadline=app.legal_deadline, working_days=days
+    )
 
 
 def _send_account_request(session: Session, app: Application) -> None:
@@ -432,7 +507,12 @@ def overdue(session: Session, *, actor: Actor) -> list[dict[str, Any]]:
         stmt = stmt.where(Application.office_code == actor.office)
     rows = session.execute(stmt.order_by(Application.legal_deadline)).scalars().all()
     return [
-        {"id": str(a.id), "office_code": a.office_code, "legal_deadline": a.legal_deadline,
-         "submitted_at": a.submitted_at, "status": a.status}
+        {
+            "id": str(a.id),
+            "office_code": a.office_code,
+            "legal_deadline": a.legal_deadline,
+            "submitted_at": a.submitted_at,
+            "status": a.status,
+        }
         for a in rows
     ]

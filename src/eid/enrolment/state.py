@@ -41,5 +41,12 @@ def transition(
     before = app.status
     app.status = to
     session.flush()
-    audit.record(session, actor, f"application.{to}", "application", app.id, reason=reason,
-                 details={"from": before})
+    audit.record(
+        session,
+        actor,
+        f"application.{to}",
+        "application",
+        app.id,
+        reason=reason,
+        details={"from": before},
+    )

@@ -54,8 +54,16 @@ def td3(
     sex_code = sex if sex in ("M", "F") else "<"
     optional = "<" * 14
     body = (
-        num + check_digit(num) + nationality.ljust(3, "<") + dob + check_digit(dob) + sex_code
-        + exp + check_digit(exp) + optional + check_digit(optional)
+        num
+        + check_digit(num)
+        + nationality.ljust(3, "<")
+        + dob
+        + check_digit(dob)
+        + sex_code
+        + exp
+        + check_digit(exp)
+        + optional
+        + check_digit(optional)
     )
     composite = num + check_digit(num) + dob + check_digit(dob) + exp + check_digit(exp) + optional
     return line1, body + check_digit(composite)

@@ -22,20 +22,57 @@ from eid.registry.service import add_person
 
 # Foreign residents of Viet Nam by nationality, roughly as immigration statistics show them.
 NATIONALITY_MIX = {
-    "CHN": 30, "KOR": 25, "JPN": 10, "TWN": 8, "USA": 5, "IND": 4, "RUS": 3, "THA": 3,
-    "PHL": 3, "FRA": 2, "GBR": 2, "AUS": 2, "DEU": 1, "MYS": 1, "SGP": 1,
+    "CHN": 30,
+    "KOR": 25,
+    "JPN": 10,
+    "TWN": 8,
+    "USA": 5,
+    "IND": 4,
+    "RUS": 3,
+    "THA": 3,
+    "PHL": 3,
+    "FRA": 2,
+    "GBR": 2,
+    "AUS": 2,
+    "DEU": 1,
+    "MYS": 1,
+    "SGP": 1,
 }
 SURNAMES = {
-    "CHN": ["WANG", "LI", "ZHANG", "LIU", "CHEN"], "KOR": ["KIM", "LEE", "PARK", "CHOI", "JUNG"],
-    "JPN": ["SATO", "SUZUKI", "TAKAHASHI", "TANAKA"], "TWN": ["CHEN", "LIN", "HUANG"],
-    "USA": ["SMITH", "JOHNSON", "WILLIAMS"], "IND": ["SHARMA", "PATEL", "SINGH"],
-    "RUS": ["IVANOV", "SMIRNOV", "KUZNETSOV"], "THA": ["SRISAI", "WONGSA"],
-    "PHL": ["SANTOS", "REYES", "CRUZ"], "FRA": ["MARTIN", "BERNARD"], "GBR": ["JONES", "TAYLOR"],
-    "AUS": ["BROWN", "WILSON"], "DEU": ["MUELLER", "SCHMIDT"], "MYS": ["TAN", "LIM"],
+    "CHN": ["WANG", "LI", "ZHANG", "LIU", "CHEN"],
+    "KOR": ["KIM", "LEE", "PARK", "CHOI", "JUNG"],
+    "JPN": ["SATO", "SUZUKI", "TAKAHASHI", "TANAKA"],
+    "TWN": ["CHEN", "LIN", "HUANG"],
+    "USA": ["SMITH", "JOHNSON", "WILLIAMS"],
+    "IND": ["SHARMA", "PATEL", "SINGH"],
+    "RUS": ["IVANOV", "SMIRNOV", "KUZNETSOV"],
+    "THA": ["SRISAI", "WONGSA"],
+    "PHL": ["SANTOS", "REYES", "CRUZ"],
+    "FRA": ["MARTIN", "BERNARD"],
+    "GBR": ["JONES", "TAYLOR"],
+    "AUS": ["BROWN", "WILSON"],
+    "DEU": ["MUELLER", "SCHMIDT"],
+    "MYS": ["TAN", "LIM"],
     "SGP": ["TEO", "NG"],
 }
-GIVEN = ["MIN JUN", "WEI", "HANA", "JOHN", "ANNA", "RAHUL", "OLGA", "YUKI", "MARIA", "DAVID",
-         "SOO AH", "LEI", "KENJI", "SOPHIE", "ARJUN", "NGOC"]
+GIVEN = [
+    "MIN JUN",
+    "WEI",
+    "HANA",
+    "JOHN",
+    "ANNA",
+    "RAHUL",
+    "OLGA",
+    "YUKI",
+    "MARIA",
+    "DAVID",
+    "SOO AH",
+    "LEI",
+    "KENJI",
+    "SOPHIE",
+    "ARJUN",
+    "NGOC",
+]
 
 
 @dataclass(frozen=True)
@@ -93,8 +130,10 @@ def seed(
         dob = today - dt.timedelta(days=int(age_years * 365.25) + rng.randint(0, 300))
         name = f"{rng.choice(SURNAMES[state])} {rng.choice(GIVEN)}"
         expired = i % 10 == 9
-        card_expiry = today - dt.timedelta(days=30) if expired else today + dt.timedelta(
-            days=rng.randint(200, 1500)
+        card_expiry = (
+            today - dt.timedelta(days=30)
+            if expired
+            else today + dt.timedelta(days=rng.randint(200, 1500))
         )
         # Every third person has biometrics on file while the shared set has identities left:
         # a face identity and two fingers per person.

@@ -83,7 +83,9 @@ class ReferenceRegistry:
         person = self.session.get(RegistryPerson, uuid.UUID(person_ref))
         if person is None:
             return BiometricsOnFile(portrait=None)
-        portrait = unseal(person.portrait, aad=_portrait_aad(person.id)) if person.portrait else None
+        portrait = (
+            unseal(person.portrait, aad=_portrait_aad(person.id)) if person.portrait else None
+        )
         prints = {
             fp.position: unseal(fp.image, aad=_finger_aad(person.id, fp.position))
             for fp in self.session.execute(
@@ -156,7 +158,9 @@ def add_person(
             )
         session.add(
             RegistryFingerprint(
-                person_id=row.id, position=position, image=seal(image, aad=_finger_aad(row.id, position))
+                person_id=row.id,
+                position=position,
+                image=seal(image, aad=_finger_aad(row.id, position)),
             )
         )
     session.flush()
@@ -169,7 +173,9 @@ def add_person_from_file(session: Session, path: Path, *, actor: Actor) -> uuid.
     try:
         person = PersonIn.model_validate(json.loads(path.read_text()))
     except (ValidationError, json.JSONDecodeError) as exc:
-        raise ValidationFailed(f"{path} is not a valid person: {exc}", code="INVALID_PERSON_FILE")
+        raise ValidationFailed(
+            f"{path} is not a valid person: {exc}", code="INVALID_PERSON_FILE"
+        ) from exc
     base = path.parent
 
     def load(p: str) -> bytes:

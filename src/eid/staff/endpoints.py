@@ -12,7 +12,9 @@ router = APIRouter(prefix="/api/v1/officer", tags=["officers"])
 
 
 @router.post("/sessions", response_model=TokenResponse, status_code=201)
-def officer_login(body: LoginRequest, db: Session = Depends(get_db, scope="function")) -> TokenResponse:
+def officer_login(
+    body: LoginRequest, db: Session = Depends(get_db, scope="function")
+) -> TokenResponse:
     token, ttl = service.login(
         db,
         username=body.username,

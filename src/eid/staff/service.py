@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -48,7 +49,9 @@ def create_officer(
             f"role must be one of {', '.join(ROLES)}", code="INVALID_ROLE", details={"role": role}
         )
     if len(password) < 12:
-        raise ValidationFailed("officer passwords have at least 12 characters", code="WEAK_PASSWORD")
+        raise ValidationFailed(
+            "officer passwords have at least 12 characters", code="WEAK_PASSWORD"
+        )
     if session.execute(select(Officer.id).where(Officer.username == username)).first():
         raise Conflict(f"username {username} is taken", code="USERNAME_TAKEN")
     ensure_office(session, office)
@@ -81,10 +84,8 @@ def login(
     ).scalar_one_or_none()
     now = clock.now()
     if officer is None:
-        try:
+        with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password)
-        except VerificationError:
-            pass
         raise Unauthorized("wrong username, password or code", code="LOGIN_FAILED")
     who = Actor(kind="officer", id=str(officer.id), role=officer.role, office=officer.office_code)
     if not officer.active:
@@ -161,5 +162,3 @@ def actor_for_token(session: Session, token: str) -> Actor:
     if officer_session.expires_at <= clock.now() or not officer.active:
         raise Unauthorized("the session has expired; log in again", code="TOKEN_EXPIRED")
     return Actor(kind="officer", id=str(officer.id), role=officer.role, office=officer.office_code)
-
-

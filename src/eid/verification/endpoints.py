@@ -22,7 +22,8 @@ class DecisionIn(BaseModel):
 
 @router.get("")
 def list_reviews(
-    db: Session = Depends(get_db, scope="function"), actor: Actor = Depends(require_roles("supervisor"))
+    db: Session = Depends(get_db, scope="function"),
+    actor: Actor = Depends(require_roles("supervisor")),
 ) -> list[dict[str, Any]]:
     return [service.review_view(db, r, actor) for r in repository.open_reviews(db, actor.office)]
 
@@ -34,6 +35,7 @@ def decide(
     db: Session = Depends(get_db, scope="function"),
     actor: Actor = Depends(require_roles("supervisor")),
 ) -> dict[str, Any]:
-    review = service.decide_review(db, review_id, decision=body.decision, note=body.note,
-                                   actor=actor)
+    review = service.decide_review(
+        db, review_id, decision=body.decision, note=body.note, actor=actor
+    )
     return service.review_view(db, review, actor)

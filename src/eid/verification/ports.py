@@ -67,11 +67,15 @@ class EngineMatcher:
 
     def compare_faces(self, probe: bytes, reference: bytes) -> MatchResult:
         c = self.engine.compare_faces(probe, reference)
-        return MatchResult(is_match=bool(c.is_match), score=float(c.score), threshold=float(c.threshold))
+        return MatchResult(
+            is_match=bool(c.is_match), score=float(c.score), threshold=float(c.threshold)
+        )
 
     def compare_fingerprints(self, probe: bytes, reference: bytes) -> MatchResult:
         c = self.engine.compare_fingerprints(probe, reference)
-        return MatchResult(is_match=bool(c.is_match), score=float(c.score), threshold=float(c.threshold))
+        return MatchResult(
+            is_match=bool(c.is_match), score=float(c.score), threshold=float(c.threshold)
+        )
 
     def search_faces(self, template: bytes, k: int) -> list[tuple[str, float]]:
         return [(key, float(s)) for key, s in self.index.search(template, k)]

@@ -18,8 +18,13 @@ def latest_checks(session: Session, application_id: uuid.UUID, run: int) -> list
         .order_by(ApplicationCheck.id)
     ).scalars()
     return [
-        {"name": c.name, "outcome": c.outcome, "reason": c.reason, "score": c.score,
-         "threshold": c.threshold}
+        {
+            "name": c.name,
+            "outcome": c.outcome,
+            "reason": c.reason,
+            "score": c.score,
+            "threshold": c.threshold,
+        }
         for c in rows
     ]
 
@@ -36,7 +41,9 @@ def deactivate_template(session: Session, application_id: uuid.UUID) -> None:
 def templates_after(session: Session, last_id: int) -> list[IdentityTemplate]:
     return list(
         session.execute(
-            select(IdentityTemplate).where(IdentityTemplate.id > last_id).order_by(IdentityTemplate.id)
+            select(IdentityTemplate)
+            .where(IdentityTemplate.id > last_id)
+            .order_by(IdentityTemplate.id)
         ).scalars()
     )
 

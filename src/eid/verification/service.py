@@ -34,10 +34,26 @@ class Outcome:
     checks: list[ApplicationCheck] = field(default_factory=list)
     candidate: uuid.UUID | None = None
 
-    def add(self, name: str, outcome: str, reason: str | None = None, *, score: float | None = None,
-            threshold: float | None = None, details: dict[str, Any] | None = None) -> None:
-        self.checks.append(ApplicationCheck(name=name, outcome=outcome, reason=reason, score=score,
-                                            threshold=threshold, details=details or {}))
+    def add(
+        self,
+        name: str,
+        outcome: str,
+        reason: str | None = None,
+        *,
+        score: float | None = None,
+        threshold: float | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        self.checks.append(
+            ApplicationCheck(
+                name=name,
+                outcome=outcome,
+                reason=reason,
+                score=score,
+                threshold=threshold,
+                details=details or {},
+            )
+        )
 
     def with_outcome(self, outcome: str) -> list[str]:
         return [c.name for c in self.checks if c.outcome == outcome]
@@ -53,20 +69,30 @@ def _check_documents(app: Application, record: RegistryRecord | None, out: Outco
         out.add("registry_record", "fail", "the immigration database has no such passport")
         return
     if record.status != "resident":
-        out.add("registry_record", "fail", f"the immigration database marks the person {record.status}")
+        out.add(
+            "registry_record", "fail", f"the immigration database marks the person {record.status}"
+        )
     else:
         out.add("registry_record", "pass")
     mismatched = [
-        name for name, ours, theirs in (
+        name
+        for name, ours, theirs in (
             ("date_of_birth", app.date_of_birth, record.date_of_birth),
             ("nationality", app.nationality, record.nationality),
             ("sex", app.sex, record.sex),
-        ) if ours != theirs
+        )
+        if ours != theirs
     ]
     if mismatched:
-        out.add("identity_data", "fail", "differs from the immigration database: " + ", ".join(mismatched))
+        out.add(
+            "identity_data",
+            "fail",
+            "differs from the immigration database: " + ", ".join(mismatched),
+        )
     elif " ".join(app.full_name.split()) != " ".join(record.full_name.upper().split()):
-        out.add("identity_data", "review", "the name differs from the immigration database's spelling")
+        out.add(
+            "identity_data", "review", "the name differs from the immigration database's spelling"
+        )
     else:
         out.add("identity_data", "pass")
     p = app.passport
@@ -85,7 +111,9 @@ def _check_documents(app: Application, record: RegistryRecord | None, out: Outco
         out.add("residence_card", "pass")
 
 
-def _captured_templates(session: Session, app: Application) -> tuple[bytes | None, dict[int, bytes]]:
+def _captured_templates(
+    session: Session, app: Application
+) -> tuple[bytes | None, dict[int, bytes]]:
     face: bytes | None = None
     fingers: dict[int, bytes] = {}
     for c in session.execute(select(Capture).where(Capture.application_id == app.id)).scalars():
@@ -99,26 +127,45 @@ def _captured_templates(session: Session, app: Application) -> tuple[bytes | Non
     return face, fingers
 
 
-def _check_biometrics(matcher: BiometricMatcher, face: bytes | None, fingers: dict[int, bytes],
-                      on_file: BiometricsOnFile, out: Outcome) -> None:
+def _check_biometrics(
+    matcher: BiometricMatcher,
+    face: bytes | None,
+    fingers: dict[int, bytes],
+    on_file: BiometricsOnFile,
+    out: Outcome,
+) -> None:
     if on_file.portrait is None:
-        out.add("face_1to1", "not_applicable",
-                "no portrait on file: the capture becomes the reference (7-day path)")
+        out.add(
+            "face_1to1",
+            "not_applicable",
+            "no portrait on file: the capture becomes the reference (7-day path)",
+        )
     elif face is None:
         out.add("face_1to1", "review", "no usable portrait was captured")
     else:
         try:
             reference = matcher.face_template(on_file.portrait)
             result = matcher.compare_faces(face, reference)
-            out.add("face_1to1", "pass" if result.is_match else "review",
-                    None if result.is_match else "the face does not match the portrait on file",
-                    score=result.score, threshold=result.threshold)
-        except Exception as exc:  # noqa: BLE001 - an unusable reference is a review, not a pass
-            out.add("face_1to1", "review", f"the portrait on file could not be used ({type(exc).__name__})")
+            out.add(
+                "face_1to1",
+                "pass" if result.is_match else "review",
+                None if result.is_match else "the face does not match the portrait on file",
+                score=result.score,
+                threshold=result.threshold,
+            )
+        except Exception as exc:
+            out.add(
+                "face_1to1",
+                "review",
+                f"the portrait on file could not be used ({type(exc).__name__})",
+            )
     shared = sorted(set(fingers) & set(on_file.fingerprints))
     if not on_file.fingerprints:
-        out.add("fingerprints_1to1", "not_applicable",
-                "no fingerprints on file: the capture becomes the reference (7-day path)")
+        out.add(
+            "fingerprints_1to1",
+            "not_applicable",
+            "no fingerprints on file: the capture becomes the reference (7-day path)",
+        )
     elif not shared:
         out.add("fingerprints_1to1", "review", "none of the fingers on file was captured")
     else:
@@ -126,20 +173,30 @@ def _check_biometrics(matcher: BiometricMatcher, face: bytes | None, fingers: di
         for position in shared:
             try:
                 reference = matcher.fingerprint_template(on_file.fingerprints[position], position)
-                results.append((position, matcher.compare_fingerprints(fingers[position], reference)))
-            except Exception as exc:  # noqa: BLE001 - see above
+                results.append(
+                    (position, matcher.compare_fingerprints(fingers[position], reference))
+                )
+            except Exception as exc:
                 log.info("fingerprint on file unusable: %s", type(exc).__name__)
         matched = [p for p, r in results if r.is_match]
         best = max((r for _, r in results), key=lambda r: r.score, default=None)
         if results and len(matched) == len(results):
-            out.add("fingerprints_1to1", "pass", score=best.score if best else None,
-                    threshold=best.threshold if best else None,
-                    details={"positions": matched})
+            out.add(
+                "fingerprints_1to1",
+                "pass",
+                score=best.score if best else None,
+                threshold=best.threshold if best else None,
+                details={"positions": matched},
+            )
         else:
-            out.add("fingerprints_1to1", "review",
-                    f"{len(results) - len(matched)} of {len(shared)} fingers do not match the file",
-                    score=best.score if best else None, threshold=best.threshold if best else None,
-                    details={"matched": matched, "compared": [p for p, _ in results]})
+            out.add(
+                "fingerprints_1to1",
+                "review",
+                f"{len(results) - len(matched)} of {len(shared)} fingers do not match the file",
+                score=best.score if best else None,
+                threshold=best.threshold if best else None,
+                details={"matched": matched, "compared": [p for p, _ in results]},
+            )
 
 
 _index_lock = threading.Lock()
@@ -155,21 +212,32 @@ def _sync_gallery(session: Session, matcher: BiometricMatcher) -> None:
             _indexed_matcher, _indexed_upto = matcher, 0
         for row in repository.templates_after(session, _indexed_upto):
             if row.face is not None:
-                matcher.index_face(str(row.application_id),
-                                   unseal(row.face, aad=f"gallery:face:{row.application_id}".encode()))
+                matcher.index_face(
+                    str(row.application_id),
+                    unseal(row.face, aad=f"gallery:face:{row.application_id}".encode()),
+                )
             _indexed_upto = row.id
 
 
-def _check_duplicates(session: Session, matcher: BiometricMatcher, app: Application,
-                      face: bytes | None, fingers: dict[int, bytes], out: Outcome) -> None:
+def _check_duplicates(
+    session: Session,
+    matcher: BiometricMatcher,
+    app: Application,
+    face: bytes | None,
+    fingers: dict[int, bytes],
+    out: Outcome,
+) -> None:
     if face is None:
         out.add("duplicates_1toN", "review", "no portrait to search with")
         return
     _sync_gallery(session, matcher)
     hits = matcher.search_faces(face, SHORTLIST)
     ids = [uuid.UUID(k) for k, _ in hits if k != str(app.id)]
-    candidates = {t.application_id: t for t in repository.active_templates(session, ids)
-                  if t.registry_ref != app.registry_ref}
+    candidates = {
+        t.application_id: t
+        for t in repository.active_templates(session, ids)
+        if t.registry_ref != app.registry_ref
+    }
     for key, score in hits:
         cid = uuid.UUID(key)
         if cid not in candidates:
@@ -187,33 +255,53 @@ def _check_duplicates(session: Session, matcher: BiometricMatcher, app: Applicat
                     finger_match = finger_match or r.is_match
         if finger_match or face_match:
             out.candidate = cid
-            why = "face and fingerprints" if face_match and finger_match else (
-                "fingerprints" if finger_match else "face")
-            out.add("duplicates_1toN", "review",
-                    f"possible second identity: {why} match another application",
-                    score=score, threshold=face_result.threshold if face_result else None,
-                    details={"candidate_application_id": str(cid)})
+            why = (
+                "face and fingerprints"
+                if face_match and finger_match
+                else ("fingerprints" if finger_match else "face")
+            )
+            out.add(
+                "duplicates_1toN",
+                "review",
+                f"possible second identity: {why} match another application",
+                score=score,
+                threshold=face_result.threshold if face_result else None,
+                details={"candidate_application_id": str(cid)},
+            )
             return
     out.add("duplicates_1toN", "pass", details={"gallery_size": matcher.indexed()})
 
 
-def _add_to_gallery(session: Session, app: Application, face: bytes | None,
-                    fingers: dict[int, bytes]) -> None:
-    if session.execute(select(IdentityTemplate.id).where(
-            IdentityTemplate.application_id == app.id)).first():
+def _add_to_gallery(
+    session: Session, app: Application, face: bytes | None, fingers: dict[int, bytes]
+) -> None:
+    if session.execute(
+        select(IdentityTemplate.id).where(IdentityTemplate.application_id == app.id)
+    ).first():
         return
-    session.add(IdentityTemplate(
-        application_id=app.id,
-        registry_ref=app.registry_ref,
-        face=seal(face, aad=f"gallery:face:{app.id}".encode()) if face else None,
-        fingers=seal(json.dumps({str(p): base64.b64encode(t).decode() for p, t in fingers.items()}
-                                ).encode(), aad=f"gallery:fingers:{app.id}".encode()),
-    ))
+    session.add(
+        IdentityTemplate(
+            application_id=app.id,
+            registry_ref=app.registry_ref,
+            face=seal(face, aad=f"gallery:face:{app.id}".encode()) if face else None,
+            fingers=seal(
+                json.dumps(
+                    {str(p): base64.b64encode(t).decode() for p, t in fingers.items()}
+                ).encode(),
+                aad=f"gallery:fingers:{app.id}".encode(),
+            ),
+        )
+    )
     session.flush()
 
 
-def run_checks(session: Session, registry: ImmigrationRegistry, application_id: uuid.UUID,
-               run: int, actor: Actor) -> str:
+def run_checks(
+    session: Session,
+    registry: ImmigrationRegistry,
+    application_id: uuid.UUID,
+    run: int,
+    actor: Actor,
+) -> str:
     """One verification run. Idempotent: a run already applied (or superseded) does nothing."""
     app = session.execute(
         select(Application).where(Application.id == application_id).with_for_update()
@@ -228,7 +316,7 @@ def run_checks(session: Session, registry: ImmigrationRegistry, application_id: 
     face, fingers = _captured_templates(session, app)
     try:
         matcher = get_matcher()
-    except Exception as exc:  # noqa: BLE001 - no engine means review, never a pretended match
+    except Exception as exc:
         log.warning("biometric engine unavailable: %s", type(exc).__name__)
         for name in ("face_1to1", "fingerprints_1to1", "duplicates_1toN"):
             out.add(name, "review", "the biometric engine is unavailable")
@@ -245,12 +333,19 @@ def run_checks(session: Session, registry: ImmigrationRegistry, application_id: 
     if failed:
         app.rejection_code = "VERIFICATION_FAILED"
         app.rejection_reason = "; ".join(
-            f"{c.name}: {c.reason}" for c in out.checks if c.outcome == "fail")
+            f"{c.name}: {c.reason}" for c in out.checks if c.outcome == "fail"
+        )
         transition(session, app, "rejected", actor=actor, reason=app.rejection_reason)
     elif doubtful:
         transition(session, app, "in_review", actor=actor, reason=", ".join(doubtful))
-        session.add(Review(application_id=app.id, office_code=app.office_code, reasons=doubtful,
-                           candidate_application_id=out.candidate))
+        session.add(
+            Review(
+                application_id=app.id,
+                office_code=app.office_code,
+                reasons=doubtful,
+                candidate_application_id=out.candidate,
+            )
+        )
         _add_to_gallery(session, app, face, fingers)
     else:
         transition(session, app, "verified", actor=actor, reason="all checks passed")
@@ -258,8 +353,9 @@ def run_checks(session: Session, registry: ImmigrationRegistry, application_id: 
     return app.status
 
 
-def decide_review(session: Session, review_id: uuid.UUID, *, decision: str, note: str,
-                  actor: Actor) -> Review:
+def decide_review(
+    session: Session, review_id: uuid.UUID, *, decision: str, note: str, actor: Actor
+) -> Review:
     review = session.execute(
         select(Review).where(Review.id == review_id).with_for_update()
     ).scalar_one_or_none()
@@ -289,6 +385,7 @@ def decide_review(session: Session, review_id: uuid.UUID, *, decision: str, note
 
 def review_view(session: Session, review: Review, actor: Actor) -> dict[str, Any]:
     """What a supervisor sees: both records side by side (read audited)."""
+
     def summary(app_id: uuid.UUID | None) -> dict[str, Any] | None:
         if app_id is None:
             return None
@@ -296,13 +393,28 @@ def review_view(session: Session, review: Review, actor: Actor) -> dict[str, Any
         if a is None:
             return None
         audit.record(session, actor, "application.read", "application", a.id, reason="review")
-        return {"id": str(a.id), "status": a.status, "full_name": a.full_name,
-                "date_of_birth": a.date_of_birth.isoformat(), "nationality": a.nationality,
-                "passport_number": a.passport["number"], "office_code": a.office_code}
+        return {
+            "id": str(a.id),
+            "status": a.status,
+            "full_name": a.full_name,
+            "date_of_birth": a.date_of_birth.isoformat(),
+            "nationality": a.nationality,
+            "passport_number": a.passport["number"],
+            "office_code": a.office_code,
+        }
 
-    checks = repository.latest_checks(session, review.application_id,
-                                      session.get(Application, review.application_id).verification_run)  # type: ignore[union-attr]
-    return {"id": str(review.id), "status": review.status, "reasons": review.reasons,
-            "application": summary(review.application_id),
-            "candidate": summary(review.candidate_application_id), "checks": checks,
-            "decision": review.decision, "note": review.note}
+    checks = repository.latest_checks(
+        session,
+        review.application_id,
+        session.get(Application, review.application_id).verification_run,
+    )  # type: ignore[union-attr]
+    return {
+        "id": str(review.id),
+        "status": review.status,
+        "reasons": review.reasons,
+        "application": summary(review.application_id),
+        "candidate": summary(review.candidate_application_id),
+        "checks": checks,
+        "decision": review.decision,
+        "note": review.note,
+    }

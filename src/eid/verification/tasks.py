@@ -14,5 +14,10 @@ from eid.verification import service
 @task("verification.run")
 def run_verification(session: Session, payload: dict[str, Any]) -> None:
     actor = Actor(**payload["actor"]) if payload.get("actor") else Actor.system("verification")
-    service.run_checks(session, registry_port(session), uuid.UUID(payload["application_id"]),
-                       int(payload["run"]), actor)
+    service.run_checks(
+        session,
+        registry_port(session),
+        uuid.UUID(payload["application_id"]),
+        int(payload["run"]),
+        actor,
+    )
