@@ -116,7 +116,9 @@ def enrolment_time(engine: BiometricEngine, data: Path, repeats: int = 5) -> tup
     return first, statistics.median(enrol() for _ in range(repeats))
 
 
-def run_size(size: int, real: F32, identities: list[str], probes: F32, sources: list[int]) -> dict[str, float]:
+def run_size(
+    size: int, real: F32, identities: list[str], probes: F32, sources: list[int]
+) -> dict[str, float]:
     filler = fillers(real, size - real.shape[0])
     gallery = np.ascontiguousarray(np.concatenate([filler, real]))
     del filler
@@ -131,7 +133,11 @@ def run_size(size: int, real: F32, identities: list[str], probes: F32, sources: 
     base_times: list[float] = []
     index_times: list[float] = []
     for probe, source in zip(probes, sources, strict=True):
-        mates = {offset + i for i, who in enumerate(identities) if who == identities[source] and i != source}
+        mates = {
+            offset + i
+            for i, who in enumerate(identities)
+            if who == identities[source] and i != source
+        }
         start = time.perf_counter()
         scores = gallery @ probe
         best = top_k(scores, K + 1)
@@ -148,7 +154,7 @@ def run_size(size: int, real: F32, identities: list[str], probes: F32, sources: 
         mates_total += len(mates)
         mates_base += len(mates & set(base_rows))
         mates_index += len(mates & index_hits)
-    filler_scores = gallery[:offset:max(1, offset // 20_000)] @ probes.T
+    filler_scores = gallery[: offset : max(1, offset // 20_000)] @ probes.T
     result = {
         "size": size,
         "build_s": build,
@@ -177,13 +183,17 @@ def main() -> int:
         return 2
     engine = BiometricEngine()
     first, typical = enrolment_time(engine, args.data)
-    print(f"enrolment (portrait quality + face template + 2 fingers, quality + template each):")
+    print("enrolment (portrait quality + face template + 2 fingers, quality + template each):")
     print(f"  first call incl. model load {first * 1e3:.0f} ms; then median {typical * 1e3:.0f} ms")
     real, identities, probes, sources = real_embeddings(engine, args.data / "faces")
-    print(f"real embeddings {real.shape[0]}, probes {probes.shape[0]} (originals + 6 altered copies)")
+    print(
+        f"real embeddings {real.shape[0]}, probes {probes.shape[0]} (originals + 6 altered copies)"
+    )
     sizes = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
-    header = (f"{'N':>9} {'exact p50':>9} {'p99':>7} {'recall':>7} | {'index p50':>9} {'p99':>7} "
-              f"{'recall':>7} | {'p99 ratio':>9} | pairs  filler-vs-probe median/p99")
+    header = (
+        f"{'N':>9} {'exact p50':>9} {'p99':>7} {'recall':>7} | {'index p50':>9} {'p99':>7} "
+        f"{'recall':>7} | {'p99 ratio':>9} | pairs  filler-vs-probe median/p99"
+    )
     print(header)
     for size in sizes:
         r = run_size(size, real, identities, probes, sources)

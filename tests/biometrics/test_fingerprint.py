@@ -11,7 +11,11 @@ from eid.biometrics import iso19794_2 as iso
 from eid.core.errors import BiometricError
 from tests.biometrics.conftest import as_png, print_bytes
 
-FIRST, SAME_FINGER, OTHER_FINGER = "pyfnprint_010_1.png", "pyfnprint_010_2.png", "pyfnprint_011_1.png"
+FIRST, SAME_FINGER, OTHER_FINGER = (
+    "pyfnprint_010_1.png",
+    "pyfnprint_010_2.png",
+    "pyfnprint_011_1.png",
+)
 RIGHT_INDEX = 2
 
 
@@ -43,8 +47,9 @@ def test_template_is_an_iso_record_for_the_given_finger(
     view = record.views[0]
     assert fingerprint_positions[view.position] == "left index"
     assert len(view.minutiae) >= 12
-    assert all(m.kind in (iso.MinutiaType.RIDGE_ENDING, iso.MinutiaType.BIFURCATION)
-               for m in view.minutiae)
+    assert all(
+        m.kind in (iso.MinutiaType.RIDGE_ENDING, iso.MinutiaType.BIFURCATION) for m in view.minutiae
+    )
 
 
 def test_good_print_passes_the_nfiq2_gate(bio_data: Path, bio_engine: BiometricEngine) -> None:

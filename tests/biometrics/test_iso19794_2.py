@@ -23,11 +23,13 @@ def small_record() -> iso.FingerMinutiaeRecord:
 def test_layout_matches_the_standard_byte_for_byte() -> None:
     data = iso.encode(small_record())
     expected = (
-        b"FMR\x00" + b" 20\x00" + struct.pack(">I", 24 + 4 + 2 * 6 + 2)
-        + bytes.fromhex("0000" "00f8" "0152" "00c5" "00c5" "01" "00")  # equipment..reserved
+        b"FMR\x00"
+        + b" 20\x00"
+        + struct.pack(">I", 24 + 4 + 2 * 6 + 2)
+        + bytes.fromhex("000000f8015200c500c50100")  # equipment..reserved
         + bytes([3, 0x00, 61, 2])  # position, view/impression, quality, count
-        + bytes.fromhex("400a" "0141" "30" "05")  # ridge ending: type 01 + x, y, angle, quality
-        + bytes.fromhex("bfff" "0007" "ff" "64")  # bifurcation: type 10 + x=16383
+        + bytes.fromhex("400a01413005")  # ridge ending: type 01 + x, y, angle, quality
+        + bytes.fromhex("bfff0007ff64")  # bifurcation: type 10 + x=16383
         + b"\x00\x00"  # no extended data
     )
     assert data == expected
@@ -68,7 +70,12 @@ def test_malformed_records_are_refused(damage: object) -> None:
 
 
 def test_writer_refuses_out_of_range_fields() -> None:
-    bad = iso.FingerView(2, 0, iso.ImpressionType.LIVE_SCAN_PLAIN, 50,
-                         (iso.IsoMinutia(iso.MinutiaType.RIDGE_ENDING, 16384, 0, 0, 0),))
+    bad = iso.FingerView(
+        2,
+        0,
+        iso.ImpressionType.LIVE_SCAN_PLAIN,
+        50,
+        (iso.IsoMinutia(iso.MinutiaType.RIDGE_ENDING, 16384, 0, 0, 0),),
+    )
     with pytest.raises(ValueError, match="x 16384"):
         iso.encode(iso.FingerMinutiaeRecord(10, 10, 197, 197, (bad,)))
