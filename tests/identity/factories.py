@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from joserfc import jws
-from joserfc.jwk import OKPKey
+from joserfc.jwk import ECKey, OKPKey
 from sqlalchemy.orm import Session
 
 from eid.authority import service as authority
@@ -28,15 +28,16 @@ TEST_ACTOR = Actor(kind="system", id="tests", role="system")
 class TestHolder:
     account_id: uuid.UUID
     eid_number: str
-    device_key: OKPKey
+    device_key: OKPKey | ECKey
     session_token: str | None = None
 
-    def prove(self, nonce: str, key: OKPKey | None = None) -> str:
+    def prove(self, nonce: str, key: OKPKey | ECKey | None = None) -> str:
         return sign_nonce(key or self.device_key, nonce)
 
 
-def sign_nonce(key: OKPKey, nonce: str) -> str:
-    return jws.serialize_compact({"alg": "EdDSA"}, nonce.encode(), key, algorithms=["EdDSA"])
+def sign_nonce(key: OKPKey | ECKey, nonce: str) -> str:
+    alg = "ES256" if isinstance(key, ECKey) else "EdDSA"
+    return jws.serialize_compact({"alg": alg}, nonce.encode(), key, algorithms=[alg])
 
 
 def make_account(
@@ -73,10 +74,10 @@ def make_account(
     return account.id, account.eid_number
 
 
-def make_holder(db: Session, **kwargs: Any) -> TestHolder:
+def make_holder(db: Session, *, key: OKPKey | ECKey | None = None, **kwargs: Any) -> TestHolder:
     account_id, number = make_account(db, **kwargs)
     code = authority.new_activation_code(db, account_id, actor=TEST_ACTOR)
-    key = OKPKey.generate_key("Ed25519")
+    key = key or OKPKey.generate_key("Ed25519")
     issued = service.activate(
         db, eid_number=number, activation_code=code, password=PASSWORD, passcode=PASSCODE,
         device_jwk=key.as_dict(private=False), device_label="test phone",

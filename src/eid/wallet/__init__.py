@@ -1,0 +1,1 @@
+"""The e-residence card as an SD-JWT VC: issuance to the bound device, status list, verifier."""

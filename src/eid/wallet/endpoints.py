@@ -1,0 +1,75 @@
+"""/api/v1/wallet: credential issuance, issuer keys, status lists, verifier, QR."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from eid.core.errors import Forbidden
+from eid.core.web import get_db
+from eid.identity import service as identity
+from eid.identity.dependencies import Holder, current_holder
+from eid.wallet import keys, qr, service, status, verification
+from eid.wallet.verifier import PresentationRefused
+from eid.wallet.schemas import (
+    CredentialOut,
+    NonceBody,
+    NonceOut,
+    QrBody,
+    VerificationBody,
+    VerificationOut,
+)
+
+router = APIRouter(prefix="/api/v1/wallet", tags=["wallet"])
+DB = Depends(get_db, scope="function")
+
+
+@router.get("/issuer/jwks")
+def issuer_jwks() -> dict[str, Any]:
+    return {"keys": [keys.issuer_public_jwk()]}
+
+
+@router.post("/credentials", status_code=201)
+def issue(request: Request, who: Holder = Depends(current_holder), db: Session = DB) -> CredentialOut:
+    row, _ = identity.session_for_token(db, who.token)
+    if "hwk" not in row.amr:
+        # The credential is bound to the device key, so the session must come from that device.
+        raise Forbidden("log in with the bound device to receive the card",
+                        code="DEVICE_SESSION_REQUIRED")
+    card = service.issue_residence_card(db, who.account.id)
+    return CredentialOut(credential=card.credential, credential_id=card.credential_id,
+                         expires_at=card.expires_at)
+
+
+@router.get("/status/{name}")
+def status_list(name: str, db: Session = DB) -> Response:
+    return Response(
+        status.status_list_jwt(db, name),
+        media_type="application/statuslist+jwt",
+        headers={"Cache-Control": f"max-age={status.TTL_SECONDS // 5}"},
+    )
+
+
+@router.post("/verifier/nonces", status_code=201)
+def verifier_nonce(body: NonceBody, db: Session = DB) -> NonceOut:
+    row = verification.new_nonce(db, body.audience)
+    return NonceOut(nonce=row.nonce, audience=row.audience, expires_at=row.expires_at)
+
+
+@router.post("/verifications")
+def verify(body: VerificationBody, db: Session = DB) -> VerificationOut:
+    try:
+        card = verification.verify(db, body.presentation, body.nonce)
+    except PresentationRefused:
+        db.commit()  # the nonce stays spent: a refused answer cannot be retried with it
+        raise
+    return VerificationOut(valid=True, status=card.status, disclosed=card.disclosed,
+                           claims=card.claims)
+
+
+@router.post("/presentations/qr", response_class=Response)
+def presentation_qr(body: QrBody) -> Response:
+    return Response(qr.presentation_qr_png(body.presentation), media_type="image/png")

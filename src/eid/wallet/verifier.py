@@ -1,0 +1,142 @@
+"""Verifying a presented e-residence card. Stricter than the reference library on purpose:
+every disclosure must be referenced by a digest (a forged or foreign one is refused, not
+ignored), exp/nbf/iat are checked, and a key-binding JWT by the `cnf` key is always required
+(nonce, audience, freshness and sd_hash)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from joserfc import jws
+from joserfc.errors import JoseError
+from joserfc.jwk import OKPKey
+
+from eid.core import clock
+from eid.core.errors import EidError
+from eid.identity.devices import DEVICE_ALGORITHMS, public_device_key
+from eid.wallet import sdjwt, status
+
+LEEWAY = 60  # seconds of clock skew tolerated on exp, nbf and iat
+KB_MAX_AGE = 300
+STATUS_NAMES = {status.VALID: "valid", status.INVALID: "revoked", status.SUSPENDED: "suspended"}
+
+
+
+class PresentationRefused(EidError):
+    code = "PRESENTATION_INVALID"
+    status = 422
+
+
+@dataclass(frozen=True)
+class VerifiedCard:
+    claims: dict[str, Any]  # always-visible claims plus exactly the disclosed ones
+    disclosed: list[str] = field(default_factory=list)
+    status: str = "valid"
+
+
+def _refuse(code: str, message: str) -> PresentationRefused:
+    return PresentationRefused(message, code=code)
+
+
+def _verify_jws(token: str, key: Any, algorithms: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    try:
+        obj = jws.deserialize_compact(token, key, algorithms=algorithms)
+        return dict(obj.headers()), json.loads(obj.payload)
+    except (JoseError, ValueError) as exc:
+        raise _refuse("SIGNATURE_INVALID", f"a signature does not verify: {type(exc).__name__}") from None
+
+
+def _check_times(payload: dict[str, Any], now: int) -> None:
+    exp, nbf = payload.get("exp"), payload.get("nbf")
+    if not isinstance(exp, int):
+        raise _refuse("CREDENTIAL_NO_EXPIRY", "the credential has no expiry")
+    if exp + LEEWAY < now:
+        raise _refuse("CREDENTIAL_EXPIRED", "the credential has expired")
+    if isinstance(nbf, int) and nbf - LEEWAY > now:
+        raise _refuse("CREDENTIAL_NOT_YET_VALID", "the credential is not valid yet")
+
+
+def _place_disclosures(payload: dict[str, Any], disclosures: list[str]) -> tuple[dict[str, Any], list[str]]:
+    """Each disclosure must match one digest of the signed `_sd` list, once; anything else is
+    a forgery or belongs to another credential."""
+    if payload.get("_sd_alg", "sha-256") != sdjwt.SD_ALG:
+        raise _refuse("SD_ALG_UNSUPPORTED", "unsupported digest algorithm")
+    digests = payload.get("_sd", [])
+    if not isinstance(digests, list) or len(set(digests)) != len(digests):
+        raise _refuse("DIGESTS_INVALID", "the credential's digest list is malformed")
+    visible = {k: v for k, v in payload.items() if k not in ("_sd", "_sd_alg")}
+    seen: set[str] = set()
+    names: list[str] = []
+    for disclosure in disclosures:
+        d = sdjwt.digest(disclosure)
+        if d not in digests:
+            raise _refuse("DISCLOSURE_UNREFERENCED",
+                          "a disclosure is not referenced by the credential (forged or foreign)")
+        if d in seen:
+            raise _refuse("DISCLOSURE_DUPLICATED", "a disclosure appears twice")
+        seen.add(d)
+        try:
+            decoded = json.loads(sdjwt.b64url_decode(disclosure))
+        except (ValueError, UnicodeDecodeError):
+            raise _refuse("DISCLOSURE_MALFORMED", "a disclosure is not valid JSON") from None
+        if not (isinstance(decoded, list) and len(decoded) == 3 and isinstance(decoded[1], str)):
+            raise _refuse("DISCLOSURE_MALFORMED", "a disclosure is not [salt, name, value]")
+        _, name, value = decoded
+        if name in ("_sd", "...", "_sd_alg") or name in visible:
+            raise _refuse("DISCLOSURE_MALFORMED", "a disclosure overrides a signed claim")
+        visible[name] = value
+        names.append(name)
+    return visible, names
+
+
+def _check_key_binding(
+    kb_jwt: str, payload: dict[str, Any], issuer_jwt: str, disclosures: list[str], *,
+    audience: str, nonce: str, now: int,
+) -> None:
+    if not kb_jwt:
+        raise _refuse("KEY_BINDING_MISSING", "the presentation has no key-binding JWT")
+    jwk = (payload.get("cnf") or {}).get("jwk")
+    if not isinstance(jwk, dict):
+        raise _refuse("KEY_BINDING_MISSING", "the credential names no holder key")
+    header, kb = _verify_jws(kb_jwt, public_device_key(jwk), DEVICE_ALGORITHMS)
+    if header.get("typ") != sdjwt.KB_TYP:
+        raise _refuse("KEY_BINDING_INVALID", "the key-binding JWT has the wrong type")
+    if kb.get("aud") != audience or kb.get("nonce") != nonce:
+        raise _refuse("KEY_BINDING_INVALID", "the key-binding JWT answers another verifier")
+    iat = kb.get("iat")
+    if not isinstance(iat, int) or iat > now + LEEWAY or iat < now - KB_MAX_AGE:
+        raise _refuse("KEY_BINDING_STALE", "the key-binding JWT is not fresh")
+    if kb.get("sd_hash") != sdjwt.sd_hash(issuer_jwt, disclosures):
+        raise _refuse("KEY_BINDING_INVALID", "the key-binding JWT signs another presentation")
+
+
+def verify_presentation(
+    presentation: str, *, issuer_key: OKPKey, audience: str, nonce: str,
+    status_lookup: status.StatusLookup,
+) -> VerifiedCard:
+    try:
+        issuer_jwt, disclosures, kb_jwt = sdjwt.split(presentation.strip())
+    except ValueError:
+        raise _refuse("PRESENTATION_MALFORMED", "not an SD-JWT presentation") from None
+    header, payload = _verify_jws(issuer_jwt, issuer_key, sdjwt.ISSUER_ALGORITHMS)
+    if header.get("typ") not in sdjwt.ACCEPTED_TYPS:
+        raise _refuse("CREDENTIAL_TYPE", "not an SD-JWT VC")
+    now = int(clock.now().timestamp())
+    _check_times(payload, now)
+    claims, names = _place_disclosures(payload, disclosures)
+    _check_key_binding(kb_jwt, payload, issuer_jwt, disclosures, audience=audience, nonce=nonce,
+                       now=now)
+    reference = (payload.get("status") or {}).get("status_list") or {}
+    uri, index = reference.get("uri"), reference.get("idx")
+    if not isinstance(uri, str) or not isinstance(index, int):
+        raise _refuse("STATUS_MISSING", "the credential has no status reference")
+    code = status_lookup(uri, index)
+    if code != status.VALID:
+        raise PresentationRefused(
+            f"the credential is {STATUS_NAMES.get(code, 'not valid')}",
+            code="CREDENTIAL_" + STATUS_NAMES.get(code, "invalid").upper(),
+            details={"status": STATUS_NAMES.get(code, "unknown")},
+        )
+    return VerifiedCard(claims=claims, disclosed=names, status="valid")
