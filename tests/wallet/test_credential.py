@@ -157,3 +157,30 @@ def test_key_binding_is_always_required_and_checked(db: Session) -> None:
     stale = sdjwt.present(card.credential, holder.device_key, reveal=LANDLORD_VIEW, aud=AUD,
                           nonce=NONCE, iat=_now() - 3600)
     assert _refusal(db, stale) == "KEY_BINDING_STALE"
+
+
+def test_rebinding_a_new_device_revokes_the_old_card(
+    db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eid.identity import rebind
+    from tests.identity.factories import PASSWORD, sign_nonce
+
+    class Yes:
+        def matches(self, probe_image: bytes, reference_image: bytes) -> bool:
+            return True
+
+    holder = make_holder(db, key=ECKey.generate_key("P-256"), portrait=b"\xff\xd8face")
+    card = issue_residence_card(db, holder.account_id)
+    sent: list[dict[str, object]] = []
+    monkeypatch.setattr(rebind, "notify", lambda session, **kw: sent.append(kw))
+    challenge = rebind.start_rebind(db, eid_number=holder.eid_number, password=PASSWORD)
+    new_key = OKPKey.generate_key("Ed25519")
+    rebind.complete_rebind(
+        db, eid_number=holder.eid_number, challenge_id=challenge.id,
+        otp=str(sent[0]["params"]["otp"]),  # type: ignore[index]
+        selfie=b"selfie", device_jwk=new_key.as_dict(private=False), device_label="new",
+        proof=sign_nonce(new_key, challenge.nonce), matcher=Yes(),
+    )
+    presentation = sdjwt.present(card.credential, holder.device_key, reveal=LANDLORD_VIEW,
+                                 aud=AUD, nonce=NONCE, iat=_now())
+    assert _refusal(db, presentation) == "CREDENTIAL_REVOKED"
