@@ -57,8 +57,13 @@ def make_account(
         date_of_birth=dt.date(1990, 1, 31),
         sex="M",
         nationality="KOR",
-        passport={"number": "M12345678", "type": "P", "issuing_state": "KOR",
-                  "issue_date": "2021-05-01", "expiry_date": "2031-04-30"},
+        passport={
+            "number": "M12345678",
+            "type": "P",
+            "issuing_state": "KOR",
+            "issue_date": "2021-05-01",
+            "expiry_date": "2031-04-30",
+        },
         residence_card={"number": "TT1234567", "kind": "TRC", "expiry_date": card_expiry},
         phone="+84901234567",
         email="a@example.com",
@@ -79,8 +84,14 @@ def make_holder(db: Session, *, key: OKPKey | ECKey | None = None, **kwargs: Any
     code = authority.new_activation_code(db, account_id, actor=TEST_ACTOR)
     key = key or OKPKey.generate_key("Ed25519")
     issued = service.activate(
-        db, eid_number=number, activation_code=code, password=PASSWORD, passcode=PASSCODE,
-        device_jwk=key.as_dict(private=False), device_label="test phone",
+        db,
+        eid_number=number,
+        activation_code=code,
+        password=PASSWORD,
+        passcode=PASSCODE,
+        device_jwk=key.as_dict(private=False),
+        device_label="test phone",
     )
-    return TestHolder(account_id=account_id, eid_number=number, device_key=key,
-                      session_token=issued.token)
+    return TestHolder(
+        account_id=account_id, eid_number=number, device_key=key, session_token=issued.token
+    )

@@ -31,8 +31,11 @@ def serve() -> Iterator[str]:
     previous = os.environ.get("EID_ISSUER")
     os.environ["EID_ISSUER"] = base
     get_settings.cache_clear()
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -56,8 +59,13 @@ _HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
 
 
 def browser_authorize(
-    base: str, authorize_url: str, eid_number: str, password: str, passcode: str,
-    *, decision: str = "allow",
+    base: str,
+    authorize_url: str,
+    eid_number: str,
+    password: str,
+    passcode: str,
+    *,
+    decision: str = "allow",
 ) -> httpx.Response:
     """What the holder's browser does: log in, read the consent page, decide. Returns the
     final response (a redirect to the relying party, or an error page)."""
@@ -67,10 +75,15 @@ def browser_authorize(
         response = browser.get(authorize_url)
         if response.status_code == 303 and "/oauth2/login" in response.headers["location"]:
             next_url = parse_qs(urlsplit(response.headers["location"]).query)["next"][0]
-            response = browser.post("/oauth2/login", data={
-                "eid_number": eid_number, "password": password, "passcode": passcode,
-                "next": next_url,
-            })
+            response = browser.post(
+                "/oauth2/login",
+                data={
+                    "eid_number": eid_number,
+                    "password": password,
+                    "passcode": passcode,
+                    "next": next_url,
+                },
+            )
             if response.status_code != 303:
                 return response
             response = browser.get(response.headers["location"])

@@ -1,16 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-
-import pytest
-from sqlalchemy.engine import Engine
 
 from eid.core.audit import Actor
 from eid.core.database import unit_of_work
 from eid.identity.clients import create_client
 from tests.identity.factories import TestHolder, make_holder
-from tests.identity.live_server import serve
 
 ADMIN = Actor(kind="officer", id="admin-1", role="admin")
 REDIRECT = "http://127.0.0.1:9/callback"
@@ -23,16 +18,16 @@ class RelyingPartyFixture:
     scopes: list[str]
 
 
-@pytest.fixture
-def server(committed: Engine) -> Iterator[str]:
-    with serve() as base:
-        yield base
-
-
 def register(scopes: list[str], *, name: str = "Example Bank") -> RelyingPartyFixture:
     with unit_of_work() as db:
-        client_id, secret = create_client(db, name=name, redirect_uris=[REDIRECT], scopes=scopes,
-                                          purpose="open a bank account (KYC)", actor=ADMIN)
+        client_id, secret = create_client(
+            db,
+            name=name,
+            redirect_uris=[REDIRECT],
+            scopes=scopes,
+            purpose="open a bank account (KYC)",
+            actor=ADMIN,
+        )
     return RelyingPartyFixture(client_id, secret, scopes)
 
 

@@ -29,20 +29,31 @@ def _activate(api: TestClient) -> tuple[str, OKPKey, str]:
         account_id, number = make_account(db)
         code = authority.new_activation_code(db, account_id, actor=TEST_ACTOR)
     key = OKPKey.generate_key("Ed25519")
-    response = api.post("/api/v1/identity/activation", json={
-        "eid_number": number, "activation_code": code, "password": PASSWORD,
-        "passcode": PASSCODE, "device": {"public_jwk": key.as_dict(private=False)},
-    })
+    response = api.post(
+        "/api/v1/identity/activation",
+        json={
+            "eid_number": number,
+            "activation_code": code,
+            "password": PASSWORD,
+            "passcode": PASSCODE,
+            "device": {"public_jwk": key.as_dict(private=False)},
+        },
+    )
     assert response.status_code == 201, response.text
     return number, key, response.json()["access_token"]
 
 
 def _device_login(api: TestClient, number: str, key: OKPKey) -> str:
     challenge = api.post("/api/v1/identity/challenges", json={"eid_number": number}).json()
-    response = api.post("/api/v1/identity/sessions", json={
-        "eid_number": number, "password": PASSWORD, "challenge_id": challenge["challenge_id"],
-        "proof": sign_nonce(key, challenge["nonce"]),
-    })
+    response = api.post(
+        "/api/v1/identity/sessions",
+        json={
+            "eid_number": number,
+            "password": PASSWORD,
+            "challenge_id": challenge["challenge_id"],
+            "proof": sign_nonce(key, challenge["nonce"]),
+        },
+    )
     assert response.status_code == 201, response.text
     return str(response.json()["access_token"])
 
@@ -52,15 +63,27 @@ def test_activation_refuses_a_private_key_and_a_weak_password(api: TestClient) -
         account_id, number = make_account(db)
         code = authority.new_activation_code(db, account_id, actor=TEST_ACTOR)
     key = OKPKey.generate_key("Ed25519")
-    response = api.post("/api/v1/identity/activation", json={
-        "eid_number": number, "activation_code": code, "password": PASSWORD,
-        "passcode": PASSCODE, "device": {"public_jwk": key.as_dict(private=True)},
-    })
+    response = api.post(
+        "/api/v1/identity/activation",
+        json={
+            "eid_number": number,
+            "activation_code": code,
+            "password": PASSWORD,
+            "passcode": PASSCODE,
+            "device": {"public_jwk": key.as_dict(private=True)},
+        },
+    )
     assert response.json()["error"]["code"] == "INVALID_DEVICE_KEY"
-    response = api.post("/api/v1/identity/activation", json={
-        "eid_number": number, "activation_code": code, "password": "password",
-        "passcode": PASSCODE, "device": {"public_jwk": key.as_dict(private=False)},
-    })
+    response = api.post(
+        "/api/v1/identity/activation",
+        json={
+            "eid_number": number,
+            "activation_code": code,
+            "password": "password",
+            "passcode": PASSCODE,
+            "device": {"public_jwk": key.as_dict(private=False)},
+        },
+    )
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "WEAK_PASSWORD"
 
@@ -79,14 +102,23 @@ def test_profile_devices_and_self_lock_unlock(api: TestClient) -> None:
     # The session stops working at once, and so does logging in.
     assert api.get("/api/v1/me", headers=auth).status_code == 403
     challenge = api.post("/api/v1/identity/challenges", json={"eid_number": number}).json()
-    refused = api.post("/api/v1/identity/sessions", json={
-        "eid_number": number, "password": PASSWORD, "challenge_id": challenge["challenge_id"],
-        "proof": sign_nonce(key, challenge["nonce"])})
+    refused = api.post(
+        "/api/v1/identity/sessions",
+        json={
+            "eid_number": number,
+            "password": PASSWORD,
+            "challenge_id": challenge["challenge_id"],
+            "proof": sign_nonce(key, challenge["nonce"]),
+        },
+    )
     assert refused.json()["error"]["code"] == "ACCOUNT_LOCKED"
-    unlocked = api.post("/api/v1/me/unlock", json={
-        "eid_number": number, "password": PASSWORD, "passcode": PASSCODE}).json()
+    unlocked = api.post(
+        "/api/v1/me/unlock", json={"eid_number": number, "password": PASSWORD, "passcode": PASSCODE}
+    ).json()
     assert unlocked["status"] == "active"
-    assert api.get("/api/v1/me", headers=_bearer(_device_login(api, number, key))).status_code == 200
+    assert (
+        api.get("/api/v1/me", headers=_bearer(_device_login(api, number, key))).status_code == 200
+    )
 
 
 def test_unlock_keeps_other_grounds(api: TestClient) -> None:
@@ -96,8 +128,9 @@ def test_unlock_keeps_other_grounds(api: TestClient) -> None:
         assert account is not None
         authority.add_lock_ground(db, account.id, "holder_request", actor=TEST_ACTOR)
         authority.add_lock_ground(db, account.id, "residence_card_expired", actor=TEST_ACTOR)
-    body = api.post("/api/v1/me/unlock", json={
-        "eid_number": number, "password": PASSWORD, "passcode": PASSCODE}).json()
+    body = api.post(
+        "/api/v1/me/unlock", json={"eid_number": number, "password": PASSWORD, "passcode": PASSCODE}
+    ).json()
     assert body["status"] == "locked" and body["lock_grounds"] == ["residence_card_expired"]
 
 
@@ -108,14 +141,19 @@ def _bearer(token: str) -> dict[str, str]:
 def test_failed_attempts_survive_the_refused_request(api: TestClient) -> None:
     number, _, _ = _activate(api)
     for _ in range(3):
-        response = api.post("/api/v1/identity/sessions", json={
-            "eid_number": number, "password": "Wrong!Pass1", "passcode": PASSCODE})
+        response = api.post(
+            "/api/v1/identity/sessions",
+            json={"eid_number": number, "password": "Wrong!Pass1", "passcode": PASSCODE},
+        )
         assert response.status_code == 401
     with unit_of_work() as db:
         account = authority.find_by_eid_number(db, number)
         assert account is not None
-        failures = db.execute(select(HolderCredential.failed_attempts).where(
-            HolderCredential.account_id == account.id)).scalar_one()
+        failures = db.execute(
+            select(HolderCredential.failed_attempts).where(
+                HolderCredential.account_id == account.id
+            )
+        ).scalar_one()
     assert failures == 3
 
 

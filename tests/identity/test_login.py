@@ -27,9 +27,17 @@ from tests.identity.factories import (
 
 @pytest.mark.parametrize(
     ("password", "ok"),
-    [("Str0ng!Pass", True), ("short1!A", True), ("Sh0rt!", False), ("nouppercase1!", False),
-     ("NOLOWER1!", False), ("NoDigits!!", False), ("NoSymbol12", False),
-     ("Way2Long!Password1234", False), ("Has Space1!", False)],
+    [
+        ("Str0ng!Pass", True),
+        ("short1!A", True),
+        ("Sh0rt!", False),
+        ("nouppercase1!", False),
+        ("NOLOWER1!", False),
+        ("NoDigits!!", False),
+        ("NoSymbol12", False),
+        ("Way2Long!Password1234", False),
+        ("Has Space1!", False),
+    ],
 )
 def test_password_rules(password: str, ok: bool) -> None:
     assert (password_problems(password) == []) is ok
@@ -48,13 +56,25 @@ def test_activation_refuses_weak_password_and_leaves_account_pending(db: Session
     code = authority.new_activation_code(db, account_id, actor=TEST_ACTOR)
     key = OKPKey.generate_key("Ed25519")
     with pytest.raises(ValidationFailed):
-        service.activate(db, eid_number=number, activation_code=code, password="weak",
-                         passcode=PASSCODE, device_jwk=key.as_dict(private=False),
-                         device_label="x")
+        service.activate(
+            db,
+            eid_number=number,
+            activation_code=code,
+            password="weak",
+            passcode=PASSCODE,
+            device_jwk=key.as_dict(private=False),
+            device_label="x",
+        )
     with pytest.raises(ValidationFailed):
-        service.activate(db, eid_number=number, activation_code=code, password=PASSWORD,
-                         passcode="111111", device_jwk=key.as_dict(private=False),
-                         device_label="x")
+        service.activate(
+            db,
+            eid_number=number,
+            activation_code=code,
+            password=PASSWORD,
+            passcode="111111",
+            device_jwk=key.as_dict(private=False),
+            device_label="x",
+        )
     assert authority.get_account(db, account_id).status == "pending_activation"
 
 
@@ -62,14 +82,20 @@ def test_device_login_signs_server_challenge(db: Session) -> None:
     holder = make_holder(db)
     challenge = service.new_login_challenge(db, holder.eid_number)
     issued = service.login_with_device(
-        db, eid_number=holder.eid_number, password=PASSWORD, challenge_id=challenge.id,
+        db,
+        eid_number=holder.eid_number,
+        password=PASSWORD,
+        challenge_id=challenge.id,
         proof=holder.prove(challenge.nonce),
     )
     assert issued.acr == service.ACR_LEVEL2
     # The challenge is single-use.
     with pytest.raises(Unauthorized):
         service.login_with_device(
-            db, eid_number=holder.eid_number, password=PASSWORD, challenge_id=challenge.id,
+            db,
+            eid_number=holder.eid_number,
+            password=PASSWORD,
+            challenge_id=challenge.id,
             proof=holder.prove(challenge.nonce),
         )
 
@@ -80,7 +106,10 @@ def test_device_login_refuses_another_key(db: Session) -> None:
     stranger = OKPKey.generate_key("Ed25519")
     with pytest.raises(Unauthorized) as err:
         service.login_with_device(
-            db, eid_number=holder.eid_number, password=PASSWORD, challenge_id=challenge.id,
+            db,
+            eid_number=holder.eid_number,
+            password=PASSWORD,
+            challenge_id=challenge.id,
             proof=sign_nonce(stranger, challenge.nonce),
         )
     assert err.value.code == "DEVICE_PROOF_INVALID"
@@ -90,34 +119,45 @@ def test_lockout_backs_off_and_every_attempt_is_audited(db: Session) -> None:
     holder = make_holder(db)
     for _ in range(service.FREE_ATTEMPTS):
         with pytest.raises(Unauthorized):
-            service.login_with_passcode(db, eid_number=holder.eid_number, password="Wrong!Pass1",
-                                        passcode=PASSCODE)
+            service.login_with_passcode(
+                db, eid_number=holder.eid_number, password="Wrong!Pass1", passcode=PASSCODE
+            )
     # Now even the right password waits.
     with pytest.raises(service.TemporarilyLocked) as err:
-        service.login_with_passcode(db, eid_number=holder.eid_number, password=PASSWORD,
-                                    passcode=PASSCODE)
+        service.login_with_passcode(
+            db, eid_number=holder.eid_number, password=PASSWORD, passcode=PASSCODE
+        )
     assert 0 < err.value.details["retry_after"] <= 61
     clock.shift(dt.timedelta(minutes=2))
     with pytest.raises(Unauthorized):
-        service.login_with_passcode(db, eid_number=holder.eid_number, password="Wrong!Pass1",
-                                    passcode=PASSCODE)
+        service.login_with_passcode(
+            db, eid_number=holder.eid_number, password="Wrong!Pass1", passcode=PASSCODE
+        )
     with pytest.raises(service.TemporarilyLocked) as err:
-        service.login_with_passcode(db, eid_number=holder.eid_number, password=PASSWORD,
-                                    passcode=PASSCODE)
+        service.login_with_passcode(
+            db, eid_number=holder.eid_number, password=PASSWORD, passcode=PASSCODE
+        )
     assert err.value.details["retry_after"] > 61  # doubled
     clock.shift(dt.timedelta(minutes=3))
-    service.login_with_passcode(db, eid_number=holder.eid_number, password=PASSWORD,
-                                passcode=PASSCODE)
-    actions = db.execute(
-        select(AuditEvent.action).where(AuditEvent.subject_id == str(holder.account_id))
-    ).scalars().all()
+    service.login_with_passcode(
+        db, eid_number=holder.eid_number, password=PASSWORD, passcode=PASSCODE
+    )
+    actions = (
+        db.execute(select(AuditEvent.action).where(AuditEvent.subject_id == str(holder.account_id)))
+        .scalars()
+        .all()
+    )
     assert actions.count("holder.login_failed") == service.FREE_ATTEMPTS + 1
     assert "holder.login_refused" in actions
     assert "holder.login" in actions
     # No secret in the audit details.
-    details = db.execute(
-        select(AuditEvent.details).where(AuditEvent.subject_id == str(holder.account_id))
-    ).scalars().all()
+    details = (
+        db.execute(
+            select(AuditEvent.details).where(AuditEvent.subject_id == str(holder.account_id))
+        )
+        .scalars()
+        .all()
+    )
     assert PASSWORD not in str(details) and "Wrong!Pass1" not in str(details)
 
 
@@ -125,8 +165,9 @@ def test_locked_account_cannot_log_in(db: Session) -> None:
     holder = make_holder(db)
     authority.add_lock_ground(db, holder.account_id, "holder_request", actor=TEST_ACTOR)
     with pytest.raises(EidError) as err:
-        service.login_with_passcode(db, eid_number=holder.eid_number, password=PASSWORD,
-                                    passcode=PASSCODE)
+        service.login_with_passcode(
+            db, eid_number=holder.eid_number, password=PASSWORD, passcode=PASSCODE
+        )
     assert err.value.code == "ACCOUNT_LOCKED"
     assert holder.session_token is not None
     _, account = service.session_for_token(db, holder.session_token)

@@ -16,7 +16,7 @@ from eid.core.database import unit_of_work
 from eid.identity.service import ACR_LEVEL2
 from tests.identity.factories import PASSCODE, PASSWORD, TEST_ACTOR
 from tests.identity.live_server import browser_authorize, query_of
-from tests.identity.oidc_fixtures import REDIRECT, holder, register, server  # noqa: F401
+from tests.identity.oidc_fixtures import REDIRECT, holder, register
 
 pytestmark = pytest.mark.usefixtures("server")
 
@@ -25,7 +25,9 @@ def _client(base: str, rp: object, scope: str) -> OAuth2Client:
     return OAuth2Client(
         client_id=rp.client_id,  # type: ignore[attr-defined]
         client_secret=rp.client_secret,  # type: ignore[attr-defined]
-        scope=scope, redirect_uri=REDIRECT, code_challenge_method="S256",
+        scope=scope,
+        redirect_uri=REDIRECT,
+        code_challenge_method="S256",
         token_endpoint_auth_method="client_secret_basic",
     )
 
@@ -51,8 +53,9 @@ def test_code_flow_with_pkce_and_id_token_against_jwks(server: str) -> None:
     who = holder()
     client = _client(server, rp, "openid ekyc_basic")
     code, verifier = _authorize(server, client, who)
-    token = client.fetch_token(f"{server}/oauth2/token", code=code, code_verifier=verifier,
-                               grant_type="authorization_code")
+    token = client.fetch_token(
+        f"{server}/oauth2/token", code=code, code_verifier=verifier, grant_type="authorization_code"
+    )
     jwks = KeySet.import_key_set(httpx.get(f"{server}/oauth2/jwks").json())
     decoded = jwt.decode(token["id_token"], jwks, algorithms=["ES256"])
     claims = decoded.claims
@@ -69,8 +72,10 @@ def test_code_flow_with_pkce_and_id_token_against_jwks(server: str) -> None:
     assert "residence_card_number" not in info  # not requested, though the agreement allows it
 
     # The holder sees who asked, what, and why.
-    me = httpx.get(f"{server}/api/v1/me/access-history",
-                   headers={"Authorization": f"Bearer {who.session_token}"}).json()
+    me = httpx.get(
+        f"{server}/api/v1/me/access-history",
+        headers={"Authorization": f"Bearer {who.session_token}"},
+    ).json()
     assert me[0]["client_name"] == "Example Bank"
     assert set(me[0]["claims"]) == {"name", "birthdate", "nationality"}
     assert me[0]["purpose"] == "open a bank account (KYC)"
@@ -99,13 +104,18 @@ def test_refresh_rotates_and_old_refresh_token_is_dead(server: str) -> None:
     first = client.fetch_token(f"{server}/oauth2/token", code=code, code_verifier=verifier)
     second = client.refresh_token(f"{server}/oauth2/token", refresh_token=first["refresh_token"])
     assert second["refresh_token"] != first["refresh_token"]
-    reuse = httpx.post(f"{server}/oauth2/token", auth=(rp.client_id, rp.client_secret),
-                       data={"grant_type": "refresh_token",
-                             "refresh_token": first["refresh_token"]})
+    reuse = httpx.post(
+        f"{server}/oauth2/token",
+        auth=(rp.client_id, rp.client_secret),
+        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+    )
     assert reuse.status_code == 400 and reuse.json()["error"] == "invalid_grant"
     # Reuse of a rotated token ends the whole family, the new one included.
-    intro = httpx.post(f"{server}/oauth2/introspect", auth=(rp.client_id, rp.client_secret),
-                       data={"token": second["access_token"]}).json()
+    intro = httpx.post(
+        f"{server}/oauth2/introspect",
+        auth=(rp.client_id, rp.client_secret),
+        data={"token": second["access_token"]},
+    ).json()
     assert intro == {"active": False}
 
 
@@ -116,18 +126,29 @@ def test_introspection_and_revocation(server: str) -> None:
     code, verifier = _authorize(server, client, who)
     token = client.fetch_token(f"{server}/oauth2/token", code=code, code_verifier=verifier)
     auth = (rp.client_id, rp.client_secret)
-    intro = httpx.post(f"{server}/oauth2/introspect", auth=auth,
-                       data={"token": token["access_token"]}).json()
+    intro = httpx.post(
+        f"{server}/oauth2/introspect", auth=auth, data={"token": token["access_token"]}
+    ).json()
     assert intro["active"] is True and intro["acr"] == ACR_LEVEL2 and intro["scope"] == "openid"
-    assert httpx.post(f"{server}/oauth2/revoke", auth=auth,
-                      data={"token": token["refresh_token"],
-                            "token_type_hint": "refresh_token"}).status_code == 200
-    intro = httpx.post(f"{server}/oauth2/introspect", auth=auth,
-                       data={"token": token["access_token"]}).json()
+    assert (
+        httpx.post(
+            f"{server}/oauth2/revoke",
+            auth=auth,
+            data={"token": token["refresh_token"], "token_type_hint": "refresh_token"},
+        ).status_code
+        == 200
+    )
+    intro = httpx.post(
+        f"{server}/oauth2/introspect", auth=auth, data={"token": token["access_token"]}
+    ).json()
     assert intro == {"active": False}
-    assert httpx.get(f"{server}/oauth2/userinfo",
-                     headers={"Authorization": f"Bearer {token['access_token']}"}
-                     ).status_code == 401
+    assert (
+        httpx.get(
+            f"{server}/oauth2/userinfo",
+            headers={"Authorization": f"Bearer {token['access_token']}"},
+        ).status_code
+        == 401
+    )
 
 
 def test_locked_account_is_refused_at_login_token_and_userinfo(server: str) -> None:
@@ -140,16 +161,28 @@ def test_locked_account_is_refused_at_login_token_and_userinfo(server: str) -> N
     with unit_of_work() as db:
         authority.add_lock_ground(db, who.account_id, "passport_expired", actor=TEST_ACTOR)
     # userinfo with an already-issued token
-    assert httpx.get(f"{server}/oauth2/userinfo",
-                     headers={"Authorization": f"Bearer {token['access_token']}"}
-                     ).status_code == 401
+    assert (
+        httpx.get(
+            f"{server}/oauth2/userinfo",
+            headers={"Authorization": f"Bearer {token['access_token']}"},
+        ).status_code
+        == 401
+    )
     # a code issued before the lock buys nothing
-    refused = httpx.post(f"{server}/oauth2/token", auth=(rp.client_id, rp.client_secret),
-                         data={"grant_type": "authorization_code", "code": code2,
-                               "redirect_uri": REDIRECT, "code_verifier": verifier2})
+    refused = httpx.post(
+        f"{server}/oauth2/token",
+        auth=(rp.client_id, rp.client_secret),
+        data={
+            "grant_type": "authorization_code",
+            "code": code2,
+            "redirect_uri": REDIRECT,
+            "code_verifier": verifier2,
+        },
+    )
     assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
     # and the holder cannot log in to authorize again
-    url, _ = client.create_authorization_url(f"{server}/oauth2/authorize",
-                                             code_verifier=secrets.token_urlsafe(48))
+    url, _ = client.create_authorization_url(
+        f"{server}/oauth2/authorize", code_verifier=secrets.token_urlsafe(48)
+    )
     response = browser_authorize(server, url, who.eid_number, PASSWORD, PASSCODE)
     assert response.status_code == 403

@@ -17,16 +17,20 @@ from oic.utils.authn.client import CLIENT_AUTHN_METHOD
 from eid.identity.service import ACR_LEVEL2
 from tests.identity.factories import PASSCODE, PASSWORD
 from tests.identity.live_server import browser_authorize, query_of
-from tests.identity.oidc_fixtures import REDIRECT, holder, register, server  # noqa: F401
+from tests.identity.oidc_fixtures import REDIRECT, holder, register
 
 
 def _oic_client(base: str, client_id: str, secret: str) -> Client:
     client = Client(client_authn_method=CLIENT_AUTHN_METHOD, verify_ssl=False)
     client.provider_config(base)
-    client.store_registration_info(RegistrationResponse(
-        client_id=client_id, client_secret=secret, redirect_uris=[REDIRECT],
-        id_token_signed_response_alg="ES256",
-    ))
+    client.store_registration_info(
+        RegistrationResponse(
+            client_id=client_id,
+            client_secret=secret,
+            redirect_uris=[REDIRECT],
+            id_token_signed_response_alg="ES256",
+        )
+    )
     client.redirect_uris = [REDIRECT]
     return client
 
@@ -37,19 +41,27 @@ def test_oic_client_code_flow_verifies_id_token(server: str) -> None:
     client = _oic_client(server, rp.client_id, rp.client_secret)
     state, nonce = secrets.token_urlsafe(8), secrets.token_urlsafe(8)
     pkce, verifier = client.add_code_challenge()
-    request = client.construct_AuthorizationRequest(request_args={
-        "client_id": rp.client_id, "response_type": "code", "scope": ["openid", "residence"],
-        "state": state, "nonce": nonce, "redirect_uri": REDIRECT, **pkce,
-    })
+    request = client.construct_AuthorizationRequest(
+        request_args={
+            "client_id": rp.client_id,
+            "response_type": "code",
+            "scope": ["openid", "residence"],
+            "state": state,
+            "nonce": nonce,
+            "redirect_uri": REDIRECT,
+            **pkce,
+        }
+    )
     url = request.request(client.authorization_endpoint)
     response = browser_authorize(server, url, who.eid_number, PASSWORD, PASSCODE)
     assert response.status_code == 302
-    auth = client.parse_response(AuthorizationResponse, info=urlencode(query_of(response)),
-                                 sformat="urlencoded")
+    auth = client.parse_response(
+        AuthorizationResponse, info=urlencode(query_of(response)), sformat="urlencoded"
+    )
     assert auth["state"] == state
     tokens = client.do_access_token_request(
-        state=state, request_args={"code": auth["code"], "code_verifier": verifier,
-                                   "redirect_uri": REDIRECT},
+        state=state,
+        request_args={"code": auth["code"], "code_verifier": verifier, "redirect_uri": REDIRECT},
         authn_method="client_secret_basic",
     )
     assert isinstance(tokens, AccessTokenResponse), tokens
@@ -69,10 +81,21 @@ def _pkce() -> tuple[str, str]:
     return verifier, base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
-def _authorize_url(base: str, client_id: str, *, scope: str = "openid",
-                   redirect_uri: str = REDIRECT, challenge: str | None = None) -> str:
-    params = {"response_type": "code", "client_id": client_id, "scope": scope,
-              "redirect_uri": redirect_uri, "state": "s1"}
+def _authorize_url(
+    base: str,
+    client_id: str,
+    *,
+    scope: str = "openid",
+    redirect_uri: str = REDIRECT,
+    challenge: str | None = None,
+) -> str:
+    params = {
+        "response_type": "code",
+        "client_id": client_id,
+        "scope": scope,
+        "redirect_uri": redirect_uri,
+        "state": "s1",
+    }
     if challenge:
         params |= {"code_challenge": challenge, "code_challenge_method": "S256"}
     return f"{base}/oauth2/authorize?{urlencode(params)}"
@@ -81,8 +104,11 @@ def _authorize_url(base: str, client_id: str, *, scope: str = "openid",
 def test_wrong_redirect_uri_is_refused_without_redirecting(server: str) -> None:
     rp = register(["openid"])
     _, challenge = _pkce()
-    response = httpx.get(_authorize_url(server, rp.client_id, challenge=challenge,
-                                        redirect_uri="https://evil.example/cb"))
+    response = httpx.get(
+        _authorize_url(
+            server, rp.client_id, challenge=challenge, redirect_uri="https://evil.example/cb"
+        )
+    )
     assert response.status_code == 400
     assert "location" not in response.headers
     assert "invalid_request" in response.text
@@ -98,8 +124,9 @@ def test_authorization_without_pkce_is_refused(server: str) -> None:
 
 def test_plain_pkce_is_refused(server: str) -> None:
     rp = register(["openid"])
-    url = _authorize_url(server, rp.client_id).replace("state=s1", "state=s1&code_challenge="
-                                                       + "a" * 43 + "&code_challenge_method=plain")
+    url = _authorize_url(server, rp.client_id).replace(
+        "state=s1", "state=s1&code_challenge=" + "a" * 43 + "&code_challenge_method=plain"
+    )
     response = httpx.get(url)
     assert query_of(response)["error"] == "invalid_request"
 
@@ -107,16 +134,22 @@ def test_plain_pkce_is_refused(server: str) -> None:
 def test_scope_outside_agreement_is_refused(server: str) -> None:
     rp = register(["openid", "ekyc_basic"])
     _, challenge = _pkce()
-    response = httpx.get(_authorize_url(server, rp.client_id, scope="openid portrait",
-                                        challenge=challenge))
+    response = httpx.get(
+        _authorize_url(server, rp.client_id, scope="openid portrait", challenge=challenge)
+    )
     assert response.status_code == 302
     assert query_of(response)["error"] == "invalid_scope"
 
 
 def _code(server: str, rp_client_id: str, who: object) -> tuple[str, str]:
     verifier, challenge = _pkce()
-    response = browser_authorize(server, _authorize_url(server, rp_client_id, challenge=challenge),
-                                 who.eid_number, PASSWORD, PASSCODE)  # type: ignore[attr-defined]
+    response = browser_authorize(
+        server,
+        _authorize_url(server, rp_client_id, challenge=challenge),
+        who.eid_number,
+        PASSWORD,
+        PASSCODE,
+    )  # type: ignore[attr-defined]
     assert response.status_code == 302, response.text
     return query_of(response)["code"], verifier
 
@@ -125,14 +158,13 @@ def _token(server: str, rp: object, code: str, verifier: str | None) -> httpx.Re
     data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT}
     if verifier is not None:
         data["code_verifier"] = verifier
-    return httpx.post(f"{server}/oauth2/token", data=data,
-                      auth=(rp.client_id, rp.client_secret))  # type: ignore[attr-defined]
+    return httpx.post(f"{server}/oauth2/token", data=data, auth=(rp.client_id, rp.client_secret))  # type: ignore[attr-defined]
 
 
 def test_missing_or_wrong_pkce_verifier_is_refused(server: str) -> None:
     rp = register(["openid"])
     who = holder()
-    code, verifier = _code(server, rp.client_id, who)
+    code, _ = _code(server, rp.client_id, who)
     missing = _token(server, rp, code, None)
     assert missing.status_code == 400 and missing.json()["error"] == "invalid_request"
     wrong = _token(server, rp, code, secrets.token_urlsafe(48))
@@ -148,8 +180,12 @@ def test_replayed_code_is_refused_and_revokes_its_tokens(server: str) -> None:
     replay = _token(server, rp, code, verifier)
     assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
     access = first.json()["access_token"]
-    assert httpx.get(f"{server}/oauth2/userinfo",
-                     headers={"Authorization": f"Bearer {access}"}).status_code == 401
+    assert (
+        httpx.get(
+            f"{server}/oauth2/userinfo", headers={"Authorization": f"Bearer {access}"}
+        ).status_code
+        == 401
+    )
 
 
 def test_code_of_another_client_is_refused(server: str) -> None:
@@ -164,8 +200,14 @@ def test_holder_denies_consent(server: str) -> None:
     rp = register(["openid"])
     who = holder()
     _, challenge = _pkce()
-    response = browser_authorize(server, _authorize_url(server, rp.client_id, challenge=challenge),
-                                 who.eid_number, PASSWORD, PASSCODE, decision="deny")
+    response = browser_authorize(
+        server,
+        _authorize_url(server, rp.client_id, challenge=challenge),
+        who.eid_number,
+        PASSWORD,
+        PASSCODE,
+        decision="deny",
+    )
     assert query_of(response)["error"] == "access_denied"
 
 
@@ -182,9 +224,15 @@ def test_consent_page_lists_exactly_the_claims_in_the_holders_language(
         next_url = login.headers["location"].split("next=", 1)[1]
         from urllib.parse import unquote
 
-        browser.post(f"{server}/oauth2/login", data={
-            "eid_number": who.eid_number, "password": PASSWORD, "passcode": PASSCODE,
-            "next": unquote(next_url)})
+        browser.post(
+            f"{server}/oauth2/login",
+            data={
+                "eid_number": who.eid_number,
+                "password": PASSWORD,
+                "passcode": PASSCODE,
+                "next": unquote(next_url),
+            },
+        )
         page = browser.get(url).text
     listed = page.split('<ul id="claims">', 1)[1].split("</ul>", 1)[0]
     if language == "vi":

@@ -32,12 +32,25 @@ def _start(db: Session, monkeypatch: pytest.MonkeyPatch, number: str) -> tuple[A
     return challenge, sent[0]["params"]["otp"]
 
 
-def _complete(db: Session, holder: Any, challenge: Any, otp: str, new_key: OKPKey,
-              selfie: bytes, matcher: Any = None) -> service.IssuedSession:
+def _complete(
+    db: Session,
+    holder: Any,
+    challenge: Any,
+    otp: str,
+    new_key: OKPKey,
+    selfie: bytes,
+    matcher: Any = None,
+) -> service.IssuedSession:
     return rebind.complete_rebind(
-        db, eid_number=holder.eid_number, challenge_id=challenge.id, otp=otp, selfie=selfie,
-        device_jwk=new_key.as_dict(private=False), device_label="new phone",
-        proof=sign_nonce(new_key, challenge.nonce), matcher=matcher,
+        db,
+        eid_number=holder.eid_number,
+        challenge_id=challenge.id,
+        otp=otp,
+        selfie=selfie,
+        device_jwk=new_key.as_dict(private=False),
+        device_label="new phone",
+        proof=sign_nonce(new_key, challenge.nonce),
+        matcher=matcher,
     )
 
 
@@ -55,8 +68,13 @@ def test_rebind_unbinds_the_old_device(db: Session, monkeypatch: pytest.MonkeyPa
     # The old device can no longer log in.
     login = service.new_login_challenge(db, holder.eid_number)
     with pytest.raises(Unauthorized):
-        service.login_with_device(db, eid_number=holder.eid_number, password=PASSWORD,
-                                  challenge_id=login.id, proof=holder.prove(login.nonce))
+        service.login_with_device(
+            db,
+            eid_number=holder.eid_number,
+            password=PASSWORD,
+            challenge_id=login.id,
+            proof=holder.prove(login.nonce),
+        )
 
 
 def test_rebind_refuses_wrong_otp_and_face_mismatch(
@@ -66,12 +84,22 @@ def test_rebind_refuses_wrong_otp_and_face_mismatch(
     challenge, otp = _start(db, monkeypatch, holder.eid_number)
     new_key = OKPKey.generate_key("Ed25519")
     with pytest.raises(Unauthorized):
-        _complete(db, holder, challenge, "000000" if otp != "000000" else "111111", new_key,
-                  b"selfie", _Matcher(True))
+        _complete(
+            db,
+            holder,
+            challenge,
+            "000000" if otp != "000000" else "111111",
+            new_key,
+            b"selfie",
+            _Matcher(True),
+        )
     with pytest.raises(rebind.FaceMismatch):
         _complete(db, holder, challenge, otp, new_key, b"selfie", _Matcher(False))
-    assert service.bound_device(db, holder.account_id).public_jwk["x"] == (  # type: ignore[union-attr]
-        holder.device_key.as_dict()["x"]
+    assert (
+        service.bound_device(db, holder.account_id).public_jwk["x"]
+        == (  # type: ignore[union-attr]
+            holder.device_key.as_dict()["x"]
+        )
     )
 
 
@@ -81,16 +109,24 @@ def test_rebind_with_the_real_face_engine(
     try:
         from eid.biometrics import BiometricEngine
 
-        BiometricEngine().face_template((shared_data / "faces" / "df00_deepface_img1.jpg").read_bytes())
-    except Exception as exc:  # noqa: BLE001 - any failure to load models means: skip
+        BiometricEngine().face_template(
+            (shared_data / "faces" / "df00_deepface_img1.jpg").read_bytes()
+        )
+    except Exception as exc:
         pytest.skip(f"face engine unavailable: {exc}")
     faces = shared_data / "faces"
     holder = make_holder(db, portrait=(faces / "df00_deepface_img1.jpg").read_bytes())
     challenge, otp = _start(db, monkeypatch, holder.eid_number)
     stranger_key = OKPKey.generate_key("Ed25519")
     with pytest.raises(rebind.FaceMismatch):
-        _complete(db, holder, challenge, otp, stranger_key,
-                  (faces / "df03_deepface_img24.jpg").read_bytes())
+        _complete(
+            db,
+            holder,
+            challenge,
+            otp,
+            stranger_key,
+            (faces / "df03_deepface_img24.jpg").read_bytes(),
+        )
     challenge, otp = _start(db, monkeypatch, holder.eid_number)
     new_key = OKPKey.generate_key("Ed25519")
     _complete(db, holder, challenge, otp, new_key, (faces / "df00_deepface_img2.jpg").read_bytes())

@@ -37,8 +37,13 @@ def _holder(db: Session) -> TestHolder:
 
 
 def _ours(db: Session, presentation: str, *, nonce: str = NONCE) -> dict[str, object]:
-    card = verify_presentation(presentation, issuer_key=keys.issuer_key(), audience=AUD,
-                               nonce=nonce, status_lookup=local_status(db))
+    card = verify_presentation(
+        presentation,
+        issuer_key=keys.issuer_key(),
+        audience=AUD,
+        nonce=nonce,
+        status_lookup=local_status(db),
+    )
     return card.claims
 
 
@@ -55,8 +60,9 @@ def _issuer_jwk(_iss: str, _header: dict[str, object]) -> JWK:
 def test_reference_library_sees_only_disclosed_claims(db: Session) -> None:
     holder = _holder(db)
     card = issue_residence_card(db, holder.account_id)
-    presentation = sdjwt.present(card.credential, holder.device_key, reveal=LANDLORD_VIEW,
-                                 aud=AUD, nonce=NONCE, iat=_now())
+    presentation = sdjwt.present(
+        card.credential, holder.device_key, reveal=LANDLORD_VIEW, aud=AUD, nonce=NONCE, iat=_now()
+    )
     reference = SDJWTVerifier(presentation, _issuer_jwk, expected_aud=AUD, expected_nonce=NONCE)
     claims = reference.get_verified_payload()
     assert claims["full_name"] == "NGUYEN VAN A"
@@ -73,12 +79,14 @@ def test_reference_library_sees_only_disclosed_claims(db: Session) -> None:
 def test_lock_suspends_the_credential_in_the_status_list(db: Session) -> None:
     holder = _holder(db)
     card = issue_residence_card(db, holder.account_id)
-    index = jwt.decode(sdjwt.split(card.credential)[0], keys.issuer_key(),
-                       algorithms=["EdDSA"]).claims["status"]["status_list"]["idx"]
+    index = jwt.decode(
+        sdjwt.split(card.credential)[0], keys.issuer_key(), algorithms=["EdDSA"]
+    ).claims["status"]["status_list"]["idx"]
 
     def published() -> int:
-        token = jwt.decode(status.status_list_jwt(db, status.CURRENT_LIST), keys.issuer_key(),
-                           algorithms=["EdDSA"])
+        token = jwt.decode(
+            status.status_list_jwt(db, status.CURRENT_LIST), keys.issuer_key(), algorithms=["EdDSA"]
+        )
         assert token.header["typ"] == "statuslist+jwt"
         lst = token.claims["status_list"]
         return status.decode_status(lst["lst"], index, lst["bits"])
@@ -86,8 +94,9 @@ def test_lock_suspends_the_credential_in_the_status_list(db: Session) -> None:
     assert published() == status.VALID
     authority.add_lock_ground(db, holder.account_id, "holder_request", actor=TEST_ACTOR)
     assert published() == status.SUSPENDED
-    presentation = sdjwt.present(card.credential, holder.device_key, reveal=LANDLORD_VIEW,
-                                 aud=AUD, nonce=NONCE, iat=_now())
+    presentation = sdjwt.present(
+        card.credential, holder.device_key, reveal=LANDLORD_VIEW, aud=AUD, nonce=NONCE, iat=_now()
+    )
     assert _refusal(db, presentation) == "CREDENTIAL_SUSPENDED"
     authority.remove_lock_ground(db, holder.account_id, "holder_request", actor=TEST_ACTOR)
     assert published() == status.VALID
@@ -102,11 +111,18 @@ def test_forged_disclosure_is_refused(db: Session) -> None:
     holder = _holder(db)
     card = issue_residence_card(db, holder.account_id)
     issuer_jwt, disclosures, _ = sdjwt.split(card.credential)
-    expiry = next(d for d in disclosures
-                  if json.loads(sdjwt.b64url_decode(d))[1] == "residence_card_expiry")
+    expiry = next(
+        d for d in disclosures if json.loads(sdjwt.b64url_decode(d))[1] == "residence_card_expiry"
+    )
     forged = _forge(expiry, "2099-12-31")
-    kb = sdjwt.key_binding_jwt(holder.device_key, issuer_jwt=issuer_jwt, disclosures=[forged],
-                               aud=AUD, nonce=NONCE, iat=_now())
+    kb = sdjwt.key_binding_jwt(
+        holder.device_key,
+        issuer_jwt=issuer_jwt,
+        disclosures=[forged],
+        aud=AUD,
+        nonce=NONCE,
+        iat=_now(),
+    )
     presentation = sdjwt.compact(issuer_jwt, [forged], kb)
     # The reference library accepts it and simply drops the claim...
     reference = SDJWTVerifier(presentation, _issuer_jwk, expected_aud=AUD, expected_nonce=NONCE)
@@ -121,8 +137,14 @@ def test_disclosure_from_another_credential_is_refused(db: Session) -> None:
     foreign = sdjwt.split(issue_residence_card(db, other.account_id).credential)[1][0]
     issuer_jwt, disclosures, _ = sdjwt.split(card.credential)
     mixed = [disclosures[0], foreign]
-    kb = sdjwt.key_binding_jwt(holder.device_key, issuer_jwt=issuer_jwt, disclosures=mixed,
-                               aud=AUD, nonce=NONCE, iat=_now())
+    kb = sdjwt.key_binding_jwt(
+        holder.device_key,
+        issuer_jwt=issuer_jwt,
+        disclosures=mixed,
+        aud=AUD,
+        nonce=NONCE,
+        iat=_now(),
+    )
     assert _refusal(db, sdjwt.compact(issuer_jwt, mixed, kb)) == "DISCLOSURE_UNREFERENCED"
 
 
@@ -130,8 +152,9 @@ def test_expired_credential_is_refused(db: Session) -> None:
     holder = make_holder(db, key=ECKey.generate_key("P-256"), card_expiry="2027-01-31")
     card = issue_residence_card(db, holder.account_id)
     clock.shift(dt.timedelta(days=400))
-    presentation = sdjwt.present(card.credential, holder.device_key, reveal=LANDLORD_VIEW,
-                                 aud=AUD, nonce=NONCE, iat=_now())
+    presentation = sdjwt.present(
+        card.credential, holder.device_key, reveal=LANDLORD_VIEW, aud=AUD, nonce=NONCE, iat=_now()
+    )
     assert _refusal(db, presentation) == "CREDENTIAL_EXPIRED"
 
 
@@ -140,22 +163,31 @@ def test_key_binding_is_always_required_and_checked(db: Session) -> None:
     card = issue_residence_card(db, holder.account_id)
     issuer_jwt, disclosures, _ = sdjwt.split(card.credential)
     assert _refusal(db, sdjwt.compact(issuer_jwt, disclosures)) == "KEY_BINDING_MISSING"
-    good = sdjwt.present(card.credential, holder.device_key, reveal=LANDLORD_VIEW, aud=AUD,
-                         nonce=NONCE, iat=_now())
+    good = sdjwt.present(
+        card.credential, holder.device_key, reveal=LANDLORD_VIEW, aud=AUD, nonce=NONCE, iat=_now()
+    )
     with pytest.raises(PresentationRefused) as err:
         _ours(db, good, nonce="another-nonce")
     assert err.value.code == "KEY_BINDING_INVALID"
     thief = OKPKey.generate_key("Ed25519")
-    stolen = sdjwt.present(card.credential, thief, reveal=LANDLORD_VIEW, aud=AUD, nonce=NONCE,
-                           iat=_now())
+    stolen = sdjwt.present(
+        card.credential, thief, reveal=LANDLORD_VIEW, aud=AUD, nonce=NONCE, iat=_now()
+    )
     assert _refusal(db, stolen) == "SIGNATURE_INVALID"
     # Disclosures added after signing break sd_hash.
-    extra = next(d for d in disclosures
-                 if json.loads(sdjwt.b64url_decode(d))[1] == "passport_number")
+    extra = next(
+        d for d in disclosures if json.loads(sdjwt.b64url_decode(d))[1] == "passport_number"
+    )
     head, _, kb = good.rpartition("~")
     assert _refusal(db, f"{head}~{extra}~{kb}") == "KEY_BINDING_INVALID"
-    stale = sdjwt.present(card.credential, holder.device_key, reveal=LANDLORD_VIEW, aud=AUD,
-                          nonce=NONCE, iat=_now() - 3600)
+    stale = sdjwt.present(
+        card.credential,
+        holder.device_key,
+        reveal=LANDLORD_VIEW,
+        aud=AUD,
+        nonce=NONCE,
+        iat=_now() - 3600,
+    )
     assert _refusal(db, stale) == "KEY_BINDING_STALE"
 
 
@@ -176,11 +208,17 @@ def test_rebinding_a_new_device_revokes_the_old_card(
     challenge = rebind.start_rebind(db, eid_number=holder.eid_number, password=PASSWORD)
     new_key = OKPKey.generate_key("Ed25519")
     rebind.complete_rebind(
-        db, eid_number=holder.eid_number, challenge_id=challenge.id,
+        db,
+        eid_number=holder.eid_number,
+        challenge_id=challenge.id,
         otp=str(sent[0]["params"]["otp"]),  # type: ignore[index]
-        selfie=b"selfie", device_jwk=new_key.as_dict(private=False), device_label="new",
-        proof=sign_nonce(new_key, challenge.nonce), matcher=Yes(),
+        selfie=b"selfie",
+        device_jwk=new_key.as_dict(private=False),
+        device_label="new",
+        proof=sign_nonce(new_key, challenge.nonce),
+        matcher=Yes(),
     )
-    presentation = sdjwt.present(card.credential, holder.device_key, reveal=LANDLORD_VIEW,
-                                 aud=AUD, nonce=NONCE, iat=_now())
+    presentation = sdjwt.present(
+        card.credential, holder.device_key, reveal=LANDLORD_VIEW, aud=AUD, nonce=NONCE, iat=_now()
+    )
     assert _refusal(db, presentation) == "CREDENTIAL_REVOKED"

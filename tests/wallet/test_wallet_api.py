@@ -29,30 +29,44 @@ def _holder(api: TestClient) -> tuple[str, ECKey, str]:
         account_id, number = make_account(db)
         code = authority.new_activation_code(db, account_id, actor=TEST_ACTOR)
     key = ECKey.generate_key("P-256")
-    response = api.post("/api/v1/identity/activation", json={
-        "eid_number": number, "activation_code": code, "password": PASSWORD,
-        "passcode": PASSCODE, "device": {"public_jwk": key.as_dict(private=False)}})
+    response = api.post(
+        "/api/v1/identity/activation",
+        json={
+            "eid_number": number,
+            "activation_code": code,
+            "password": PASSWORD,
+            "passcode": PASSCODE,
+            "device": {"public_jwk": key.as_dict(private=False)},
+        },
+    )
     return number, key, response.json()["access_token"]
 
 
 def test_issue_verify_and_qr(api: TestClient) -> None:
-    number, key, token = _holder(api)
+    _, key, token = _holder(api)
     issued = api.post("/api/v1/wallet/credentials", headers={"Authorization": f"Bearer {token}"})
     assert issued.status_code == 201, issued.text
     credential = issued.json()["credential"]
     nonce = api.post("/api/v1/wallet/verifier/nonces", json={"audience": "landlord-7"}).json()
-    presentation = sdjwt.present(credential, key, reveal=["full_name", "residence_card_expiry"],
-                                 aud="landlord-7", nonce=nonce["nonce"],
-                                 iat=int(clock.now().timestamp()))
-    result = api.post("/api/v1/wallet/verifications",
-                      json={"presentation": presentation, "nonce": nonce["nonce"]})
+    presentation = sdjwt.present(
+        credential,
+        key,
+        reveal=["full_name", "residence_card_expiry"],
+        aud="landlord-7",
+        nonce=nonce["nonce"],
+        iat=int(clock.now().timestamp()),
+    )
+    result = api.post(
+        "/api/v1/wallet/verifications", json={"presentation": presentation, "nonce": nonce["nonce"]}
+    )
     assert result.status_code == 200, result.text
     body = result.json()
     assert sorted(body["disclosed"]) == ["full_name", "residence_card_expiry"]
     assert "passport_number" not in body["claims"]
     # The nonce answers once.
-    again = api.post("/api/v1/wallet/verifications",
-                     json={"presentation": presentation, "nonce": nonce["nonce"]})
+    again = api.post(
+        "/api/v1/wallet/verifications", json={"presentation": presentation, "nonce": nonce["nonce"]}
+    )
     assert again.json()["error"]["code"] == "NONCE_INVALID"
     qr = api.post("/api/v1/wallet/presentations/qr", json={"presentation": presentation})
     assert qr.headers["content-type"] == "image/png" and qr.content.startswith(b"\x89PNG")
@@ -63,19 +77,29 @@ def test_issue_verify_and_qr(api: TestClient) -> None:
 
 def test_passcode_session_cannot_receive_the_card(api: TestClient) -> None:
     number, _, _ = _holder(api)
-    login = api.post("/api/v1/identity/sessions", json={
-        "eid_number": number, "password": PASSWORD, "passcode": PASSCODE}).json()
-    refused = api.post("/api/v1/wallet/credentials",
-                       headers={"Authorization": f"Bearer {login['access_token']}"})
+    login = api.post(
+        "/api/v1/identity/sessions",
+        json={"eid_number": number, "password": PASSWORD, "passcode": PASSCODE},
+    ).json()
+    refused = api.post(
+        "/api/v1/wallet/credentials", headers={"Authorization": f"Bearer {login['access_token']}"}
+    )
     assert refused.json()["error"]["code"] == "DEVICE_SESSION_REQUIRED"
 
 
 def test_device_login_session_receives_the_card(api: TestClient) -> None:
     number, key, _ = _holder(api)
     challenge = api.post("/api/v1/identity/challenges", json={"eid_number": number}).json()
-    session = api.post("/api/v1/identity/sessions", json={
-        "eid_number": number, "password": PASSWORD, "challenge_id": challenge["challenge_id"],
-        "proof": sign_nonce(key, challenge["nonce"])}).json()
-    issued = api.post("/api/v1/wallet/credentials",
-                      headers={"Authorization": f"Bearer {session['access_token']}"})
+    session = api.post(
+        "/api/v1/identity/sessions",
+        json={
+            "eid_number": number,
+            "password": PASSWORD,
+            "challenge_id": challenge["challenge_id"],
+            "proof": sign_nonce(key, challenge["nonce"]),
+        },
+    ).json()
+    issued = api.post(
+        "/api/v1/wallet/credentials", headers={"Authorization": f"Bearer {session['access_token']}"}
+    )
     assert issued.status_code == 201

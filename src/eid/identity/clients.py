@@ -47,8 +47,11 @@ def create_client(
         parts = urlsplit(uri)
         loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
         if parts.fragment or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
-            raise ValidationFailed("redirect URIs must be https (or loopback http), no fragment",
-                                   code="INVALID_REDIRECT_URI", details={"uri": uri})
+            raise ValidationFailed(
+                "redirect URIs must be https (or loopback http), no fragment",
+                code="INVALID_REDIRECT_URI",
+                details={"uri": uri},
+            )
     if not purpose.strip():
         raise ValidationFailed("the agreement's purpose is required", code="PURPOSE_REQUIRED")
     client_id = f"rp_{uuid.uuid4().hex}"
@@ -68,15 +71,22 @@ def create_client(
         )
     )
     session.flush()
-    audit.record(session, actor, "relying_party.registered", "relying_party", client_id,
-                 details={"scopes": scopes, "redirect_uris": redirect_uris})
+    audit.record(
+        session,
+        actor,
+        "relying_party.registered",
+        "relying_party",
+        client_id,
+        details={"scopes": scopes, "redirect_uris": redirect_uris},
+    )
     return client_id, client_secret
 
 
 def get_client(session: Session, client_id: str) -> RelyingParty | None:
     return session.execute(
-        select(RelyingParty).where(RelyingParty.client_id == client_id,
-                                   RelyingParty.active.is_(True))
+        select(RelyingParty).where(
+            RelyingParty.client_id == client_id, RelyingParty.active.is_(True)
+        )
     ).scalar_one_or_none()
 
 
@@ -95,4 +105,3 @@ def pairwise_subject(client: RelyingParty, account_id: uuid.UUID) -> str:
         _sector_cache[client.client_id] = secret
     digest = hmac.new(secret, account_id.bytes, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
-

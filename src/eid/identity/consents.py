@@ -25,16 +25,27 @@ def give_consent(
     consent = Consent(account_id=account_id, client_id=client.client_id, scopes=scopes)
     session.add(consent)
     session.flush()
-    audit.record(session, holder_actor(account_id), "holder.consent_given", "relying_party",
-                 client.client_id, details={"scopes": scopes})
+    audit.record(
+        session,
+        holder_actor(account_id),
+        "holder.consent_given",
+        "relying_party",
+        client.client_id,
+        details={"scopes": scopes},
+    )
     return consent
 
 
 def active_consent(session: Session, account_id: uuid.UUID, client_id: str) -> Consent | None:
     return session.execute(
-        select(Consent).where(Consent.account_id == account_id, Consent.client_id == client_id,
-                              Consent.withdrawn_at.is_(None))
-        .order_by(Consent.created_at.desc()).limit(1)
+        select(Consent)
+        .where(
+            Consent.account_id == account_id,
+            Consent.client_id == client_id,
+            Consent.withdrawn_at.is_(None),
+        )
+        .order_by(Consent.created_at.desc())
+        .limit(1)
     ).scalar_one_or_none()
 
 
@@ -57,12 +68,16 @@ def withdraw(session: Session, account_id: uuid.UUID, consent_id: uuid.UUID) -> 
         consent.withdrawn_at = clock.now()
         session.execute(
             update(OAuthToken)
-            .where(OAuthToken.account_id == account_id,
-                   OAuthToken.client_id == consent.client_id)
+            .where(OAuthToken.account_id == account_id, OAuthToken.client_id == consent.client_id)
             .values(access_revoked=True, refresh_revoked=True)
         )
-        audit.record(session, holder_actor(account_id), "holder.consent_withdrawn",
-                     "relying_party", consent.client_id)
+        audit.record(
+            session,
+            holder_actor(account_id),
+            "holder.consent_withdrawn",
+            "relying_party",
+            consent.client_id,
+        )
     return consent
 
 
@@ -74,15 +89,25 @@ def record_release(
     channel: str,
 ) -> None:
     session.add(
-        AccessRecord(account_id=account_id, client_id=client.client_id, client_name=client.name,
-                     claims=claims, purpose=client.purpose, channel=channel)
+        AccessRecord(
+            account_id=account_id,
+            client_id=client.client_id,
+            client_name=client.name,
+            claims=claims,
+            purpose=client.purpose,
+            channel=channel,
+        )
     )
 
 
-def access_history(session: Session, account_id: uuid.UUID, *, limit: int = 200) -> list[AccessRecord]:
+def access_history(
+    session: Session, account_id: uuid.UUID, *, limit: int = 200
+) -> list[AccessRecord]:
     return list(
         session.execute(
-            select(AccessRecord).where(AccessRecord.account_id == account_id)
-            .order_by(AccessRecord.at.desc(), AccessRecord.id.desc()).limit(limit)
+            select(AccessRecord)
+            .where(AccessRecord.account_id == account_id)
+            .order_by(AccessRecord.at.desc(), AccessRecord.id.desc())
+            .limit(limit)
         ).scalars()
     )

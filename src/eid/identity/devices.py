@@ -49,6 +49,8 @@ def verify_proof(public_jwk: dict[str, Any], proof: str, nonce: str) -> None:
     try:
         obj = jws.deserialize_compact(proof, key, algorithms=DEVICE_ALGORITHMS)
     except (JoseError, ValueError):
-        raise Unauthorized("the device signature does not verify", code="DEVICE_PROOF_INVALID") from None
+        raise Unauthorized(
+            "the device signature does not verify", code="DEVICE_PROOF_INVALID"
+        ) from None
     if obj.payload != nonce.encode():
         raise Unauthorized("the device signed another challenge", code="DEVICE_PROOF_INVALID")

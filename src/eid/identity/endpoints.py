@@ -45,18 +45,25 @@ def _session_out(issued: service.IssuedSession) -> SessionOut:
 @auth.post("/activation", status_code=201)
 def activate(body: ActivationBody, db: Session = Depends(get_db, scope="function")) -> SessionOut:
     issued = service.activate(
-        db, eid_number=body.eid_number, activation_code=body.activation_code,
-        password=body.password, passcode=body.passcode,
-        device_jwk=body.device.public_jwk, device_label=body.device.label,
+        db,
+        eid_number=body.eid_number,
+        activation_code=body.activation_code,
+        password=body.password,
+        passcode=body.passcode,
+        device_jwk=body.device.public_jwk,
+        device_label=body.device.label,
     )
     return _session_out(issued)
 
 
 @auth.post("/challenges", status_code=201)
-def new_challenge(body: ChallengeBody, db: Session = Depends(get_db, scope="function")) -> ChallengeOut:
+def new_challenge(
+    body: ChallengeBody, db: Session = Depends(get_db, scope="function")
+) -> ChallengeOut:
     challenge = service.new_login_challenge(db, body.eid_number)
-    return ChallengeOut(challenge_id=challenge.id, nonce=challenge.nonce,
-                        expires_at=challenge.expires_at)
+    return ChallengeOut(
+        challenge_id=challenge.id, nonce=challenge.nonce, expires_at=challenge.expires_at
+    )
 
 
 @auth.post("/sessions", status_code=201)
@@ -64,8 +71,11 @@ def login(body: LoginBody, db: Session = Depends(get_db, scope="function")) -> S
     with service.attempt(db):
         if body.challenge_id and body.proof:
             issued = service.login_with_device(
-                db, eid_number=body.eid_number, password=body.password,
-                challenge_id=body.challenge_id, proof=body.proof,
+                db,
+                eid_number=body.eid_number,
+                password=body.password,
+                challenge_id=body.challenge_id,
+                proof=body.proof,
             )
         elif body.passcode:
             issued = service.login_with_passcode(
@@ -77,28 +87,40 @@ def login(body: LoginBody, db: Session = Depends(get_db, scope="function")) -> S
 
 
 @auth.delete("/sessions/current", status_code=204)
-def logout(who: Holder = Depends(current_holder), db: Session = Depends(get_db, scope="function")) -> None:
+def logout(
+    who: Holder = Depends(current_holder), db: Session = Depends(get_db, scope="function")
+) -> None:
     service.end_session(db, who.token)
 
 
 @auth.post("/devices/rebind", status_code=201)
-def rebind_start(body: RebindStartBody, db: Session = Depends(get_db, scope="function")) -> ChallengeOut:
+def rebind_start(
+    body: RebindStartBody, db: Session = Depends(get_db, scope="function")
+) -> ChallengeOut:
     with service.attempt(db):
         challenge = rebind.start_rebind(db, eid_number=body.eid_number, password=body.password)
-    return ChallengeOut(challenge_id=challenge.id, nonce=challenge.nonce,
-                        expires_at=challenge.expires_at)
+    return ChallengeOut(
+        challenge_id=challenge.id, nonce=challenge.nonce, expires_at=challenge.expires_at
+    )
 
 
 @auth.post("/devices/rebind/complete", status_code=201)
-def rebind_complete(body: RebindCompleteBody, db: Session = Depends(get_db, scope="function")) -> SessionOut:
+def rebind_complete(
+    body: RebindCompleteBody, db: Session = Depends(get_db, scope="function")
+) -> SessionOut:
     try:
         selfie = base64.b64decode(body.selfie, validate=True)
     except (binascii.Error, ValueError):
         raise ValidationFailed("the selfie is not base64", code="INVALID_IMAGE") from None
     with service.attempt(db):
         issued = rebind.complete_rebind(
-            db, eid_number=body.eid_number, challenge_id=body.challenge_id, otp=body.otp,
-            selfie=selfie, device_jwk=body.device.public_jwk, device_label=body.device.label,
+            db,
+            eid_number=body.eid_number,
+            challenge_id=body.challenge_id,
+            otp=body.otp,
+            selfie=selfie,
+            device_jwk=body.device.public_jwk,
+            device_label=body.device.label,
             proof=body.proof,
         )
     return _session_out(issued)
@@ -116,8 +138,10 @@ def profile(who: Holder = Depends(current_holder)) -> ProfileOut:
 def access_history(
     who: Holder = Depends(current_holder), db: Session = Depends(get_db, scope="function")
 ) -> list[AccessRecordOut]:
-    return [AccessRecordOut.model_validate(r, from_attributes=True)
-            for r in consents.access_history(db, who.account.id)]
+    return [
+        AccessRecordOut.model_validate(r, from_attributes=True)
+        for r in consents.access_history(db, who.account.id)
+    ]
 
 
 @me.get("/consents")
@@ -125,21 +149,32 @@ def list_consents(
     who: Holder = Depends(current_holder), db: Session = Depends(get_db, scope="function")
 ) -> list[ConsentOut]:
     return [
-        ConsentOut(id=c.id, client_id=rp.client_id, client_name=rp.name, purpose=rp.purpose,
-                   scopes=list(c.scopes), given_at=c.created_at, withdrawn_at=c.withdrawn_at)
+        ConsentOut(
+            id=c.id,
+            client_id=rp.client_id,
+            client_name=rp.name,
+            purpose=rp.purpose,
+            scopes=list(c.scopes),
+            given_at=c.created_at,
+            withdrawn_at=c.withdrawn_at,
+        )
         for c, rp in consents.list_consents(db, who.account.id)
     ]
 
 
 @me.delete("/consents/{consent_id}", status_code=204)
 def withdraw_consent(
-    consent_id: uuid.UUID, who: Holder = Depends(current_holder), db: Session = Depends(get_db, scope="function")
+    consent_id: uuid.UUID,
+    who: Holder = Depends(current_holder),
+    db: Session = Depends(get_db, scope="function"),
 ) -> None:
     consents.withdraw(db, who.account.id, consent_id)
 
 
 @me.post("/lock")
-def lock(who: Holder = Depends(current_holder), db: Session = Depends(get_db, scope="function")) -> ProfileOut:
+def lock(
+    who: Holder = Depends(current_holder), db: Session = Depends(get_db, scope="function")
+) -> ProfileOut:
     account = holder.self_lock(db, who.account.id)
     return ProfileOut.model_validate(account.model_dump())
 
@@ -154,10 +189,18 @@ def unlock(body: UnlockBody, db: Session = Depends(get_db, scope="function")) ->
 
 
 @me.get("/devices")
-def devices(who: Holder = Depends(current_holder), db: Session = Depends(get_db, scope="function")) -> list[DeviceOut]:
+def devices(
+    who: Holder = Depends(current_holder), db: Session = Depends(get_db, scope="function")
+) -> list[DeviceOut]:
     return [
-        DeviceOut(id=d.id, label=d.label, status=d.status, bound_at=d.created_at,
-                  unbound_at=d.unbound_at, public_jwk=d.public_jwk)
+        DeviceOut(
+            id=d.id,
+            label=d.label,
+            status=d.status,
+            bound_at=d.created_at,
+            unbound_at=d.unbound_at,
+            public_jwk=d.public_jwk,
+        )
         for d in holder.list_devices(db, who.account.id)
     ]
 
@@ -171,7 +214,9 @@ def notifications(
 
 @me.post("/notifications/{notification_id}/read", status_code=204)
 def read_notification(
-    notification_id: str, who: Holder = Depends(current_holder), db: Session = Depends(get_db, scope="function")
+    notification_id: str,
+    who: Holder = Depends(current_holder),
+    db: Session = Depends(get_db, scope="function"),
 ) -> None:
     holder.mark_read(db, who.account.id, notification_id)
 

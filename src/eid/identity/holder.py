@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from eid.authority import service as authority
 from eid.authority.schemas import AccountView
+from eid.core.errors import Unauthorized
 from eid.identity.models import Device, HolderCredential
 from eid.identity.passwords import verify_secret
 from eid.identity.service import (
@@ -18,14 +19,18 @@ from eid.identity.service import (
     holder_actor,
     register_failure,
 )
-from eid.core.errors import Unauthorized
 
 SELF_LOCK = "holder_request"
 
 
 def self_lock(session: Session, account_id: uuid.UUID) -> AccountView:
-    return authority.add_lock_ground(session, account_id, SELF_LOCK, actor=holder_actor(account_id),
-                                     reason="the holder locked the account")
+    return authority.add_lock_ground(
+        session,
+        account_id,
+        SELF_LOCK,
+        actor=holder_actor(account_id),
+        reason="the holder locked the account",
+    )
 
 
 def self_unlock(session: Session, *, eid_number: str, password: str, passcode: str) -> AccountView:
@@ -36,15 +41,21 @@ def self_unlock(session: Session, *, eid_number: str, password: str, passcode: s
     if not verify_secret(credential.passcode_hash, passcode):
         register_failure(session, credential, "passcode")
         raise Unauthorized("wrong passcode", code="LOGIN_FAILED")
-    return authority.remove_lock_ground(session, account.id, SELF_LOCK,
-                                        actor=holder_actor(account.id),
-                                        reason="the holder unlocked the account")
+    return authority.remove_lock_ground(
+        session,
+        account.id,
+        SELF_LOCK,
+        actor=holder_actor(account.id),
+        reason="the holder unlocked the account",
+    )
 
 
 def list_devices(session: Session, account_id: uuid.UUID) -> list[Device]:
-    return list(session.execute(
-        select(Device).where(Device.account_id == account_id).order_by(Device.created_at.desc())
-    ).scalars())
+    return list(
+        session.execute(
+            select(Device).where(Device.account_id == account_id).order_by(Device.created_at.desc())
+        ).scalars()
+    )
 
 
 def _as_dict(item: Any) -> dict[str, Any]:

@@ -63,7 +63,9 @@ def public_url(request: Request) -> str:
     return f"{base}{request.url.path}{query}"
 
 
-async def oauth_request(request: Request, *, form_fields_only: bool = False) -> StarletteOAuth2Request:
+async def oauth_request(
+    request: Request, *, form_fields_only: bool = False
+) -> StarletteOAuth2Request:
     form: list[tuple[str, str]] = []
     if request.method == "POST":
         parsed = await request.form()

@@ -18,7 +18,7 @@ GRANT_TYPES = ("authorization_code", "refresh_token")
 
 
 class Client(ClientMixin):  # type: ignore[misc]
-    id_token_signed_response_alg = "ES256"
+    id_token_signed_response_alg = "ES256"  # noqa: S105 - an algorithm name, not a secret
 
     def __init__(self, row: RelyingParty) -> None:
         self.row = row

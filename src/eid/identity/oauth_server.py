@@ -47,8 +47,14 @@ def principal(session: Session, client: Client, account_id: Any) -> Principal | 
     """None when the account may not authenticate: a locked account gets no token anywhere."""
     account = authority.get_account(session, account_id)
     if not account.usable:
-        audit.record(session, client_actor(client.client_id), "oidc.refused_unusable_account",
-                     "account", account.id, details={"status": account.status})
+        audit.record(
+            session,
+            client_actor(client.client_id),
+            "oidc.refused_unusable_account",
+            "account",
+            account.id,
+            details={"status": account.status},
+        )
         return None
     return Principal(account=account, sub=clients.pairwise_subject(client.row, account.id))
 
@@ -96,10 +102,12 @@ class EidOpenIDCode(OpenIDCode):  # type: ignore[misc]
 
     def exists_nonce(self, nonce: str, request: OAuth2Request) -> bool:
         found = self.session.execute(
-            select(AuthorizationCode.code_hash).where(
+            select(AuthorizationCode.code_hash)
+            .where(
                 AuthorizationCode.client_id == request.payload.client_id,
                 AuthorizationCode.nonce == nonce,
-            ).limit(1)
+            )
+            .limit(1)
         ).first()
         return found is not None
 
@@ -119,19 +127,21 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
         if "openid" not in requested or not requested <= set(self.request.client.row.scopes):
             raise InvalidScopeError(
                 "the requested scope is outside the relying party's agreement",
-                redirect_uri=redirect_uri, state=self.request.payload.state,
+                redirect_uri=redirect_uri,
+                state=self.request.payload.state,
             )
         return redirect_uri
 
     def save_authorization_code(self, code: str, request: OAuth2Request) -> None:
-        holder: HolderSession = request.holder_session  # type: ignore[attr-defined]
+        holder: HolderSession = request.holder_session
         data = request.payload.data
         self.server.db.add(
             AuthorizationCode(
                 code_hash=hash_token(code),
                 client_id=request.client.get_client_id(),
                 account_id=request.user.id,
-                redirect_uri=request.payload.redirect_uri or request.client.get_default_redirect_uri(),
+                redirect_uri=request.payload.redirect_uri
+                or request.client.get_default_redirect_uri(),
                 scope=request.client.get_allowed_scope(request.payload.scope),
                 nonce=data.get("nonce"),
                 code_challenge=data["code_challenge"],
@@ -146,7 +156,8 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
     def query_authorization_code(self, code: str, client: Client) -> Code | None:
         db: Session = self.server.db
         row = db.execute(
-            select(AuthorizationCode).where(AuthorizationCode.code_hash == hash_token(code))
+            select(AuthorizationCode)
+            .where(AuthorizationCode.code_hash == hash_token(code))
             .with_for_update()
         ).scalar_one_or_none()
         if row is None or row.client_id != client.get_client_id():
@@ -154,11 +165,13 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
         if row.used_at is not None:
             # RFC 6749 §4.1.2: a code used twice means it leaked; revoke what it bought.
             db.execute(
-                update(OAuthToken).where(OAuthToken.origin_code_hash == row.code_hash)
+                update(OAuthToken)
+                .where(OAuthToken.origin_code_hash == row.code_hash)
                 .values(access_revoked=True, refresh_revoked=True)
             )
-            audit.record(db, client_actor(row.client_id), "oidc.code_replayed", "account",
-                         row.account_id)
+            audit.record(
+                db, client_actor(row.client_id), "oidc.code_replayed", "account", row.account_id
+            )
             return None
         if row.expires_at < clock.now():
             return None
@@ -179,7 +192,8 @@ class RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
     def authenticate_refresh_token(self, refresh_token: str) -> Token | None:
         db: Session = self.server.db
         row = db.execute(
-            select(OAuthToken).where(OAuthToken.refresh_token_hash == hash_token(refresh_token))
+            select(OAuthToken)
+            .where(OAuthToken.refresh_token_hash == hash_token(refresh_token))
             .with_for_update()
         ).scalar_one_or_none()
         if row is None:
@@ -188,12 +202,14 @@ class RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
             # A rotated refresh token presented again: someone holds a copy. End the family.
             db.execute(
                 update(OAuthToken)
-                .where(OAuthToken.client_id == row.client_id,
-                       OAuthToken.account_id == row.account_id)
+                .where(
+                    OAuthToken.client_id == row.client_id, OAuthToken.account_id == row.account_id
+                )
                 .values(access_revoked=True, refresh_revoked=True)
             )
-            audit.record(db, client_actor(row.client_id), "oidc.refresh_reused", "account",
-                         row.account_id)
+            audit.record(
+                db, client_actor(row.client_id), "oidc.refresh_reused", "account", row.account_id
+            )
             return None
         if row.refresh_expires_at is None or row.refresh_expires_at < clock.now():
             return None
@@ -230,8 +246,13 @@ class Revocation(RevocationEndpoint):  # type: ignore[misc]
         # Revoking either half ends both: RFC 7009 §2.1 lets the server do so.
         token.row.access_revoked = True
         token.row.refresh_revoked = True
-        audit.record(self.server.db, client_actor(token.row.client_id), "oidc.token_revoked",
-                     "account", token.row.account_id)
+        audit.record(
+            self.server.db,
+            client_actor(token.row.client_id),
+            "oidc.token_revoked",
+            "account",
+            token.row.account_id,
+        )
 
 
 class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
@@ -242,11 +263,12 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
         if row is None:
             return None
         # A refresh token is "active" while it may still be used.
-        if row.refresh_token_hash == hash_token(token_string):
-            if row.refresh_revoked or not row.refresh_expires_at or (
-                row.refresh_expires_at < clock.now()
-            ):
-                return None
+        if row.refresh_token_hash == hash_token(token_string) and (
+            row.refresh_revoked
+            or not row.refresh_expires_at
+            or row.refresh_expires_at < clock.now()
+        ):
+            return None
         return Token(row)
 
     def check_permission(self, token: Token, client: Client, request: OAuth2Request) -> bool:

@@ -20,15 +20,24 @@ from eid.core.settings import get_settings
 from eid.core.web import get_db
 from eid.identity import consents, keys, pages, service
 from eid.identity.claims import SUPPORTED_SCOPES, claims_for_scopes, labels
+from eid.identity.dependencies import COOKIE
 from eid.identity.oauth_adapter import StarletteOAuth2Request, oauth_request
 from eid.identity.oauth_server import EidAuthorizationServer, principal
 from eid.identity.userinfo import userinfo_response
 
 router = APIRouter(tags=["openid-connect"])
-from eid.identity.dependencies import COOKIE
+
 AUTHORIZE_PARAMS = (
-    "response_type", "client_id", "redirect_uri", "scope", "state", "nonce",
-    "code_challenge", "code_challenge_method", "prompt", "ui_locales",
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "prompt",
+    "ui_locales",
 )
 
 
@@ -51,7 +60,13 @@ def discovery() -> dict[str, Any]:
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": SUPPORTED_SCOPES,
-        "claims_supported": ["sub", "acr", "amr", "auth_time", *claims_for_scopes(SUPPORTED_SCOPES)],
+        "claims_supported": [
+            "sub",
+            "acr",
+            "amr",
+            "auth_time",
+            *claims_for_scopes(SUPPORTED_SCOPES),
+        ],
         "acr_values_supported": [service.ACR_LEVEL2, service.ACR_LEVEL1],
         "ui_locales_supported": ["vi", "en"],
     }
@@ -73,8 +88,11 @@ def _authlib_response(result: tuple[int, Any, list[tuple[str, str]]], language: 
     if "Location" in header_map:
         return RedirectResponse(header_map["Location"], status_code=302)
     if isinstance(body, dict) and status >= 400:
-        page = pages.error_page(language=language, error=str(body.get("error")),
-                                description=body.get("error_description"))
+        page = pages.error_page(
+            language=language,
+            error=str(body.get("error")),
+            description=body.get("error_description"),
+        )
         return HTMLResponse(page, status_code=status)
     return JSONResponse(body, status_code=status, headers=header_map)
 
@@ -119,14 +137,18 @@ def _authorize(
         hidden = {k: v for k, v in oreq.payload.data.items() if k in AUTHORIZE_PARAMS}
         hidden["csrf"] = _csrf(cookie or "")
         page = pages.consent_page(
-            language=account.language, client_name=client.row.name, purpose=client.row.purpose,
-            claim_labels=[names[c] for c in shown], hidden=hidden,
+            language=account.language,
+            client_name=client.row.name,
+            purpose=client.row.purpose,
+            claim_labels=[names[c] for c in shown],
+            hidden=hidden,
         )
-        return HTMLResponse(page, headers={"Cache-Control": "no-store",
-                                           "X-Frame-Options": "DENY"})
+        return HTMLResponse(page, headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"})
     if not hmac.compare_digest(oreq.payload.data.get("csrf", ""), _csrf(cookie or "")):
-        return HTMLResponse(pages.error_page(language=account.language, error="csrf",
-                                             description=None), status_code=403)
+        return HTMLResponse(
+            pages.error_page(language=account.language, error="csrf", description=None),
+            status_code=403,
+        )
     user = principal(db, client, account.id) if decision == "allow" else None
     if user is not None:
         consents.give_consent(db, account.id, client.row, oreq.payload.scope.split())
@@ -143,14 +165,16 @@ async def authorize(request: Request, db: Session = Depends(get_db, scope="funct
 
 
 @router.post("/oauth2/authorize", response_class=HTMLResponse)
-async def authorize_decision(request: Request, db: Session = Depends(get_db, scope="function")) -> Response:
+async def authorize_decision(
+    request: Request, db: Session = Depends(get_db, scope="function")
+) -> Response:
     oreq = await oauth_request(request, form_fields_only=True)
     decision = "allow" if oreq.payload.data.get("decision") == "allow" else "deny"
     return await run_in_threadpool(_authorize, db, oreq, request.cookies.get(COOKIE), decision)
 
 
 @router.get("/oauth2/login", response_class=HTMLResponse)
-def login_form(next: str = "/", lang: str = "en") -> HTMLResponse:  # noqa: A002 - query name
+def login_form(next: str = "/", lang: str = "en") -> HTMLResponse:
     return HTMLResponse(pages.login_page(language=lang, next_url=next))
 
 
@@ -160,7 +184,9 @@ def _safe_next(next_url: str) -> str:
 
 
 @router.post("/oauth2/login", response_class=HTMLResponse)
-async def login_submit(request: Request, db: Session = Depends(get_db, scope="function")) -> Response:
+async def login_submit(
+    request: Request, db: Session = Depends(get_db, scope="function")
+) -> Response:
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     next_url = _safe_next(fields.get("next", "/"))
@@ -169,17 +195,23 @@ async def login_submit(request: Request, db: Session = Depends(get_db, scope="fu
         try:
             with service.attempt(db):
                 issued = service.login_with_passcode(
-                    db, eid_number=fields.get("eid_number", "").strip(),
-                    password=fields.get("password", ""), passcode=fields.get("passcode", ""),
+                    db,
+                    eid_number=fields.get("eid_number", "").strip(),
+                    password=fields.get("password", ""),
+                    passcode=fields.get("passcode", ""),
                 )
         except EidError as error:
             page = pages.login_page(language="en", next_url=next_url, error=error.message)
             return HTMLResponse(page, status_code=error.status)
         response = RedirectResponse(next_url, status_code=303)
         response.set_cookie(
-            COOKIE, issued.token, max_age=int(service.SESSION_TTL.total_seconds()),
-            httponly=True, samesite="lax",
-            secure=get_settings().issuer.startswith("https://"), path="/",
+            COOKIE,
+            issued.token,
+            max_age=int(service.SESSION_TTL.total_seconds()),
+            httponly=True,
+            samesite="lax",
+            secure=get_settings().issuer.startswith("https://"),
+            path="/",
         )
         return response
 

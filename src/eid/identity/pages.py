@@ -79,7 +79,7 @@ def consent_page(
     )
     items = "".join(f"<li>{escape(label)}</li>" for label in claim_labels)
     body = (
-        f'<p>{t["purpose"]}: {escape(purpose)}</p><p>{t["will_share"]}</p>'
+        f"<p>{t['purpose']}: {escape(purpose)}</p><p>{t['will_share']}</p>"
         f'<ul id="claims">{items}</ul>'
         f'<form method="post" action="/oauth2/authorize">{fields}'
         f'<button name="decision" value="allow" type="submit">{t["allow"]}</button>'

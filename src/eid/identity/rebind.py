@@ -41,7 +41,7 @@ class EngineFaceMatcher:
     """The biometrics domain's 1:1 comparison (imported late: it loads models)."""
 
     def matches(self, probe_image: bytes, reference_image: bytes) -> bool:
-        from eid.biometrics import BiometricEngine  # type: ignore[attr-defined]
+        from eid.biometrics import BiometricEngine
 
         engine = BiometricEngine()
         probe = engine.face_template(probe_image)
@@ -101,9 +101,13 @@ def complete_rebind(
     credential = _credential_row(session, account.id)
     challenge = session.get(DeviceChallenge, challenge_id, with_for_update=True)
     if (
-        credential is None or challenge is None or challenge.account_id != account.id
-        or challenge.purpose != "rebind" or challenge.used_at is not None
-        or challenge.expires_at < clock.now() or challenge.otp_hash is None
+        credential is None
+        or challenge is None
+        or challenge.account_id != account.id
+        or challenge.purpose != "rebind"
+        or challenge.used_at is not None
+        or challenge.expires_at < clock.now()
+        or challenge.otp_hash is None
         or challenge.attempts >= OTP_ATTEMPTS
     ):
         raise Unauthorized("unknown or expired challenge", code="CHALLENGE_INVALID")
@@ -127,6 +131,12 @@ def complete_rebind(
         session.flush()  # the partial unique index admits the new one only after this
     session.add(Device(account_id=account.id, label=device_label, public_jwk=public_jwk))
     session.flush()
-    audit.record(session, holder_actor(account.id), "holder.device_bound", "account", account.id,
-                 details={"replaced": str(old.id) if old else None})
+    audit.record(
+        session,
+        holder_actor(account.id),
+        "holder.device_bound",
+        "account",
+        account.id,
+        details={"replaced": str(old.id) if old else None},
+    )
     return open_session(session, account, amr=["pwd", "otp", "face", "hwk"])

@@ -44,7 +44,7 @@ class LoginBody(BaseModel):
 
 class SessionOut(BaseModel):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - RFC 6750 token type, not a secret
     expires_in: int
     acr: str
 

@@ -68,9 +68,7 @@ def acr_for(account: AccountView) -> str:
 def require_usable(account: AccountView) -> None:
     """A locked, unactivated or closed account authenticates nowhere."""
     if not account.usable:
-        raise AccountUnusable(
-            "the account cannot be used", details={"status": account.status}
-        )
+        raise AccountUnusable("the account cannot be used", details={"status": account.status})
 
 
 # --- activation ---
@@ -103,8 +101,9 @@ def activate(
     session.flush()
     actor = holder_actor(account.id)
     audit.record(session, actor, "holder.credentials_set", "account", account.id)
-    audit.record(session, actor, "holder.device_bound", "account", account.id,
-                 details={"first": True})
+    audit.record(
+        session, actor, "holder.device_bound", "account", account.id, details={"first": True}
+    )
     require_usable(account)
     return open_session(session, account, amr=["otp", "pwd", "hwk"])
 
@@ -126,13 +125,25 @@ def check_password(session: Session, eid_number: str, password: str) -> AccountV
     credential = _credential_row(session, account.id) if account else None
     if account is None or credential is None:
         verify_secret(_DUMMY_HASH, password)
-        audit.record(session, Actor(kind="holder", id="unknown"), "holder.login_failed",
-                     "account", "unknown", details={"why": "unknown_account"})
+        audit.record(
+            session,
+            Actor(kind="holder", id="unknown"),
+            "holder.login_failed",
+            "account",
+            "unknown",
+            details={"why": "unknown_account"},
+        )
         raise Unauthorized("wrong e-ID number or password", code="LOGIN_FAILED")
     now = clock.now()
     if credential.locked_until and credential.locked_until > now:
-        audit.record(session, holder_actor(account.id), "holder.login_refused", "account",
-                     account.id, details={"why": "backoff"})
+        audit.record(
+            session,
+            holder_actor(account.id),
+            "holder.login_refused",
+            "account",
+            account.id,
+            details={"why": "backoff"},
+        )
         raise TemporarilyLocked(
             "too many failed attempts; try again later",
             details={"retry_after": int((credential.locked_until - now).total_seconds()) + 1},
@@ -149,9 +160,14 @@ def register_failure(session: Session, credential: HolderCredential, factor: str
     if over >= 0:
         wait = min(dt.timedelta(minutes=2**over), MAX_BACKOFF)
         credential.locked_until = clock.now() + wait
-    audit.record(session, holder_actor(credential.account_id), "holder.login_failed", "account",
-                 credential.account_id,
-                 details={"factor": factor, "failures": credential.failed_attempts})
+    audit.record(
+        session,
+        holder_actor(credential.account_id),
+        "holder.login_failed",
+        "account",
+        credential.account_id,
+        details={"factor": factor, "failures": credential.failed_attempts},
+    )
 
 
 def _succeeded(session: Session, account_id: uuid.UUID) -> None:
@@ -237,8 +253,14 @@ def login_with_device(
 
 def require_usable_audited(session: Session, account: AccountView) -> None:
     if not account.usable:
-        audit.record(session, holder_actor(account.id), "holder.login_refused", "account",
-                     account.id, details={"why": "account_" + account.status})
+        audit.record(
+            session,
+            holder_actor(account.id),
+            "holder.login_refused",
+            "account",
+            account.id,
+            details={"why": "account_" + account.status},
+        )
     require_usable(account)
 
 
@@ -250,11 +272,22 @@ def open_session(session: Session, account: AccountView, *, amr: list[str]) -> I
     expires = clock.now() + SESSION_TTL
     acr = acr_for(account)
     session.add(
-        HolderSession(token_hash=hash_token(token), account_id=account.id, acr=acr, amr=amr,
-                      expires_at=expires)
+        HolderSession(
+            token_hash=hash_token(token),
+            account_id=account.id,
+            acr=acr,
+            amr=amr,
+            expires_at=expires,
+        )
     )
-    audit.record(session, holder_actor(account.id), "holder.login", "account", account.id,
-                 details={"amr": amr, "acr": acr})
+    audit.record(
+        session,
+        holder_actor(account.id),
+        "holder.login",
+        "account",
+        account.id,
+        details={"amr": amr, "acr": acr},
+    )
     return IssuedSession(token=token, account_id=account.id, acr=acr, expires_at=expires)
 
 
@@ -271,8 +304,9 @@ def end_session(session: Session, token: str) -> None:
     row = session.get(HolderSession, hash_token(token))
     if row is not None and row.revoked_at is None:
         row.revoked_at = clock.now()
-        audit.record(session, holder_actor(row.account_id), "holder.logout", "account",
-                     row.account_id)
+        audit.record(
+            session, holder_actor(row.account_id), "holder.logout", "account", row.account_id
+        )
 
 
 @contextmanager

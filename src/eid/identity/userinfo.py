@@ -21,25 +21,37 @@ def _refuse(description: str) -> JSONResponse:
     return JSONResponse(
         {"error": "invalid_token", "error_description": description},
         status_code=401,
-        headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{description}"'},
+        headers={
+            "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{description}"'
+        },
     )
 
 
 def userinfo_response(db: Session, authorization: str) -> JSONResponse:
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token:
-        return JSONResponse({"error": "invalid_request"}, status_code=401,
-                            headers={"WWW-Authenticate": "Bearer"})
+        return JSONResponse(
+            {"error": "invalid_request"}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+        )
     row = db.execute(
         select(OAuthToken).where(OAuthToken.access_token_hash == hash_token(token))
     ).scalar_one_or_none()
-    if row is None or row.access_revoked or row.issued_at + row.expires_in < clock.now().timestamp():
+    if (
+        row is None
+        or row.access_revoked
+        or row.issued_at + row.expires_in < clock.now().timestamp()
+    ):
         return _refuse("the access token is not valid")
     client = clients.get_client(db, row.client_id)
     account = authority.get_account(db, row.account_id)
     if client is None or not account.usable:
-        audit.record(db, client_actor(row.client_id), "oidc.refused_unusable_account", "account",
-                     row.account_id)
+        audit.record(
+            db,
+            client_actor(row.client_id),
+            "oidc.refused_unusable_account",
+            "account",
+            row.account_id,
+        )
         return _refuse("the account cannot be used")
     if consents.active_consent(db, row.account_id, row.client_id) is None:
         return _refuse("the holder withdrew consent")
@@ -51,6 +63,12 @@ def userinfo_response(db: Session, authorization: str) -> JSONResponse:
     released = [c for c in claims if c in body]
     if released:
         consents.record_release(db, row.account_id, client, released, "userinfo")
-    audit.record(db, client_actor(client.client_id), "oidc.claims_released", "account",
-                 row.account_id, details={"claims": released})
+    audit.record(
+        db,
+        client_actor(client.client_id),
+        "oidc.claims_released",
+        "account",
+        row.account_id,
+        details={"claims": released},
+    )
     return JSONResponse(body, headers={"Cache-Control": "no-store"})

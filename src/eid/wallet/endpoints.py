@@ -13,7 +13,6 @@ from eid.core.web import get_db
 from eid.identity import service as identity
 from eid.identity.dependencies import Holder, current_holder
 from eid.wallet import keys, qr, service, status, verification
-from eid.wallet.verifier import PresentationRefused
 from eid.wallet.schemas import (
     CredentialOut,
     NonceBody,
@@ -22,6 +21,7 @@ from eid.wallet.schemas import (
     VerificationBody,
     VerificationOut,
 )
+from eid.wallet.verifier import PresentationRefused
 
 router = APIRouter(prefix="/api/v1/wallet", tags=["wallet"])
 DB = Depends(get_db, scope="function")
@@ -33,15 +33,19 @@ def issuer_jwks() -> dict[str, Any]:
 
 
 @router.post("/credentials", status_code=201)
-def issue(request: Request, who: Holder = Depends(current_holder), db: Session = DB) -> CredentialOut:
+def issue(
+    request: Request, who: Holder = Depends(current_holder), db: Session = DB
+) -> CredentialOut:
     row, _ = identity.session_for_token(db, who.token)
     if "hwk" not in row.amr:
         # The credential is bound to the device key, so the session must come from that device.
-        raise Forbidden("log in with the bound device to receive the card",
-                        code="DEVICE_SESSION_REQUIRED")
+        raise Forbidden(
+            "log in with the bound device to receive the card", code="DEVICE_SESSION_REQUIRED"
+        )
     card = service.issue_residence_card(db, who.account.id)
-    return CredentialOut(credential=card.credential, credential_id=card.credential_id,
-                         expires_at=card.expires_at)
+    return CredentialOut(
+        credential=card.credential, credential_id=card.credential_id, expires_at=card.expires_at
+    )
 
 
 @router.get("/status/{name}")
@@ -66,8 +70,9 @@ def verify(body: VerificationBody, db: Session = DB) -> VerificationOut:
     except PresentationRefused:
         db.commit()  # the nonce stays spent: a refused answer cannot be retried with it
         raise
-    return VerificationOut(valid=True, status=card.status, disclosed=card.disclosed,
-                           claims=card.claims)
+    return VerificationOut(
+        valid=True, status=card.status, disclosed=card.disclosed, claims=card.claims
+    )
 
 
 @router.post("/presentations/qr", response_class=Response)

@@ -16,8 +16,9 @@ KEY_NAME = "wallet-issuer"
 @lru_cache(maxsize=1)
 def issuer_key() -> OKPKey:
     private = get_keystore().signing_key(KEY_NAME)
-    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     key = OKPKey.import_key(pem)
     key.ensure_kid()
     return key
@@ -28,5 +29,9 @@ def issuer_kid() -> str:
 
 
 def issuer_public_jwk() -> dict[str, Any]:
-    return {**issuer_key().as_dict(private=False), "kid": issuer_kid(), "alg": "EdDSA",
-            "use": "sig"}
+    return {
+        **issuer_key().as_dict(private=False),
+        "kid": issuer_kid(),
+        "alg": "EdDSA",
+        "use": "sig",
+    }

@@ -14,7 +14,9 @@ from eid.core.ids import new_id
 
 class IssuedCredential(TimestampMixin, Base):
     __tablename__ = "wallet_credentials"
-    __table_args__ = (UniqueConstraint("status_list", "status_index", name="uq_wallet_status_slot"),)
+    __table_args__ = (
+        UniqueConstraint("status_list", "status_index", name="uq_wallet_status_slot"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     account_id: Mapped[uuid.UUID] = mapped_column(index=True)

@@ -39,8 +39,9 @@ def make_disclosure(name: str, value: Any) -> str:
     return b64url(json.dumps([salt, name, value], ensure_ascii=False).encode())
 
 
-def sign_jwt(header: dict[str, Any], payload: dict[str, Any], key: OKPKey | ECKey,
-             algorithms: list[str]) -> str:
+def sign_jwt(
+    header: dict[str, Any], payload: dict[str, Any], key: OKPKey | ECKey, algorithms: list[str]
+) -> str:
     body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
     return jws.serialize_compact(header, body, key, algorithms=algorithms)
 
@@ -62,7 +63,12 @@ def split(presentation: str) -> tuple[str, list[str], str]:
 
 
 def key_binding_jwt(
-    holder_key: OKPKey | ECKey, *, issuer_jwt: str, disclosures: list[str], aud: str, nonce: str,
+    holder_key: OKPKey | ECKey,
+    *,
+    issuer_jwt: str,
+    disclosures: list[str],
+    aud: str,
+    nonce: str,
     iat: int,
 ) -> str:
     """What the holder's device signs when presenting (used by the wallet app and tests)."""
@@ -72,12 +78,18 @@ def key_binding_jwt(
 
 
 def present(
-    credential: str, holder_key: OKPKey | ECKey, *, reveal: list[str], aud: str, nonce: str,
+    credential: str,
+    holder_key: OKPKey | ECKey,
+    *,
+    reveal: list[str],
+    aud: str,
+    nonce: str,
     iat: int,
 ) -> str:
     """Keep only the disclosures of the named claims, then bind the presentation to the device."""
     issuer_jwt, disclosures, _ = split(credential)
     kept = [d for d in disclosures if json.loads(b64url_decode(d))[1] in reveal]
-    kb = key_binding_jwt(holder_key, issuer_jwt=issuer_jwt, disclosures=kept, aud=aud,
-                         nonce=nonce, iat=iat)
+    kb = key_binding_jwt(
+        holder_key, issuer_jwt=issuer_jwt, disclosures=kept, aud=aud, nonce=nonce, iat=iat
+    )
     return compact(issuer_jwt, kept, kb)

@@ -21,8 +21,14 @@ VCT = "urn:eid:vn:residence_card:1"
 MAX_VALIDITY = dt.timedelta(days=365)
 # Claims the holder chooses to show one by one; everything else in the JWT is always visible.
 DISCLOSABLE = (
-    "eid_number", "full_name", "birthdate", "sex", "nationality",
-    "residence_card_number", "residence_card_kind", "residence_card_expiry",
+    "eid_number",
+    "full_name",
+    "birthdate",
+    "sex",
+    "nationality",
+    "residence_card_number",
+    "residence_card_kind",
+    "residence_card_expiry",
     "passport_number",
 )
 
@@ -62,14 +68,21 @@ def issue_residence_card(session: Session, account_id: uuid.UUID) -> IssuedCard:
     ) + dt.timedelta(days=1)
     expires = min(now + MAX_VALIDITY, card_expiry)
     index = status.allocate_index(session)
-    row = IssuedCredential(account_id=account_id, device_id=device.id,
-                           status_list=status.CURRENT_LIST, status_index=index,
-                           expires_at=expires)
+    row = IssuedCredential(
+        account_id=account_id,
+        device_id=device.id,
+        status_list=status.CURRENT_LIST,
+        status_index=index,
+        expires_at=expires,
+    )
     session.add(row)
     session.flush()
     values = _claim_values(account)
-    disclosures = [sdjwt.make_disclosure(name, values[name]) for name in DISCLOSABLE
-                   if values.get(name) is not None]
+    disclosures = [
+        sdjwt.make_disclosure(name, values[name])
+        for name in DISCLOSABLE
+        if values.get(name) is not None
+    ]
     payload: dict[str, Any] = {
         "iss": get_settings().issuer,
         "vct": VCT,
@@ -84,7 +97,14 @@ def issue_residence_card(session: Session, account_id: uuid.UUID) -> IssuedCard:
     }
     header = {"alg": "EdDSA", "typ": sdjwt.ISSUER_TYP, "kid": keys.issuer_kid()}
     issuer_jwt = sdjwt.sign_jwt(header, payload, keys.issuer_key(), ["EdDSA"])
-    audit.record(session, holder_actor(account_id), "wallet.credential_issued", "account",
-                 account_id, details={"credential_id": str(row.id), "vct": VCT})
-    return IssuedCard(credential=sdjwt.compact(issuer_jwt, disclosures), credential_id=row.id,
-                      expires_at=expires)
+    audit.record(
+        session,
+        holder_actor(account_id),
+        "wallet.credential_issued",
+        "account",
+        account_id,
+        details={"credential_id": str(row.id), "vct": VCT},
+    )
+    return IssuedCard(
+        credential=sdjwt.compact(issuer_jwt, disclosures), credential_id=row.id, expires_at=expires
+    )

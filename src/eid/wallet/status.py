@@ -5,8 +5,8 @@ lock's last ground goes; a replaced device's credentials read as invalid."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -33,9 +33,11 @@ def list_uri(name: str) -> str:
 
 def allocate_index(session: Session, name: str = CURRENT_LIST) -> int:
     """A random free slot; sequential slots would tell verifiers the issuance order."""
-    used = set(session.execute(
-        select(IssuedCredential.status_index).where(IssuedCredential.status_list == name)
-    ).scalars())
+    used = set(
+        session.execute(
+            select(IssuedCredential.status_index).where(IssuedCredential.status_list == name)
+        ).scalars()
+    )
     if len(used) >= LIST_SIZE:
         raise RuntimeError("status list full")  # a new list name is the remedy
     while True:
@@ -55,9 +57,11 @@ def _status(session: Session, row: IssuedCredential) -> int:
 
 def statuses(session: Session, name: str) -> dict[int, int]:
     """Live status of every credential in the list."""
-    rows = session.execute(
-        select(IssuedCredential).where(IssuedCredential.status_list == name)
-    ).scalars().all()
+    rows = (
+        session.execute(select(IssuedCredential).where(IssuedCredential.status_list == name))
+        .scalars()
+        .all()
+    )
     return {row.status_index: _status(session, row) for row in rows}
 
 
@@ -92,7 +96,8 @@ def status_list_jwt(session: Session, name: str) -> str:
 def status_of(session: Session, name: str, index: int) -> int:
     """Our own verifier reads the same live source the published list is made from."""
     row = session.execute(
-        select(IssuedCredential).where(IssuedCredential.status_list == name,
-                                       IssuedCredential.status_index == index)
+        select(IssuedCredential).where(
+            IssuedCredential.status_list == name, IssuedCredential.status_index == index
+        )
     ).scalar_one_or_none()
     return INVALID if row is None else _status(session, row)

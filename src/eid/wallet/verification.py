@@ -16,8 +16,9 @@ NONCE_TTL = dt.timedelta(minutes=5)
 
 
 def new_nonce(session: Session, audience: str) -> VerifierNonce:
-    row = VerifierNonce(nonce=secrets.token_urlsafe(24), audience=audience,
-                        expires_at=clock.now() + NONCE_TTL)
+    row = VerifierNonce(
+        nonce=secrets.token_urlsafe(24), audience=audience, expires_at=clock.now() + NONCE_TTL
+    )
     session.add(row)
     session.flush()
     return row
@@ -29,7 +30,7 @@ def local_status(session: Session) -> status.StatusLookup:
     def lookup(uri: str, index: int) -> int:
         if not uri.startswith(prefix):
             raise PresentationRefused("the status list is not ours", code="STATUS_UNKNOWN")
-        return status.status_of(session, uri[len(prefix):], index)
+        return status.status_of(session, uri[len(prefix) :], index)
 
     return lookup
 
@@ -39,6 +40,10 @@ def verify(session: Session, presentation: str, nonce: str) -> VerifiedCard:
     if row is None or row.used_at is not None or row.expires_at < clock.now():
         raise PresentationRefused("unknown, used or expired nonce", code="NONCE_INVALID")
     row.used_at = clock.now()  # one answer per nonce, even a refused one
-    return verify_presentation(presentation, issuer_key=keys.issuer_key(),
-                               audience=row.audience, nonce=nonce,
-                               status_lookup=local_status(session))
+    return verify_presentation(
+        presentation,
+        issuer_key=keys.issuer_key(),
+        audience=row.audience,
+        nonce=nonce,
+        status_lookup=local_status(session),
+    )

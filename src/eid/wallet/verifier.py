@@ -23,7 +23,6 @@ KB_MAX_AGE = 300
 STATUS_NAMES = {status.VALID: "valid", status.INVALID: "revoked", status.SUSPENDED: "suspended"}
 
 
-
 class PresentationRefused(EidError):
     code = "PRESENTATION_INVALID"
     status = 422
@@ -40,12 +39,16 @@ def _refuse(code: str, message: str) -> PresentationRefused:
     return PresentationRefused(message, code=code)
 
 
-def _verify_jws(token: str, key: Any, algorithms: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _verify_jws(
+    token: str, key: Any, algorithms: list[str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     try:
         obj = jws.deserialize_compact(token, key, algorithms=algorithms)
         return dict(obj.headers()), json.loads(obj.payload)
     except (JoseError, ValueError) as exc:
-        raise _refuse("SIGNATURE_INVALID", f"a signature does not verify: {type(exc).__name__}") from None
+        raise _refuse(
+            "SIGNATURE_INVALID", f"a signature does not verify: {type(exc).__name__}"
+        ) from None
 
 
 def _check_times(payload: dict[str, Any], now: int) -> None:
@@ -58,7 +61,9 @@ def _check_times(payload: dict[str, Any], now: int) -> None:
         raise _refuse("CREDENTIAL_NOT_YET_VALID", "the credential is not valid yet")
 
 
-def _place_disclosures(payload: dict[str, Any], disclosures: list[str]) -> tuple[dict[str, Any], list[str]]:
+def _place_disclosures(
+    payload: dict[str, Any], disclosures: list[str]
+) -> tuple[dict[str, Any], list[str]]:
     """Each disclosure must match one digest of the signed `_sd` list, once; anything else is
     a forgery or belongs to another credential."""
     if payload.get("_sd_alg", "sha-256") != sdjwt.SD_ALG:
@@ -72,8 +77,10 @@ def _place_disclosures(payload: dict[str, Any], disclosures: list[str]) -> tuple
     for disclosure in disclosures:
         d = sdjwt.digest(disclosure)
         if d not in digests:
-            raise _refuse("DISCLOSURE_UNREFERENCED",
-                          "a disclosure is not referenced by the credential (forged or foreign)")
+            raise _refuse(
+                "DISCLOSURE_UNREFERENCED",
+                "a disclosure is not referenced by the credential (forged or foreign)",
+            )
         if d in seen:
             raise _refuse("DISCLOSURE_DUPLICATED", "a disclosure appears twice")
         seen.add(d)
@@ -92,8 +99,14 @@ def _place_disclosures(payload: dict[str, Any], disclosures: list[str]) -> tuple
 
 
 def _check_key_binding(
-    kb_jwt: str, payload: dict[str, Any], issuer_jwt: str, disclosures: list[str], *,
-    audience: str, nonce: str, now: int,
+    kb_jwt: str,
+    payload: dict[str, Any],
+    issuer_jwt: str,
+    disclosures: list[str],
+    *,
+    audience: str,
+    nonce: str,
+    now: int,
 ) -> None:
     if not kb_jwt:
         raise _refuse("KEY_BINDING_MISSING", "the presentation has no key-binding JWT")
@@ -113,7 +126,11 @@ def _check_key_binding(
 
 
 def verify_presentation(
-    presentation: str, *, issuer_key: OKPKey, audience: str, nonce: str,
+    presentation: str,
+    *,
+    issuer_key: OKPKey,
+    audience: str,
+    nonce: str,
     status_lookup: status.StatusLookup,
 ) -> VerifiedCard:
     try:
@@ -126,8 +143,9 @@ def verify_presentation(
     now = int(clock.now().timestamp())
     _check_times(payload, now)
     claims, names = _place_disclosures(payload, disclosures)
-    _check_key_binding(kb_jwt, payload, issuer_jwt, disclosures, audience=audience, nonce=nonce,
-                       now=now)
+    _check_key_binding(
+        kb_jwt, payload, issuer_jwt, disclosures, audience=audience, nonce=nonce, now=now
+    )
     reference = (payload.get("status") or {}).get("status_list") or {}
     uri, index = reference.get("uri"), reference.get("idx")
     if not isinstance(uri, str) or not isinstance(index, int):
