@@ -97,6 +97,8 @@ def run_demo(applicants: int, data_dir: Path) -> None:
     outcomes: Counter[str] = Counter()
     refusals: Counter[str] = Counter()
     deadlines: Counter[str] = Counter()
+    held: Counter[str] = Counter()
+    retakes: Counter[str] = Counter()
     worker = Worker(name="demo")
     with Progress(console=console) as progress:
         bar = progress.add_task(f"office {office}: applicants", total=len(people))
@@ -135,18 +137,33 @@ def run_demo(applicants: int, data_dir: Path) -> None:
                         else [face_set[0]]
                     )
                     portrait, prints = face_set[-1], {2: fa[-1], 7: fb[-1]}
-                with unit_of_work() as session:
-                    enrolment.capture_portrait(session, app_id, portrait.read_bytes(), actor=actor)
-                for position, image in prints.items():
+                # A rejected capture is retaken, as at the counter: the next photo or impression.
+                for candidate in [portrait, *_siblings(faces, portrait)]:
                     with unit_of_work() as session:
-                        enrolment.capture_fingerprint(
-                            session, app_id, position, image.read_bytes(), actor=actor
+                        report = enrolment.capture_portrait(
+                            session, app_id, candidate.read_bytes(), actor=actor
                         )
+                    if report.acceptable:
+                        break
+                    retakes["portrait"] += 1
+                for position, image in prints.items():
+                    for candidate in [image, *_siblings(fingers, image)]:
+                        with unit_of_work() as session:
+                            report = enrolment.capture_fingerprint(
+                                session, app_id, position, candidate.read_bytes(), actor=actor
+                            )
+                        if report.acceptable:
+                            break
+                        retakes["fingerprint"] += 1
                 with unit_of_work() as session:
                     enrolment.request_verification(session, app_id, actor=actor)
                 worker.drain()
                 with unit_of_work() as session:
-                    status = enrolment.view(session, app_id, actor=actor).status
+                    viewed = enrolment.view(session, app_id, actor=actor)
+                status = viewed.status
+                for check in viewed.checks:
+                    if check.outcome in ("review", "fail"):
+                        held[f"{check.name}: {check.outcome}"] += 1
                 if status == "verified":
                     with unit_of_work() as session:
                         enrolment.record_consent(
@@ -168,7 +185,7 @@ def run_demo(applicants: int, data_dir: Path) -> None:
                 outcomes[status] += 1
             except EidError as exc:
                 outcomes["refused at the counter"] += 1
-                refusals[exc.code] += 1
+                refusals[f"{exc.code} ({exc.message})"] += 1
     worker.drain()
     table = Table(title=f"A day at office {office} ({clock.today_vn():%a %d %b %Y})")
     table.add_column("outcome")
@@ -180,8 +197,16 @@ def run_demo(applicants: int, data_dir: Path) -> None:
         console.print(
             "Refused at the counter: " + ", ".join(f"{c} x{n}" for c, n in refusals.items())
         )
+    if held:
+        console.print("Checks not passed: " + ", ".join(f"{c} x{n}" for c, n in held.items()))
+    if retakes:
+        console.print("Captures retaken: " + ", ".join(f"{c} x{n}" for c, n in retakes.items()))
     if deadlines:
         console.print("Legal deadlines: " + "; ".join(f"{k} (x{n})" for k, n in deadlines.items()))
+
+
+def _siblings(groups: dict[str, list[Path]], first: Path) -> list[Path]:
+    return [p for p in _photos(groups, first) if p != first]
 
 
 def _minor(record: Any) -> bool:

@@ -116,6 +116,29 @@ def session_factory() -> sessionmaker[Session]:
 
 
 @contextmanager
+def scratch_database(prefix: str, *, keep: bool = False) -> Iterator[str]:
+    """A new database on the configured (or embedded) server, used by this process meanwhile."""
+    import secrets
+
+    server = make_url(database_url())
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    admin = server.set(database="postgres").render_as_string(hide_password=False)
+    ensure_database(admin, name)
+    url = server.set(database=name).render_as_string(hide_password=False)
+    engine = create_engine(url, pool_size=5, pool_pre_ping=True)
+    configure_engine(engine)
+    try:
+        yield url
+    finally:
+        engine.dispose()
+        if not keep:
+            drop = create_engine(admin, isolation_level="AUTOCOMMIT")
+            with drop.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            drop.dispose()
+
+
+@contextmanager
 def unit_of_work() -> Iterator[Session]:
     """One transaction: commit on success, roll back on any error. The only place that commits."""
     session = session_factory()()
