@@ -206,7 +206,9 @@ def run_demo(applicants: int, data_dir: Path) -> None:
 
 
 def _siblings(groups: dict[str, list[Path]], first: Path) -> list[Path]:
-    return [p for p in _photos(groups, first) if p != first]
+    """Other photos or impressions of the same person or finger, for a retake."""
+    group = next((v for v in groups.values() if first in v), [first])
+    return [p for p in group if p != first]
 
 
 def _minor(record: Any) -> bool:
