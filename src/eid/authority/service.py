@@ -5,11 +5,10 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import hmac
 import secrets
 import uuid
 
-from argon2 import PasswordHasher
-from argon2.exceptions import VerificationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -25,7 +24,14 @@ from eid.notify.service import notify
 
 AUTHORITY = Actor(kind="system", id="eid-authority", role="authority")
 ACTIVATION_TTL = dt.timedelta(days=30)
-_hasher = PasswordHasher()
+
+
+def _code_hash(account_id: uuid.UUID, code: str) -> str:
+    """Keyed hash of an activation code. Not Argon2: a one-time 8-digit code is protected by its
+    five-attempt limit and 30-day expiry, and a leaked table without the key reveals nothing;
+    Argon2 here cost 0.4 s of CPU per issued account (measured), for no added protection."""
+    key = get_keystore().secret("activation-code")
+    return hmac.new(key, f"{account_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
 class InvalidRequestSignature(EidError):
@@ -140,7 +146,7 @@ def _create_account(
                 if fingerprint_templates
                 else None
             ),
-            activation_code_hash=_hasher.hash(code),
+            activation_code_hash=_code_hash(account_id, code),
             activation_expires_at=clock.now() + ACTIVATION_TTL,
         )
         try:
@@ -237,13 +243,13 @@ def activate(session: Session, eid_number: str, activation_code: str) -> Account
         raise Unauthorized("too many wrong codes; ask for a new one", code="ACTIVATION_LOCKED")
     if account.activation_expires_at and account.activation_expires_at < clock.now():
         raise Unauthorized("the activation code has expired", code="ACTIVATION_EXPIRED")
-    try:
-        _hasher.verify(account.activation_code_hash, activation_code)
-    except VerificationError:
+    if not hmac.compare_digest(
+        account.activation_code_hash, _code_hash(account.id, activation_code.strip())
+    ):
         account.activation_attempts += 1
         raise Unauthorized(
-            "wrong e-ID number or activation code", code="ACTIVATION_FAILED"
-        ) from None
+            "wrong e-ID number or activation code", code="ACTIVATION_FAILED", keep_writes=True
+        )
     account.activation_code_hash = None
     account.activated_at = clock.now()
     account.status = "locked" if account.lock_grounds else "active"
@@ -258,7 +264,7 @@ def new_activation_code(session: Session, account_id: uuid.UUID, *, actor: Actor
     if account.status != "pending_activation":
         raise Conflict("the account is already activated", code="ALREADY_ACTIVATED")
     code = f"{secrets.randbelow(10**8):08d}"
-    account.activation_code_hash = _hasher.hash(code)
+    account.activation_code_hash = _code_hash(account.id, code)
     account.activation_expires_at = clock.now() + ACTIVATION_TTL
     account.activation_attempts = 0
     audit.record(session, actor, "account.activation_code_renewed", "account", account.id)

@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
+from eid.core.errors import EidError
 from eid.core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -145,6 +146,12 @@ def unit_of_work() -> Iterator[Session]:
     try:
         yield session
         session.commit()
+    except EidError as exc:
+        if exc.keep_writes:
+            session.commit()
+        else:
+            session.rollback()
+        raise
     except BaseException:
         session.rollback()
         raise

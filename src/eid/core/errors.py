@@ -10,6 +10,10 @@ class EidError(Exception):
 
     code: str = "INTERNAL_ERROR"
     status: int = 500
+    # A refusal that must still leave a trace (a failed attempt counted towards a lockout):
+    # the transaction boundary commits what the service wrote before raising, instead of rolling
+    # back. Services set it only after writing nothing but that bookkeeping.
+    keep_writes: bool = False
 
     def __init__(
         self,
@@ -18,8 +22,11 @@ class EidError(Exception):
         code: str | None = None,
         status: int | None = None,
         details: dict[str, Any] | None = None,
+        keep_writes: bool | None = None,
     ) -> None:
         super().__init__(message)
+        if keep_writes is not None:
+            self.keep_writes = keep_writes
         self.message = message
         if code is not None:
             self.code = code

@@ -28,6 +28,12 @@ def get_db() -> Iterator[Session]:
     try:
         yield session
         session.commit()
+    except EidError as exc:
+        if exc.keep_writes:
+            session.commit()
+        else:
+            session.rollback()
+        raise
     except BaseException:
         session.rollback()
         raise
