@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from typing import Any
 
 from joserfc.jwk import ECKey
@@ -25,6 +26,10 @@ ID_TOKEN_TTL = dt.timedelta(hours=1)
 PUBLISH_AFTER_RETIRE = ID_TOKEN_TTL + dt.timedelta(minutes=10)
 
 _private_cache: dict[str, ECKey] = {}
+# Which key is active is re-read at most this often: a rotation reaches every process within it,
+# and the retired key stays published far longer (PUBLISH_AFTER_RETIRE), so nothing breaks.
+ACTIVE_KEY_RECHECK = 30.0
+_active: tuple[float, str] | None = None
 
 
 def _aad(kid: str) -> bytes:
@@ -55,11 +60,20 @@ def rotate(session: Session, *, actor: Actor) -> OidcSigningKey:
         old.retired_at = now
         old.publish_until = now + PUBLISH_AFTER_RETIRE
     new = create_signing_key(session)
+    forget_active_key()
     audit.record(session, actor, "oidc.key_rotated", "oidc_key", new.kid)
     return new
 
 
 def active_key(session: Session) -> tuple[str, ECKey]:
+    global _active
+    now = time.monotonic()
+    if (
+        _active is not None
+        and now - _active[0] < ACTIVE_KEY_RECHECK
+        and _active[1] in _private_cache
+    ):
+        return _active[1], _private_cache[_active[1]]
     row = session.execute(
         select(OidcSigningKey)
         .where(OidcSigningKey.active.is_(True))
@@ -73,7 +87,14 @@ def active_key(session: Session) -> tuple[str, ECKey]:
         data = json.loads(unseal(row.private_jwk, aad=_aad(row.kid)))
         cached = ECKey.import_key(data)
         _private_cache[row.kid] = cached
+    _active = (now, row.kid)
     return row.kid, cached
+
+
+def forget_active_key() -> None:
+    """After a rotation in this process (and in tests): read the active key again."""
+    global _active
+    _active = None
 
 
 def published_jwks(session: Session) -> dict[str, Any]:

@@ -78,9 +78,13 @@ class EidOpenIDCode(OpenIDCode):  # type: ignore[misc]
     def __init__(self, session: Session) -> None:
         super().__init__(require_nonce=False)
         self.session = session
+        self._signing: tuple[str, ECKey] | None = None
 
     def _key(self) -> tuple[str, ECKey]:
-        return keys.active_key(self.session)
+        # One key for the whole response: header `kid` and signature must agree.
+        if self._signing is None:
+            self._signing = keys.active_key(self.session)
+        return self._signing
 
     def resolve_client_private_key(self, client: Client) -> ECKey:
         return self._key()[1]
