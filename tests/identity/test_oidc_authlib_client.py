@@ -186,3 +186,24 @@ def test_locked_account_is_refused_at_login_token_and_userinfo(server: str) -> N
     )
     response = browser_authorize(server, url, who.eid_number, PASSWORD, PASSCODE)
     assert response.status_code == 403
+
+
+def test_withdrawing_consent_stops_releases_and_revokes_tokens(server: str) -> None:
+    rp = register(["openid", "ekyc_basic"])
+    who = holder()
+    client = _client(server, rp, "openid ekyc_basic")
+    code, verifier = _authorize(server, client, who)
+    token = client.fetch_token(f"{server}/oauth2/token", code=code, code_verifier=verifier)
+    me = {"Authorization": f"Bearer {who.session_token}"}
+    consents = httpx.get(f"{server}/api/v1/me/consents", headers=me).json()
+    assert [c["client_name"] for c in consents] == ["Example Bank"]
+    assert consents[0]["scopes"] == ["openid", "ekyc_basic"]
+    withdrawn = httpx.delete(f"{server}/api/v1/me/consents/{consents[0]['id']}", headers=me)
+    assert withdrawn.status_code == 204
+    assert client.get(f"{server}/oauth2/userinfo").status_code == 401
+    refresh = httpx.post(
+        f"{server}/oauth2/token",
+        auth=(rp.client_id, rp.client_secret),
+        data={"grant_type": "refresh_token", "refresh_token": token["refresh_token"]},
+    )
+    assert refresh.status_code == 400

@@ -16,6 +16,7 @@ from eid.core.errors import ValidationFailed
 from eid.core.web import get_db
 from eid.identity import consents, holder, rebind, service
 from eid.identity.dependencies import Holder, current_holder
+from eid.identity.admin_endpoints import router as admin_router
 from eid.identity.oidc_endpoints import router as oidc_router
 from eid.identity.schemas import (
     AccessRecordOut,
@@ -34,7 +35,7 @@ from eid.identity.schemas import (
 
 auth = APIRouter(prefix="/api/v1/identity", tags=["holder authentication"])
 me = APIRouter(prefix="/api/v1/me", tags=["holder"])
-routers = [auth, me, oidc_router]
+routers = [auth, me, oidc_router, admin_router]
 
 
 def _session_out(issued: service.IssuedSession) -> SessionOut:

@@ -24,6 +24,9 @@ from eid.core.audit import Actor
 from eid.core.crypto import hash_token
 from eid.core.errors import EidError, Unauthorized
 from eid.identity import devices
+
+# Re-exported: `eid client create` calls identity.service.create_client.
+from eid.identity.clients import create_client as create_client
 from eid.identity.models import Device, DeviceChallenge, HolderCredential, HolderSession
 from eid.identity.passwords import check_new_credentials, hash_secret, verify_secret
 
