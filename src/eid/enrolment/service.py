@@ -6,9 +6,10 @@ import base64
 import hashlib
 import json
 import uuid
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,6 +23,7 @@ from eid.core.crypto import blind_index, seal, unseal
 from eid.core.errors import BiometricError, Conflict, Forbidden, NotFound, ValidationFailed
 from eid.enrolment import consent as consent_texts
 from eid.enrolment.models import Application, Capture
+from eid.enrolment.notices import REFUSAL_TEXT, notify_rejection
 from eid.enrolment.rules import GUARDIAN_AGE, age_on, check_tk01
 from eid.enrolment.schemas import (
     TK01,
@@ -484,19 +486,44 @@ def apply_account_decision(session: Session, payload: dict[str, Any]) -> None:
         transition(session, app, "issued", actor=IMMIGRATION, reason="account created")
     else:
         app.rejection_code = payload.get("refusal_code") or "REFUSED"
-        app.rejection_reason = "the e-ID authority refused the account request"
+        app.rejection_reason = REFUSAL_TEXT.get(app.rejection_code, "refused")
         transition(session, app, "rejected", actor=IMMIGRATION, reason=app.rejection_code)
         checks_repo.deactivate_template(session, app.id)
-        notify(
-            session,
-            recipient_type="application",
-            recipient_id=app.id,
-            channels={"sms": app.phone, "email": app.email},
-            language=app.language,
-            template="application_rejected",
-            params={"reason": app.rejection_code, "full_name": app.full_name},
-            key=f"application-rejected:{app.id}",
+        notify_rejection(session, app)
+
+
+def purge_refused_images(session: Session, *, older_than_days: int) -> int:
+    """Biometric images and templates of refused or cancelled applications are deleted after
+    the retention period; the record of what happened stays."""
+    cutoff = clock.now() - timedelta(days=older_than_days)
+    ids = [
+        row[0]
+        for row in session.execute(
+            select(Application.id).where(
+                Application.status.in_(("rejected", "cancelled")), Application.updated_at < cutoff
+            )
         )
+    ]
+    if not ids:
+        return 0
+    result = session.execute(
+        update(Capture)
+        .where(Capture.application_id.in_(ids), Capture.image.is_not(None))
+        .values(image=None, template=None)
+    )
+    purged = int(getattr(result, "rowcount", 0) or 0)
+    for app_id in ids:
+        checks_repo.deactivate_template(session, app_id)
+    if purged:
+        audit.record(
+            session,
+            Actor.system("retention"),
+            "captures.purged",
+            "application_batch",
+            "refused",
+            details={"captures": purged, "older_than_days": older_than_days},
+        )
+    return purged
 
 
 def overdue(session: Session, *, actor: Actor) -> list[dict[str, Any]]:

@@ -99,6 +99,7 @@ def login(
         )
     secret = unseal(officer.totp_secret, aad=f"totp:{username}".encode()).decode()
     totp_ok, step = _check_totp(secret, totp, officer.last_totp_step)
+    password_ok: bool
     try:
         password_ok = _hasher.verify(officer.password_hash, password)
     except VerificationError:

@@ -19,6 +19,7 @@ from eid.core.audit import Actor
 from eid.core.crypto import seal, unseal
 from eid.core.errors import Conflict, NotFound, ValidationFailed
 from eid.enrolment.models import Application, Capture
+from eid.enrolment.notices import notify_rejection
 from eid.enrolment.state import transition
 from eid.registry.ports import BiometricsOnFile, ImmigrationRegistry, RegistryRecord
 from eid.verification import repository
@@ -336,6 +337,7 @@ def run_checks(
             f"{c.name}: {c.reason}" for c in out.checks if c.outcome == "fail"
         )
         transition(session, app, "rejected", actor=actor, reason=app.rejection_reason)
+        notify_rejection(session, app)
     elif doubtful:
         transition(session, app, "in_review", actor=actor, reason=", ".join(doubtful))
         session.add(
@@ -378,6 +380,7 @@ def decide_review(
         app.rejection_code = "REVIEW_REJECTED"
         app.rejection_reason = note
         transition(session, app, "rejected", actor=actor, reason=f"review rejected: {note}")
+        notify_rejection(session, app)
         repository.deactivate_template(session, app.id)
     audit.record(session, actor, f"review.{decision}", "review", review.id, reason=note)
     return review
@@ -403,11 +406,9 @@ def review_view(session: Session, review: Review, actor: Actor) -> dict[str, Any
             "office_code": a.office_code,
         }
 
-    checks = repository.latest_checks(
-        session,
-        review.application_id,
-        session.get(Application, review.application_id).verification_run,
-    )  # type: ignore[union-attr]
+    held = session.get(Application, review.application_id)
+    run = held.verification_run if held else 0
+    checks = repository.latest_checks(session, review.application_id, run)
     return {
         "id": str(review.id),
         "status": review.status,

@@ -1,0 +1,125 @@
+"""Biometric doubt and second identities are held for a supervisor, who sees both records."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.procedure.conftest import tk01
+from tests.support import wait_until
+
+CONSENT = {"by": "applicant", "text_version": "2025-07-v1", "language": "en"}
+
+
+def _enrol(
+    officer: httpx.Client, person: dict[str, Any], portrait: Path, fingers: dict[int, Path]
+) -> dict[str, Any]:
+    r = officer.post("/api/v1/applications", json=tk01(person, phone="+84913000111"))
+    assert r.status_code == 201, r.text
+    app_id = r.json()["id"]
+    assert officer.put(
+        f"/api/v1/applications/{app_id}/portrait", content=portrait.read_bytes()
+    ).json()["acceptable"]
+    for pos, image in fingers.items():
+        assert officer.put(
+            f"/api/v1/applications/{app_id}/fingerprints/{pos}", content=image.read_bytes()
+        ).json()["acceptable"]
+    assert officer.post(f"/api/v1/applications/{app_id}/verification").status_code == 202
+
+    def settled() -> dict[str, Any] | None:
+        body: dict[str, Any] = officer.get(f"/api/v1/applications/{app_id}").json()
+        return body if body["status"] in ("verified", "in_review", "rejected") else None
+
+    result: dict[str, Any] = wait_until(settled)
+    return result
+
+
+def test_second_identity_is_held_and_supervisor_sees_both(
+    make_officer: Callable[..., httpx.Client],
+    registry_person: Callable[..., dict[str, Any]],
+    shared_data: Path,
+) -> None:
+    faces, prints = shared_data / "faces", shared_data / "fingerprints"
+    officer = make_officer("officer")
+    supervisor = make_officer("supervisor")
+    first = registry_person(number="P10000001", name="SMITH JOHN", nationality="USA")
+    second = registry_person(number="P20000002", name="JONES DAVID", nationality="GBR")
+    fingers_a = {2: prints / "pyfnprint_007_1.png", 7: prints / "pyfnprint_008_1.png"}
+    fingers_b = {2: prints / "pyfnprint_007_3.png", 7: prints / "pyfnprint_008_3.png"}
+    a = _enrol(officer, first, faces / "df05_deepface_img34.jpg", fingers_a)
+    assert a["status"] == "verified", a["checks"]
+    # The same person comes back with another passport: same face, same fingers.
+    b = _enrol(officer, second, faces / "df05_deepface_img35.jpg", fingers_b)
+    assert b["status"] == "in_review"
+    dup = next(c for c in b["checks"] if c["name"] == "duplicates_1toN")
+    assert dup["outcome"] == "review" and "second identity" in dup["reason"]
+
+    r = officer.get("/api/v1/reviews")
+    assert r.status_code == 403, "an officer cannot decide reviews"
+    reviews = supervisor.get("/api/v1/reviews").json()
+    review = next(x for x in reviews if x["application"]["id"] == b["id"])
+    assert review["candidate"]["id"] == a["id"]
+    assert review["application"]["passport_number"] == "P20000002"
+    assert review["candidate"]["passport_number"] == "P10000001"
+
+    r = supervisor.post(
+        f"/api/v1/reviews/{review['id']}/decision",
+        json={"decision": "reject", "note": "same person as an earlier application"},
+    )
+    assert r.status_code == 200, r.text
+    assert officer.get(f"/api/v1/applications/{b['id']}").json()["status"] == "rejected"
+    again = supervisor.post(
+        f"/api/v1/reviews/{review['id']}/decision",
+        json={"decision": "approve", "note": "changed my mind"},
+    )
+    assert (again.status_code, again.json()["error"]["code"]) == (409, "REVIEW_DECIDED")
+
+    auditor = make_officer("auditor")
+    trail = auditor.get("/api/v1/audit", params={"subject_id": b["id"]}).json()
+    actions = [e["action"] for e in trail]
+    assert "application.rejected" in actions and "application.in_review" in actions
+    assert "application.read" in actions
+    assert officer.get("/api/v1/audit").status_code == 403
+
+
+def test_face_not_matching_the_file_goes_to_review_and_can_be_approved(
+    make_officer: Callable[..., httpx.Client],
+    registry_person: Callable[..., dict[str, Any]],
+    shared_data: Path,
+) -> None:
+    faces, prints = shared_data / "faces", shared_data / "fingerprints"
+    officer = make_officer("officer")
+    supervisor = make_officer("supervisor")
+    person = registry_person(
+        number="S30000003",
+        name="SANTOS MARIA",
+        nationality="PHL",
+        portrait=faces / "df06_deepface_img39.jpg",
+        fingers={2: prints / "pyfnprint_009_1.png"},
+    )
+    held = _enrol(
+        officer,
+        person,
+        faces / "df04_deepface_img29.jpg",
+        {2: prints / "pyfnprint_009_2.png", 7: prints / "pyfnprint_010_2.png"},
+    )
+    assert held["status"] == "in_review"
+    face = next(c for c in held["checks"] if c["name"] == "face_1to1")
+    assert face["outcome"] == "review" and face["score"] < face["threshold"]
+    fingers = next(c for c in held["checks"] if c["name"] == "fingerprints_1to1")
+    assert fingers["outcome"] == "pass"
+    review = next(
+        x for x in supervisor.get("/api/v1/reviews").json() if x["application"]["id"] == held["id"]
+    )
+    assert "face_1to1" in review["reasons"]
+    r = supervisor.post(
+        f"/api/v1/reviews/{review['id']}/decision",
+        json={"decision": "approve", "note": "old photo on file; passport checked"},
+    )
+    assert r.status_code == 200
+    assert officer.get(f"/api/v1/applications/{held['id']}").json()["status"] == "verified"
+    r = officer.post(f"/api/v1/applications/{held['id']}/consent", json=CONSENT)
+    assert r.status_code == 200, r.text
