@@ -15,8 +15,8 @@ from eid.core import clock
 from eid.core.errors import ValidationFailed
 from eid.core.web import get_db
 from eid.identity import consents, holder, rebind, service
-from eid.identity.dependencies import Holder, current_holder
 from eid.identity.admin_endpoints import router as admin_router
+from eid.identity.dependencies import Holder, current_holder
 from eid.identity.oidc_endpoints import router as oidc_router
 from eid.identity.schemas import (
     AccessRecordOut,
