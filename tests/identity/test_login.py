@@ -172,3 +172,17 @@ def test_locked_account_cannot_log_in(db: Session) -> None:
     assert holder.session_token is not None
     _, account = service.session_for_token(db, holder.session_token)
     assert not account.usable
+
+
+def test_expired_one_time_material_is_purged(db: Session) -> None:
+    from eid.identity.models import DeviceChallenge
+    from eid.identity.tasks import purge_expired
+
+    holder = make_holder(db)
+    challenge = service.new_login_challenge(db, holder.eid_number)
+    purge_expired(db)
+    assert db.get(DeviceChallenge, challenge.id) is not None
+    clock.shift(dt.timedelta(days=2))
+    purge_expired(db)
+    db.expire_all()
+    assert db.get(DeviceChallenge, challenge.id) is None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
@@ -221,16 +221,14 @@ def test_consent_page_lists_exactly_the_claims_in_the_holders_language(
     url = _authorize_url(server, rp.client_id, scope="openid residence", challenge=challenge)
     with httpx.Client(follow_redirects=False) as browser:
         login = browser.get(url)
-        next_url = login.headers["location"].split("next=", 1)[1]
-        from urllib.parse import unquote
-
+        next_url = parse_qs(urlsplit(login.headers["location"]).query)["next"][0]
         browser.post(
             f"{server}/oauth2/login",
             data={
                 "eid_number": who.eid_number,
                 "password": PASSWORD,
                 "passcode": PASSCODE,
-                "next": unquote(next_url),
+                "next": next_url,
             },
         )
         page = browser.get(url).text

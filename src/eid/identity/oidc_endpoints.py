@@ -123,7 +123,8 @@ def _authorize(
     if holder is None:
         params = {k: v for k, v in oreq.payload.data.items() if k in AUTHORIZE_PARAMS}
         next_url = "/oauth2/authorize?" + urlencode(params)
-        return RedirectResponse("/oauth2/login?" + urlencode({"next": next_url}), status_code=303)
+        login = {"next": next_url, "lang": language}
+        return RedirectResponse("/oauth2/login?" + urlencode(login), status_code=303)
     row, account = holder
     client = oreq.client
     if decision is None:
@@ -175,7 +176,8 @@ async def authorize_decision(
 
 @router.get("/oauth2/login", response_class=HTMLResponse)
 def login_form(next: str = "/", lang: str = "en") -> HTMLResponse:
-    return HTMLResponse(pages.login_page(language=lang, next_url=next))
+    page = pages.login_page(language=lang, next_url=_safe_next(next))
+    return HTMLResponse(page, headers={"X-Frame-Options": "DENY", "Cache-Control": "no-store"})
 
 
 def _safe_next(next_url: str) -> str:
@@ -246,7 +248,8 @@ async def introspect(request: Request, db: Session = Depends(get_db, scope="func
     return JSONResponse(body, status_code=status, headers=dict(headers))
 
 
-@router.api_route("/oauth2/userinfo", methods=["GET", "POST"])
+@router.get("/oauth2/userinfo", operation_id="userinfo_get")
+@router.post("/oauth2/userinfo", operation_id="userinfo_post")
 async def userinfo(request: Request, db: Session = Depends(get_db, scope="function")) -> Response:
     authorization = request.headers.get("authorization", "")
     if not authorization and request.method == "POST":
