@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
+
+from eid.core.audit import Actor
+from eid.core.web import get_db
+from eid.staff.dependencies import require_roles
+from eid.web import service
+
+router = APIRouter(tags=["campaign"])
+_PAGE = (Path(__file__).parent / "templates" / "dashboard.html").read_text(encoding="utf-8")
+
+
+@router.get("/api/v1/campaign/stats")
+def campaign_stats(
+    db: Session = Depends(get_db, scope="function"),
+    actor: Actor = Depends(require_roles("supervisor", "auditor", "admin")),
+) -> dict[str, Any]:
+    return service.campaign_stats(db, actor=actor)
+
+
+@router.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
+def dashboard() -> str:
+    """The page holds no data: it asks for an officer token and reads the stats API."""
+    return _PAGE
