@@ -11,7 +11,11 @@ import typer
 
 from eid.core.audit import Actor
 
-app = typer.Typer(help="eid: Level-2 e-ID for foreign residents of Viet Nam", no_args_is_help=True)
+app = typer.Typer(
+    help="eid: Level-2 e-ID for foreign residents of Viet Nam",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 officer_app = typer.Typer(help="Officer accounts", no_args_is_help=True)
 registry_app = typer.Typer(help="The reference immigration database", no_args_is_help=True)
 client_app = typer.Typer(help="Relying parties (OpenID Connect clients)", no_args_is_help=True)
@@ -253,7 +257,14 @@ def bio_eval(
 
 
 def main() -> None:
-    app()
+    """Errors an operator can act on print as `CODE: message`, not as a traceback."""
+    from eid.core.errors import EidError
+
+    try:
+        app()
+    except EidError as exc:
+        typer.echo(f"error {exc.code}: {exc.message}", err=True)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

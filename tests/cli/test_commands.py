@@ -1,0 +1,78 @@
+"""The command line as an operator uses it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+from typer.testing import CliRunner
+
+from eid.cli import app
+from eid.core.database import unit_of_work
+from eid.registry.service import registry_port
+
+runner = CliRunner()
+
+
+def test_registry_add_reads_the_design_format_with_images(
+    committed: Engine, shared_data: Path, tmp_path: Path
+) -> None:
+    person = {
+        "full_name": "NGUYEN VAN A",
+        "date_of_birth": "1990-01-31",
+        "sex": "M",
+        "nationality": "KOR",
+        "passport": {
+            "number": "M12345678",
+            "type": "P",
+            "issuing_state": "KOR",
+            "issue_date": "2021-05-01",
+            "expiry_date": "2031-04-30",
+        },
+        "residence_card": {"number": "TT1234567", "kind": "TRC", "expiry_date": "2027-12-31"},
+        "portrait": str(shared_data / "faces" / "df01_deepface_img20.jpg"),
+        "fingerprints": {"2": str(shared_data / "fingerprints" / "pyfnprint_003_1.png")},
+    }
+    file = tmp_path / "person.json"
+    file.write_text(json.dumps(person))
+    result = runner.invoke(app, ["registry", "add", str(file)])
+    assert result.exit_code == 0, result.output
+    ref = json.loads(result.output)["person_ref"]
+    with unit_of_work() as session:
+        on_file = registry_port(session).biometrics_on_file(ref)
+    assert on_file.portrait is not None and set(on_file.fingerprints) == {2}
+
+    again = runner.invoke(app, ["registry", "add", str(file)])
+    assert again.exit_code != 0 and "REGISTRY_DUPLICATE" in repr(again.exception.code)  # type: ignore[union-attr]
+
+
+def test_officer_create_prints_the_totp_secret(committed: Engine) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "officer",
+            "create",
+            "--username",
+            "mai.sup",
+            "--password",
+            "a-long-password-1!",
+            "--office",
+            "HN-01",
+            "--role",
+            "supervisor",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    made = json.loads(result.output)
+    assert made["role"] == "supervisor" and len(made["totp_secret"]) >= 16
+
+
+def test_registry_seed_and_event(committed: Engine, shared_data: Path) -> None:
+    result = runner.invoke(app, ["registry", "seed", "--count", "12", "--data", str(shared_data)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["seeded"] == 12 and summary["with_biometrics"] >= 3
+    passport = summary["examples"][0]
+    event = runner.invoke(app, ["registry", "event", "--passport", passport, "--kind", "exit"])
+    assert event.exit_code == 0, event.output
