@@ -168,3 +168,22 @@ def test_inbox_lists_the_holders_notifications(api: TestClient) -> None:
 def test_no_session_no_access(api: TestClient) -> None:
     assert api.get("/api/v1/me").json()["error"]["code"] == "INVALID_SESSION"
     assert api.get("/api/v1/me", headers=_bearer("forged")).status_code == 401
+
+
+def test_wrong_activation_codes_count_and_lock_activation(api: TestClient) -> None:
+    with unit_of_work() as db:
+        account_id, number = make_account(db)
+        code = authority.new_activation_code(db, account_id, actor=TEST_ACTOR)
+    key = OKPKey.generate_key("Ed25519").as_dict(private=False)
+    body = {
+        "eid_number": number,
+        "password": PASSWORD,
+        "passcode": PASSCODE,
+        "device": {"public_jwk": key},
+    }
+    wrong = "00000000" if code != "00000000" else "11111111"
+    for _ in range(5):
+        response = api.post("/api/v1/identity/activation", json={**body, "activation_code": wrong})
+        assert response.json()["error"]["code"] == "ACTIVATION_FAILED"
+    response = api.post("/api/v1/identity/activation", json={**body, "activation_code": code})
+    assert response.json()["error"]["code"] == "ACTIVATION_LOCKED"

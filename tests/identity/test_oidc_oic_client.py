@@ -238,3 +238,28 @@ def test_consent_page_lists_exactly_the_claims_in_the_holders_language(
     else:
         assert "residence card number" in listed and "Allow" in page
     assert listed.count("<li>") == 4  # sub + the three residence claims, nothing else
+
+
+def test_token_request_without_redirect_uri_when_authorize_had_none(server: str) -> None:
+    rp = register(["openid"])
+    who = holder()
+    verifier, challenge = _pkce()
+    url = f"{server}/oauth2/authorize?" + urlencode(
+        {
+            "response_type": "code",
+            "client_id": rp.client_id,
+            "scope": "openid",
+            "state": "s",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+    )
+    response = browser_authorize(server, url, who.eid_number, PASSWORD, PASSCODE)
+    assert response.headers["location"].startswith(REDIRECT)
+    code = query_of(response)["code"]
+    token = httpx.post(
+        f"{server}/oauth2/token",
+        auth=(rp.client_id, rp.client_secret),
+        data={"grant_type": "authorization_code", "code": code, "code_verifier": verifier},
+    )
+    assert token.status_code == 200, token.text

@@ -45,15 +45,17 @@ def _session_out(issued: service.IssuedSession) -> SessionOut:
 
 @auth.post("/activation", status_code=201)
 def activate(body: ActivationBody, db: Session = Depends(get_db, scope="function")) -> SessionOut:
-    issued = service.activate(
-        db,
-        eid_number=body.eid_number,
-        activation_code=body.activation_code,
-        password=body.password,
-        passcode=body.passcode,
-        device_jwk=body.device.public_jwk,
-        device_label=body.device.label,
-    )
+    # A wrong code must still count against the authority's five attempts.
+    with service.attempt(db):
+        issued = service.activate(
+            db,
+            eid_number=body.eid_number,
+            activation_code=body.activation_code,
+            password=body.password,
+            passcode=body.passcode,
+            device_jwk=body.device.public_jwk,
+            device_label=body.device.label,
+        )
     return _session_out(issued)
 
 

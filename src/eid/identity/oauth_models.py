@@ -72,8 +72,8 @@ class Code(AuthorizationCodeMixin):  # type: ignore[misc]
         self.code_challenge = row.code_challenge
         self.code_challenge_method = row.code_challenge_method
 
-    def get_redirect_uri(self) -> str:
-        return self.row.redirect_uri
+    def get_redirect_uri(self) -> str | None:
+        return self.row.redirect_uri or None
 
     def get_scope(self) -> str:
         return self.row.scope

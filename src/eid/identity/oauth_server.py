@@ -144,8 +144,9 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
                 code_hash=hash_token(code),
                 client_id=request.client.get_client_id(),
                 account_id=request.user.id,
-                redirect_uri=request.payload.redirect_uri
-                or request.client.get_default_redirect_uri(),
+                # Empty when the request named none: RFC 6749 §4.1.3 then wants none at the
+                # token endpoint either.
+                redirect_uri=request.payload.redirect_uri or "",
                 scope=request.client.get_allowed_scope(request.payload.scope),
                 nonce=data.get("nonce"),
                 code_challenge=data["code_challenge"],
