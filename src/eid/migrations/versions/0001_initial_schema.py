@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 22:18:13.180548
+Create Date: 2026-11-23 22:39:22.824875
 """
 
 from __future__ import annotations
