@@ -25,7 +25,9 @@ at start-up and mirrors adds and removals.
 
 from __future__ import annotations
 
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
 import numpy as np
@@ -37,6 +39,9 @@ Matrix = npt.NDArray[np.float32]
 Strategy = Literal["exact", "binary"]
 _ROTATION_SEED = 19794  # fixed, so codes are reproducible across restarts
 CODE_WORDS = 4  # 256 bits
+# Rows per block of the Hamming scan: a block's temporaries (1 MiB of words) stay in L2, which
+# alone makes the scan ~2x faster than whole-array NumPy passes; blocks also spread over cores.
+_BLOCK_ROWS = 131_072
 
 
 def top_k(scores: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.intp]:
@@ -47,23 +52,11 @@ def top_k(scores: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.intp]:
     return part[np.argsort(-scores[part], kind="stable")]
 
 
-def nearest_codes(distances: npt.NDArray[np.uint16], size: int) -> npt.NDArray[np.intp]:
-    """At least `size` indices with the smallest Hamming distances, in no order.
-
-    Sorting 1M distances would cost more than computing them; instead the cut is read from a
-    strided sample and every entry at or under it is kept.
-    """
-    n = distances.shape[0]
-    if size >= n:
-        return np.arange(n)
-    stride = max(1, n // 50_000)
-    sample = np.sort(distances[::stride])
-    # Aim for twice the wanted size so a sample that misjudges the tail still leaves enough.
-    position = min(sample.shape[0] - 1, (2 * size) // stride)
-    chosen = np.flatnonzero(distances <= sample[position])
-    if chosen.shape[0] >= size:
-        return chosen
-    return np.argpartition(distances, size - 1)[:size]
+def estimate_cut(sample: npt.NDArray[np.uint16], stride: int, size: int) -> int:
+    """The Hamming distance under which about `size` of all rows fall, read from every
+    `stride`-th row's distance. Distances are small integers, so ties at the cut are common."""
+    ordered = np.sort(sample)
+    return int(ordered[min(ordered.shape[0] - 1, size // stride)])
 
 
 def popcount(words: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint8]:
@@ -75,6 +68,14 @@ def popcount(words: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint8]:
 
 
 _BYTE_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+
+
+def hamming(codes: npt.NDArray[np.uint64], code: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint16]:
+    """Distances from one code to word-major `codes` (CODE_WORDS x rows)."""
+    distances = popcount(codes[0] ^ code[0]).astype(np.uint16)
+    for word in range(1, CODE_WORDS):
+        distances += popcount(codes[word] ^ code[word])
+    return distances
 
 
 def _pack_signs(centred: Matrix, rotation: Matrix) -> npt.NDArray[np.uint64]:
@@ -93,7 +94,7 @@ class FaceIndex:
         strategy: Strategy = "exact",
         initial_capacity: int = 1024,
         shortlist_size: int = 4000,
-        binary_min_size: int = 50_000,
+        binary_min_size: int = 250_000,
     ) -> None:
         if strategy not in ("exact", "binary"):
             raise ValueError(f"unknown strategy {strategy!r}")
@@ -103,7 +104,7 @@ class FaceIndex:
         self._keys: list[str] = []
         self._rows: dict[str, int] = {}
         self._shortlist_size = shortlist_size
-        # Below this size the exact scan is already well under a millisecond or two.
+        # Below this size the exact scan is as fast as codes + shortlist (measured at 100k).
         self._binary_min_size = binary_min_size
         rng = np.random.default_rng(_ROTATION_SEED)
         bases = [
@@ -114,6 +115,7 @@ class FaceIndex:
         self._mean: Matrix | None = None
         self._codes: npt.NDArray[np.uint64] | None = None
         self._fitted_at = 0
+        self._pool: ThreadPoolExecutor | None = None
 
     def __len__(self) -> int:
         with self._lock:
@@ -182,13 +184,47 @@ class FaceIndex:
                 best = top_k(scores, k)
                 return [(self._keys[i], float(scores[i])) for i in best]
             code = _pack_signs((query - self._mean)[None, :], self._rotation)[:, 0]
-            distances = popcount(self._codes[0, :n] ^ code[0]).astype(np.uint16)
-            for word in range(1, CODE_WORDS):
-                distances += popcount(self._codes[word, :n] ^ code[word])
-            candidates = nearest_codes(distances, max(self._shortlist_size, k))
+            candidates = self._shortlist(code, n, max(self._shortlist_size, k))
             exact = self._vectors[candidates] @ query
             best = top_k(exact, k)
             return [(self._keys[candidates[i]], float(exact[i])) for i in best]
+
+    def _shortlist(self, code: npt.NDArray[np.uint64], n: int, size: int) -> npt.NDArray[np.intp]:
+        """About `size` rows nearest to `code` by Hamming distance, in no order.
+
+        Sorting 1M distances would cost more than computing them, so the cut comes from a strided
+        sample first; then each block computes its distances and keeps the rows under the cut,
+        plus the rows at the cut, which fill up the shortlist only as far as needed.
+        """
+        codes = self._codes
+        assert codes is not None
+        if size >= n:
+            return np.arange(n)
+        stride = max(1, n // 32_768)
+        sample = hamming(codes[:, :n:stride], code)
+        cut = estimate_cut(sample, stride, size)
+        distances = np.empty(n, np.uint16)
+
+        def scan_block(start: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+            stop = min(n, start + _BLOCK_ROWS)
+            block = distances[start:stop]
+            block[:] = hamming(codes[:, start:stop], code)
+            return start + np.flatnonzero(block < cut), start + np.flatnonzero(block == cut)
+
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(
+                max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="face-index"
+            )
+        # NumPy releases the GIL inside these loops, so blocks really run in parallel.
+        parts = list(self._pool.map(scan_block, range(0, n, _BLOCK_ROWS)))
+        below = np.concatenate([under for under, _ in parts])
+        if below.shape[0] < size:
+            tied = np.concatenate([at for _, at in parts])[: size - below.shape[0]]
+            below = np.concatenate([below, tied])
+        if below.shape[0] < size:
+            # The sample put the cut too low: fall back to an exact partial sort.
+            return np.argpartition(distances, size - 1)[:size]
+        return below
 
     def _ensure_capacity(self, needed: int) -> None:
         capacity = self._vectors.shape[0]
