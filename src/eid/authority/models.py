@@ -76,8 +76,10 @@ class Account(TimestampMixin, Base):
     phone: Mapped[str] = mapped_column(String(20))
     email: Mapped[str | None] = mapped_column(String(254))
     language: Mapped[str] = mapped_column(String(16), default="en")
-    portrait: Mapped[bytes | None] = mapped_column(LargeBinary)  # sealed
-    fingerprint_templates: Mapped[bytes | None] = mapped_column(LargeBinary)  # sealed JSON
+    # Sealed biometrics are deferred: the frequent reads (logins, tokens, status lists) never
+    # fetch them; account_portrait() asks for the portrait explicitly.
+    portrait: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)  # sealed
+    fingerprint_templates: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     guardian: Mapped[dict[str, Any] | None] = mapped_column()
     activation_code_hash: Mapped[str | None] = mapped_column(String(200))
     activation_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -11,7 +11,7 @@ import uuid
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from eid.authority.models import LOCK_GROUNDS, Account, AccountRequest
 from eid.authority.schemas import AccountRequestMessage, AccountView
@@ -223,8 +223,18 @@ def find_by_eid_number(session: Session, eid_number: str) -> AccountView | None:
     return _view(account) if account else None
 
 
+def account_states(session: Session, account_ids: list[uuid.UUID]) -> dict[uuid.UUID, bool]:
+    """Whether each account is usable, in one query (status lists, bulk checks)."""
+    rows = session.execute(
+        select(Account.id, Account.status, Account.lock_grounds).where(Account.id.in_(account_ids))
+    ).all()
+    return {r.id: r.status == "active" and not r.lock_grounds for r in rows}
+
+
 def account_portrait(session: Session, account_id: uuid.UUID) -> bytes | None:
-    account = session.get(Account, account_id)
+    account = session.execute(
+        select(Account).where(Account.id == account_id).options(undefer(Account.portrait))
+    ).scalar_one_or_none()
     if account is None or account.portrait is None:
         return None
     return unseal(account.portrait, aad=_portrait_aad(account.id))

@@ -46,13 +46,11 @@ def allocate_index(session: Session, name: str = CURRENT_LIST) -> int:
             return index
 
 
-def _status(session: Session, row: IssuedCredential) -> int:
+def _status(session: Session, row: IssuedCredential, usable: bool) -> int:
     device = bound_device(session, row.account_id)
     if row.revoked_status or device is None or device.id != row.device_id:
         return INVALID
-    if not authority.get_account(session, row.account_id).usable:
-        return SUSPENDED
-    return VALID
+    return VALID if usable else SUSPENDED
 
 
 def statuses(session: Session, name: str) -> dict[int, int]:
@@ -62,7 +60,10 @@ def statuses(session: Session, name: str) -> dict[int, int]:
         .scalars()
         .all()
     )
-    return {row.status_index: _status(session, row) for row in rows}
+    usable = authority.account_states(session, list({row.account_id for row in rows}))
+    return {
+        row.status_index: _status(session, row, usable.get(row.account_id, False)) for row in rows
+    }
 
 
 def encode_list(values: dict[int, int], size: int = LIST_SIZE) -> str:
@@ -100,4 +101,7 @@ def status_of(session: Session, name: str, index: int) -> int:
             IssuedCredential.status_list == name, IssuedCredential.status_index == index
         )
     ).scalar_one_or_none()
-    return INVALID if row is None else _status(session, row)
+    if row is None:
+        return INVALID
+    usable = authority.account_states(session, [row.account_id]).get(row.account_id, False)
+    return _status(session, row, usable)
