@@ -207,6 +207,22 @@ def client_create(
     _echo({"client_id": client_id, "client_secret": secret})
 
 
+oidc_app = typer.Typer(help="The OpenID Connect provider's signing keys", no_args_is_help=True)
+app.add_typer(oidc_app, name="oidc")
+
+
+@oidc_app.command("rotate-key")
+def oidc_rotate_key() -> None:
+    """New signing key; the old one stays in the JWKS until its tokens have expired."""
+    from eid.core.database import unit_of_work
+    from eid.identity.keys import rotate
+
+    with unit_of_work() as session:
+        key = rotate(session, actor=CLI_ACTOR)
+        kid = key.kid
+    _echo({"kid": kid})
+
+
 @app.command()
 def demo(
     applicants: Annotated[
