@@ -181,6 +181,10 @@ def run(url: str, n: int) -> None:
             enrolment.request_verification(s, app_id, actor=actor)
         worker.drain()
         with unit_of_work() as s:
+            code, _ = enrolment.send_phone_code(s, app_id, actor=actor)
+        with unit_of_work() as s:
+            enrolment.confirm_phone_code(s, app_id, code, actor=actor)
+        with unit_of_work() as s:
             enrolment.record_consent(
                 s,
                 app_id,

@@ -165,6 +165,11 @@ def run_demo(applicants: int, data_dir: Path) -> None:
                     if check.outcome in ("review", "fail"):
                         held[f"{check.name}: {check.outcome}"] += 1
                 if status == "verified":
+                    # The code reaches the applicant's (or guardian's) phone; they read it out.
+                    with unit_of_work() as session:
+                        code, _ = enrolment.send_phone_code(session, app_id, actor=actor)
+                    with unit_of_work() as session:
+                        enrolment.confirm_phone_code(session, app_id, code, actor=actor)
                     with unit_of_work() as session:
                         enrolment.record_consent(
                             session,

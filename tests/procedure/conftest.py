@@ -147,3 +147,32 @@ def tk01(person: dict[str, Any], **changes: Any) -> dict[str, Any]:
     }
     form.update(changes)
     return form
+
+
+def verify_phone(client: httpx.Client, app_id: str, sms: SmsGateway) -> None:
+    """As at the counter: a code goes to the phone by SMS, the applicant reads it out."""
+    import re
+
+    from tests.support import wait_until
+
+    seen = len(sms.received)
+    r = client.post(f"/api/v1/applications/{app_id}/phone-verification")
+    assert r.status_code == 200, r.text
+    message = wait_until(
+        lambda: next(
+            (
+                m
+                for m in sms.received[seen:]
+                if "code" in m["text"].lower() or "mã" in m["text"].lower()
+            ),
+            None,
+        )
+    )
+    code = re.search(r"\b(\d{6})\b", message["text"])
+    assert code is not None
+    r = client.post(
+        f"/api/v1/applications/{app_id}/phone-verification/confirmation",
+        json={"code": code.group(1)},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["phone_verified"] is True

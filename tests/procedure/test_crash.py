@@ -16,8 +16,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 
 from eid.core.database import unit_of_work
-from tests.procedure.conftest import tk01
-from tests.support import WorkerThread, wait_until
+from tests.procedure.conftest import tk01, verify_phone
+from tests.support import SmsGateway, SmtpServer, WorkerThread, wait_until
 
 
 def _count(model: Any, *where: Any) -> int:
@@ -33,6 +33,7 @@ def test_worker_killed_mid_issuance(
     shared_data: Path,
     engine: Engine,
     worker_thread: WorkerThread,
+    peers: tuple[SmtpServer, SmsGateway],
 ) -> None:
     from eid.authority.models import Account
     from eid.core.jobs import Job
@@ -53,6 +54,7 @@ def test_worker_killed_mid_issuance(
         )
     officer.post(f"/api/v1/applications/{app_id}/verification")
     wait_until(lambda: officer.get(f"/api/v1/applications/{app_id}").json()["status"] == "verified")
+    verify_phone(officer, app_id, peers[1])
     officer.post(
         f"/api/v1/applications/{app_id}/consent",
         json={"by": "applicant", "text_version": "2025-07-v1", "language": "vi"},

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from eid.core import clock
 from eid.core.database import unit_of_work
 from eid.core.ids import is_valid_eid_number
-from tests.procedure.conftest import tk01
+from tests.procedure.conftest import tk01, verify_phone
 from tests.support import SmsGateway, SmtpServer, wait_until
 
 CONSENT = "2025-07-v1"
@@ -87,6 +87,12 @@ def test_adult_with_biometrics_on_file_is_issued_and_notified(
         f"/api/v1/applications/{app_id}/consent",
         json={"by": "applicant", "text_version": CONSENT, "language": "vi"},
     )
+    assert (r.status_code, r.json()["error"]["code"]) == (422, "PHONE_NOT_VERIFIED")
+    verify_phone(officer, app_id, sms)
+    r = officer.post(
+        f"/api/v1/applications/{app_id}/consent",
+        json={"by": "applicant", "text_version": CONSENT, "language": "vi"},
+    )
     assert r.status_code == 200, r.text
     r = officer.post(f"/api/v1/applications/{app_id}/submission")
     assert r.status_code == 200, r.text
@@ -150,6 +156,7 @@ def test_minor_with_guardian_takes_the_seven_day_path(
     assert outcomes["face_1to1"] == "not_applicable"
     assert outcomes["fingerprints_1to1"] == "not_applicable"
     assert body["biometrics_on_file"] is False
+    verify_phone(officer, app_id, sms)  # the guardian's phone
 
     r = officer.post(
         f"/api/v1/applications/{app_id}/consent",

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from tests.procedure.conftest import tk01
-from tests.support import wait_until
+from tests.procedure.conftest import tk01, verify_phone
+from tests.support import SmsGateway, SmtpServer, wait_until
 
 CONSENT = {"by": "applicant", "text_version": "2025-07-v1", "language": "en"}
 
@@ -89,6 +89,7 @@ def test_face_not_matching_the_file_goes_to_review_and_can_be_approved(
     make_officer: Callable[..., httpx.Client],
     registry_person: Callable[..., dict[str, Any]],
     shared_data: Path,
+    peers: tuple[SmtpServer, SmsGateway],
 ) -> None:
     faces, prints = shared_data / "faces", shared_data / "fingerprints"
     officer = make_officer("officer")
@@ -121,5 +122,6 @@ def test_face_not_matching_the_file_goes_to_review_and_can_be_approved(
     )
     assert r.status_code == 200
     assert officer.get(f"/api/v1/applications/{held['id']}").json()["status"] == "verified"
+    verify_phone(officer, held["id"], peers[1])
     r = officer.post(f"/api/v1/applications/{held['id']}/consent", json=CONSENT)
     assert r.status_code == 200, r.text

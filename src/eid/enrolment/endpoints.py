@@ -9,13 +9,15 @@ from sqlalchemy.orm import Session
 from eid.core.audit import Actor
 from eid.core.errors import ValidationFailed
 from eid.core.web import get_db
-from eid.enrolment import consent, service
+from eid.enrolment import consent, phone, service
 from eid.enrolment.schemas import (
     TK01,
     ApplicationOut,
     CancelIn,
     ConsentIn,
     FingerException,
+    PhoneCodeIn,
+    PhoneCodeSent,
     QualityOut,
     SubmissionOut,
     VerificationOut,
@@ -101,6 +103,29 @@ def verify(
 ) -> VerificationOut:
     app = service.request_verification(db, app_id, actor=actor)
     return VerificationOut(id=app.id, status=app.status, verification="queued")
+
+
+@router.post("/applications/{app_id}/phone-verification", response_model=PhoneCodeSent)
+def send_phone_code(
+    app_id: uuid.UUID,
+    db: Session = Depends(get_db, scope="function"),
+    actor: Actor = Depends(counter),
+) -> PhoneCodeSent:
+    _, sent_to = service.send_phone_code(db, app_id, actor=actor)
+    return PhoneCodeSent(sent_to=sent_to, expires_in=int(phone.OTP_TTL.total_seconds()))
+
+
+@router.post(
+    "/applications/{app_id}/phone-verification/confirmation", response_model=ApplicationOut
+)
+def confirm_phone_code(
+    app_id: uuid.UUID,
+    body: PhoneCodeIn,
+    db: Session = Depends(get_db, scope="function"),
+    actor: Actor = Depends(counter),
+) -> ApplicationOut:
+    service.confirm_phone_code(db, app_id, body.code, actor=actor)
+    return service.view(db, app_id, actor=actor)
 
 
 @router.get("/consent-texts/{version}")

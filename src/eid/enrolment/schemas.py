@@ -75,6 +75,7 @@ class ApplicationOut(BaseModel):
     biometrics_on_file: bool | None
     checks: list[Check]
     captures: list[CaptureSummary]
+    phone_verified: bool
     consent_by: str | None
     submitted_at: dt.datetime | None
     legal_deadline: dt.date | None
@@ -110,6 +111,15 @@ class SubmissionOut(BaseModel):
     status: str
     legal_deadline: dt.date
     working_days: int
+
+
+class PhoneCodeSent(BaseModel):
+    sent_to: str
+    expires_in: int
+
+
+class PhoneCodeIn(BaseModel):
+    code: str = Field(pattern=r"^\d{6}$")
 
 
 class CancelIn(BaseModel):

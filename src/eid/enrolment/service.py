@@ -22,6 +22,7 @@ from eid.core.audit import Actor
 from eid.core.crypto import blind_index, seal, unseal
 from eid.core.errors import BiometricError, Conflict, Forbidden, NotFound, ValidationFailed
 from eid.enrolment import consent as consent_texts
+from eid.enrolment import phone
 from eid.enrolment.models import Application, Capture
 from eid.enrolment.notices import REFUSAL_TEXT, notify_rejection
 from eid.enrolment.rules import GUARDIAN_AGE, age_on, check_tk01
@@ -145,6 +146,7 @@ def view(session: Session, app_id: uuid.UUID, *, actor: Actor) -> ApplicationOut
             )
             for c in captures
         ],
+        phone_verified=app.phone_verified_at is not None,
         consent_by=app.consent_by,
         submitted_at=app.submitted_at,
         legal_deadline=app.legal_deadline,
@@ -362,11 +364,27 @@ def request_verification(session: Session, app_id: uuid.UUID, *, actor: Actor) -
     return app
 
 
+def send_phone_code(session: Session, app_id: uuid.UUID, *, actor: Actor) -> tuple[str, str]:
+    """Returns (code, masked number); only the masked number leaves the server."""
+    app = _load(session, app_id, actor)
+    return phone.send_code(session, app, actor=actor), phone.masked(app.phone)
+
+
+def confirm_phone_code(session: Session, app_id: uuid.UUID, code: str, *, actor: Actor) -> None:
+    app = _load(session, app_id, actor)
+    phone.confirm_code(session, app, code, actor=actor)
+
+
 def record_consent(
     session: Session, app_id: uuid.UUID, body: ConsentIn, *, actor: Actor
 ) -> Application:
     app = _load(session, app_id, actor)
     require_status(app, "verified", action="record consent for")
+    if app.phone_verified_at is None:
+        raise ValidationFailed(
+            "the mobile number must be verified with the code sent to it before consent",
+            code="PHONE_NOT_VERIFIED",
+        )
     if consent_texts.text_for(body.text_version, body.language) is None:
         raise ValidationFailed(
             "unknown consent text version or language",

@@ -196,6 +196,26 @@ TEMPLATES: dict[str, dict[str, Text]] = {
             sms="Your e-ID account {eid_number} has been unlocked.",
         ),
     },
+    "phone_verification_otp": {
+        "vi": Text(
+            subject="Mã xác minh số điện thoại",
+            body=(
+                "Mã xác minh số điện thoại cho hồ sơ định danh điện tử: {otp}\n\n"
+                "Chỉ đọc mã này cho cán bộ xuất nhập cảnh đang tiếp nhận hồ sơ của Quý vị.\n"
+            ),
+            sms="Mã xác minh số điện thoại hồ sơ định danh điện tử: {otp}. "
+            "Chỉ đọc mã cho cán bộ đang tiếp nhận hồ sơ.",
+        ),
+        "en": Text(
+            subject="Phone verification code",
+            body=(
+                "Your phone verification code for the e-ID application is {otp}\n\n"
+                "Tell it only to the immigration officer handling your application.\n"
+            ),
+            sms="Your e-ID application phone code: {otp}. Tell it only to the officer at the "
+            "counter.",
+        ),
+    },
     "device_rebind_otp": {
         "vi": Text(
             subject="Mã xác thực để gắn thiết bị mới",

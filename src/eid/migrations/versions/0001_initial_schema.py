@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 22:39:22.824875
+Create Date: 2026-11-23 22:41:37.508269
 """
 
 from __future__ import annotations
@@ -584,6 +584,10 @@ def upgrade() -> None:
         sa.Column("language", sa.String(length=16), nullable=False),
         sa.Column("integrations", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("guardian", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
+        sa.Column("phone_verified_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("phone_otp_hash", sa.String(length=64), nullable=True),
+        sa.Column("phone_otp_expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("phone_otp_attempts", sa.SmallInteger(), nullable=False),
         sa.Column("registry_ref", sa.String(length=64), nullable=True),
         sa.Column("biometrics_on_file", sa.Boolean(), nullable=True),
         sa.Column("verification_run", sa.SmallInteger(), nullable=False),
