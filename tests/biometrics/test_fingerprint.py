@@ -94,3 +94,16 @@ def test_positions_and_exceptions_are_enumerated() -> None:
     with pytest.raises(BiometricError) as raised:
         parse_finger_exception("LAZY")
     assert raised.value.code == "INVALID_FINGER_EXCEPTION"
+
+
+def test_noise_and_photos_are_not_fingerprints(bio_data: Path, bio_engine: BiometricEngine) -> None:
+    # NFIQ 2 alone scores both above its gate of 30; the clarity check must catch them.
+    noise = np.random.default_rng(0).integers(0, 255, (400, 300)).astype(np.uint8)
+    face = cv2.imread(str(bio_data / "faces" / "df00_deepface_img1.jpg"), cv2.IMREAD_GRAYSCALE)
+    for image in (noise, np.asarray(face, np.uint8)):
+        report = bio_engine.fingerprint_quality(as_png(image), RIGHT_INDEX)
+        assert not report.acceptable
+        assert "NO_FINGERPRINT" in {issue.code for issue in report.issues}
+        with pytest.raises(BiometricError) as raised:
+            bio_engine.fingerprint_template(as_png(image), RIGHT_INDEX)
+        assert raised.value.code == "NO_FINGERPRINT"
