@@ -26,6 +26,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("EID_ENV", "test")
 os.environ.setdefault("EID_DATA_DIR", tempfile.mkdtemp(prefix="eid-bench-"))
@@ -234,61 +235,109 @@ def _row_counts(engine: object) -> dict[str, int]:
         return {t: int(c.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()) for t in TABLES}
 
 
-def _bare_inserts(engine: object, n: int) -> None:
+def _copy(
+    conn: Any, table: str, where: str, params: dict[str, Any], overrides: dict[str, str]
+) -> None:
+    """INSERT ... SELECT of the rows matching `where`, with fresh keys and unique values."""
+    from eid.core.database import Base
+
+    columns = [
+        c.name
+        for c in Base.metadata.tables[table].columns
+        if not (
+            c.primary_key and c.autoincrement is True and c.name == "id" and str(c.type) == "BIGINT"
+        )
+    ]
+    select_list = ", ".join(overrides.get(c, c) for c in columns)
+    conn.execute(
+        text(
+            f"INSERT INTO {table} ({', '.join(columns)}) "
+            f"SELECT {select_list} FROM {table} WHERE {where}"
+        ),
+        params,
+    )
+
+
+def _bare_inserts(engine: Any, n: int) -> None:
     """Copy each application's rows (new keys), one transaction per application."""
-    with engine.connect() as c:  # type: ignore[attr-defined]
-        apps = [r[0] for r in c.execute(text("SELECT id FROM applications ORDER BY created_at"))]
-    for app_id in apps[:n]:
-        new_id = uuid.uuid4()
-        with engine.begin() as c:  # type: ignore[attr-defined]
-            c.execute(
+    with engine.connect() as c:
+        apps = [
+            tuple(r)
+            for r in c.execute(
                 text(
-                    "INSERT INTO applications SELECT :new, office_code, created_by, 'cancelled', "
-                    "updated_at, full_name, date_of_birth, sex, nationality, passport, "
-                    "md5(random()::text), residence_card, address, phone, email, language, "
-                    "integrations, guardian, registry_ref, biometrics_on_file, verification_run, "
-                    "consent_by, consent_text_version, consent_language, consented_at, submitted_at, "
-                    "submitted_on, legal_deadline, decided_at, eid_number, rejection_code, "
-                    "rejection_reason, created_at FROM applications WHERE id = :id"
-                ),
-                {"new": new_id, "id": app_id},
+                    "SELECT a.id, acc.id FROM applications a LEFT JOIN accounts acc "
+                    "ON acc.eid_number = a.eid_number ORDER BY a.created_at"
+                )
             )
-            c.execute(
-                text(
-                    "INSERT INTO application_captures (id, application_id, kind, position, image, "
-                    "template, quality, acceptable, exception_reason, created_at) SELECT "
-                    "gen_random_uuid(), :new, kind, position, image, template, quality, acceptable, "
-                    "exception_reason, created_at FROM application_captures WHERE application_id = :id"
-                ),
-                {"new": new_id, "id": app_id},
+        ]
+    for app_id, account_id in apps[:n]:
+        new_app, new_acc = uuid.uuid4(), uuid.uuid4()
+        p = {
+            "id": app_id,
+            "new": new_app,
+            "acc": account_id,
+            "new_acc": new_acc,
+            "sid": str(app_id),
+            "like": f"%{app_id}%",
+        }
+        with engine.begin() as c:
+            _copy(
+                c,
+                "applications",
+                "id = :id",
+                p,
+                {"id": ":new", "status": "'cancelled'", "passport_key": "md5(random()::text)"},
             )
-            c.execute(
-                text(
-                    "INSERT INTO application_checks (application_id, run, name, outcome, reason, "
-                    "score, threshold, details, created_at) SELECT :new, run, name, outcome, reason, "
-                    "score, threshold, details, created_at FROM application_checks "
-                    "WHERE application_id = :id"
-                ),
-                {"new": new_id, "id": app_id},
+            _copy(
+                c,
+                "application_captures",
+                "application_id = :id",
+                p,
+                {"id": "gen_random_uuid()", "application_id": ":new"},
             )
-            c.execute(
-                text(
-                    "INSERT INTO audit_events (actor_kind, actor_id, actor_role, office, action, "
-                    "subject_type, subject_id, reason, details) SELECT actor_kind, actor_id, "
-                    "actor_role, office, action, subject_type, :new, reason, details FROM "
-                    "audit_events WHERE subject_id = :sid"
-                ),
-                {"new": str(new_id), "sid": str(app_id)},
+            _copy(c, "application_checks", "application_id = :id", p, {"application_id": ":new"})
+            _copy(c, "identity_templates", "application_id = :id", p, {"application_id": ":new"})
+            _copy(c, "audit_events", "subject_id = :sid", p, {"subject_id": "CAST(:new AS text)"})
+            _copy(
+                c,
+                "jobs",
+                "payload->>'application_id' = :sid OR idempotency_key LIKE :like",
+                p,
+                {"idempotency_key": "idempotency_key || '-copy-' || CAST(:new AS text)"},
             )
-            c.execute(
-                text(
-                    "INSERT INTO jobs (task, payload, idempotency_key, status, attempts, max_attempts, "
-                    "run_at, created_at) SELECT task, payload, idempotency_key || ':copy:' || :new, "
-                    "'done', attempts, max_attempts, run_at, created_at FROM jobs "
-                    "WHERE payload->>'application_id' = :sid OR idempotency_key LIKE :like"
-                ),
-                {"new": str(new_id), "sid": str(app_id), "like": f"%{app_id}%"},
+            _copy(
+                c,
+                "account_requests",
+                "application_id = :sid",
+                p,
+                {
+                    "idempotency_key": "idempotency_key || '-copy-' || CAST(:new AS text)",
+                    "application_id": "CAST(:new AS text)",
+                },
             )
+            if account_id is not None:
+                _copy(
+                    c,
+                    "accounts",
+                    "id = :acc",
+                    p,
+                    {
+                        "id": ":new_acc",
+                        "status": "'closed'",
+                        "eid_number": "lpad((floor(random() * 1e12))::bigint::text, 12, '0')",
+                    },
+                )
+                _copy(
+                    c,
+                    "notifications",
+                    "recipient_id = :acc OR recipient_id = :id",
+                    p,
+                    {
+                        "id": "gen_random_uuid()",
+                        "recipient_id": ":new_acc",
+                        "idempotency_key": "idempotency_key || '-copy-' || CAST(:new AS text)",
+                    },
+                )
 
 
 if __name__ == "__main__":

@@ -35,8 +35,15 @@ class FileKeyStore:
     def __init__(self, folder: Path, *, generate: bool) -> None:
         self.folder = folder
         self.generate = generate
+        self._loaded: dict[str, bytes] = {}
 
     def _read_or_create(self, name: str, make: Any) -> bytes:
+        # Keys are read once per process: every seal and signature needs one.
+        if name not in self._loaded:
+            self._loaded[name] = self._load(name, make)
+        return self._loaded[name]
+
+    def _load(self, name: str, make: Any) -> bytes:
         path = self.folder / name
         if path.exists():
             return path.read_bytes()
