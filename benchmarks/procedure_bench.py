@@ -57,6 +57,9 @@ class PrecomputedBiometrics:
     def fingerprint_template(self, image: bytes, position: int) -> bytes:
         return secrets.token_bytes(64)
 
+    def fingerprint_capture(self, image: bytes, position: int) -> tuple[QualityResult, bytes]:
+        return QualityResult(True, 60.0), secrets.token_bytes(64)
+
     def compare_faces(self, probe: bytes, reference: bytes) -> MatchResult:
         return MatchResult(False, 0.0, 0.363)
 

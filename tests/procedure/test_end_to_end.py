@@ -236,3 +236,42 @@ def test_roles_are_enforced(
     r = other_office.get(f"/api/v1/applications/{app_id}")
     assert (r.status_code, r.json()["error"]["code"]) == (403, "OTHER_OFFICE")
     assert auditor.get(f"/api/v1/applications/{app_id}").status_code == 200
+
+
+def test_capture_problems_are_reported_for_a_retake(
+    make_officer: Callable[..., httpx.Client],
+    registry_person: Callable[..., dict[str, Any]],
+    shared_data: Path,
+) -> None:
+    import cv2
+    import numpy as np
+
+    officer = make_officer("officer")
+    person = registry_person(number="T60000006", name="SRISAI LEI", nationality="THA")
+    app_id = officer.post("/api/v1/applications", json=tk01(person)).json()["id"]
+    base = f"/api/v1/applications/{app_id}"
+
+    r = officer.put(f"{base}/portrait", content=b"GIF89a not a photo")
+    assert (r.status_code, r.json()["error"]["code"]) == (422, "IMAGE_FORMAT")
+    r = officer.put(f"{base}/fingerprints/11", content=b"\x89PNG\r\n\x1a\n")
+    assert (r.status_code, r.json()["error"]["code"]) == (422, "INVALID_FINGER_POSITION")
+
+    blank = cv2.imencode(".png", np.full((400, 300), 200, dtype=np.uint8))[1].tobytes()
+    r = officer.put(f"{base}/fingerprints/2", content=blank)
+    assert r.status_code == 200, r.text
+    assert r.json()["acceptable"] is False and r.json()["issues"]
+
+    dark = cv2.imread(str(shared_data / "faces" / "df01_deepface_img21.jpg"))
+    dark = cv2.imencode(".jpg", (dark * 0.12).astype(np.uint8))[1].tobytes()
+    r = officer.put(f"{base}/portrait", content=dark)
+    assert r.json()["acceptable"] is False
+    assert "TOO_DARK" in [i["code"] for i in r.json()["issues"]]
+
+    r = officer.put(f"{base}/fingerprints/7/exception", json={"reason": "INJURED"})
+    assert r.status_code == 200 and r.json()["application_status"] == "draft"
+    captures = officer.get(base).json()["captures"]
+    assert {"kind": "fingerprint", "position": 7, "exception_reason": "INJURED"}.items() <= next(
+        c for c in captures if c["position"] == 7
+    ).items()
+    r = officer.post(f"{base}/verification")
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "ILLEGAL_TRANSITION")

@@ -272,14 +272,11 @@ def capture_fingerprint(
     app = _load(session, app_id, actor)
     require_status(app, "draft", "captured", action="capture fingerprints for")
     _image_kind(image)
-    matcher = get_matcher()
-    report = matcher.fingerprint_quality(image, position)
-    template = None
-    if report.acceptable:
-        try:
-            template = matcher.fingerprint_template(image, position)
-        except BiometricError as exc:
-            raise ValidationFailed(exc.message, code=exc.code) from None
+    try:
+        report, extracted = get_matcher().fingerprint_capture(image, position)
+    except BiometricError as exc:
+        raise ValidationFailed(exc.message, code=exc.code) from None
+    template = extracted if report.acceptable else None
     quality = {"score": report.score, "issues": report.issues, "metrics": report.metrics}
     _store_capture(
         session,

@@ -27,6 +27,7 @@ class BiometricMatcher(Protocol):
     def fingerprint_quality(self, image: bytes, position: int) -> QualityResult: ...
     def face_template(self, image: bytes) -> bytes: ...
     def fingerprint_template(self, image: bytes, position: int) -> bytes: ...
+    def fingerprint_capture(self, image: bytes, position: int) -> tuple[QualityResult, bytes]: ...
     def compare_faces(self, probe: bytes, reference: bytes) -> MatchResult: ...
     def compare_fingerprints(self, probe: bytes, reference: bytes) -> MatchResult: ...
     def search_faces(self, template: bytes, k: int) -> list[tuple[str, float]]: ...
@@ -64,6 +65,20 @@ class EngineMatcher:
 
     def fingerprint_template(self, image: bytes, position: int) -> bytes:
         return bytes(self.engine.fingerprint_template(image, position))
+
+    def fingerprint_capture(self, image: bytes, position: int) -> tuple[QualityResult, bytes]:
+        """Quality and template from one minutiae extraction (half the work of two calls)."""
+        from eid.core.errors import BiometricError
+
+        try:
+            report, template = self.engine.fingerprint_capture(image, position)
+        except BiometricError as exc:
+            if exc.code not in ("TOO_FEW_MINUTIAE", "NO_FINGERPRINT"):
+                raise
+            # A print too poor for a template is a retake at the counter, not a bad request.
+            issue = {"code": exc.code, "message": exc.message}
+            return QualityResult(acceptable=False, score=0.0, issues=[issue]), b""
+        return self._quality(report), bytes(template)
 
     def compare_faces(self, probe: bytes, reference: bytes) -> MatchResult:
         c = self.engine.compare_faces(probe, reference)
