@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from eid.core.database import session_factory
+from eid.core.database import unit_of_work
 from eid.core.errors import EidError
 
 log = logging.getLogger(__name__)
@@ -24,21 +24,8 @@ def get_db() -> Iterator[Session]:
     before the response is sent, so a client never sees a 2xx for work not yet committed (or
     never saved), and its next request sees what this one wrote.
     """
-    session = session_factory()()
-    try:
+    with unit_of_work() as session:
         yield session
-        session.commit()
-    except EidError as exc:
-        if exc.keep_writes:
-            session.commit()
-        else:
-            session.rollback()
-        raise
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def install_error_handlers(app: FastAPI) -> None:
