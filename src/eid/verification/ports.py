@@ -43,7 +43,8 @@ class EngineMatcher:
         from eid.biometrics import BiometricEngine, FaceIndex
 
         self.engine = BiometricEngine()
-        self.index = FaceIndex()
+        # "binary" is the exact scan below 250k templates and the Hamming shortlist above.
+        self.index = FaceIndex(strategy="binary")
 
     @staticmethod
     def _quality(report: Any) -> QualityResult:
