@@ -7,7 +7,7 @@ from eid.core.settings import Settings
 
 
 def test_production_refuses_to_start_without_real_settings() -> None:
-    with pytest.raises(ValidationError, match="EID_DATABASE_URL.*EID_KEYS_DIR.*EID_SMTP_HOST"):
+    with pytest.raises(ValidationError, match=r"EID_DATABASE_URL.*EID_KEYS_DIR.*EID_SMTP_HOST"):
         Settings(
             env="production",
             issuer="https://eid.example",

@@ -6,42 +6,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 
+from tests.conftest import SHOTS
 from tests.identity.factories import PASSCODE, PASSWORD
 from tests.identity.oidc_fixtures import REDIRECT, holder, register
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = [
-    pytest.mark.usefixtures("server"),
-    pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt: chromium)"),
-]
-SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
-
-
-@pytest.fixture
-def page() -> Iterator[object]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        context = browser.new_context(locale="vi-VN")
-        yield context.new_page()
-        browser.close()
+pytestmark = pytest.mark.usefixtures("server")
 
 
 def test_holder_signs_in_and_consents_in_a_real_browser(server: str, page: object) -> None:

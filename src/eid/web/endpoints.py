@@ -13,7 +13,9 @@ from eid.staff.dependencies import require_roles
 from eid.web import service
 
 router = APIRouter(tags=["campaign"])
-_PAGE = (Path(__file__).parent / "templates" / "dashboard.html").read_text(encoding="utf-8")
+_TEMPLATES = Path(__file__).parent / "templates"
+_PAGE = (_TEMPLATES / "dashboard.html").read_text(encoding="utf-8")
+_CONSOLE = (_TEMPLATES / "console.html").read_text(encoding="utf-8")
 
 
 @router.get("/api/v1/campaign/stats")
@@ -28,3 +30,9 @@ def campaign_stats(
 def dashboard() -> str:
     """The page holds no data: it asks for an officer token and reads the stats API."""
     return _PAGE
+
+
+@router.get("/console", response_class=HTMLResponse, include_in_schema=False)
+def officer_console() -> str:
+    """TK01 at the counter, on the officer API: the page holds no data and no secret."""
+    return _CONSOLE

@@ -1,0 +1,110 @@
+"""An officer walks the whole procedure in the console page of a real browser (headless
+Chromium): sign-in with TOTP, TK01, portrait and fingerprint files, checks, the SMS code read
+back, consent, submission, and the e-ID number once issued."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from eid.core.audit import Actor
+from eid.core.database import unit_of_work
+from eid.staff.service import create_officer, current_totp
+from tests.conftest import SHOTS
+from tests.support import SmsGateway, SmtpServer, wait_until
+
+
+def test_officer_walks_tk01_in_the_console(
+    live: str,
+    page: Any,
+    registry_person: Callable[..., dict[str, Any]],
+    shared_data: Path,
+    peers: tuple[SmtpServer, SmsGateway],
+) -> None:
+    _, sms = peers
+    faces, prints = shared_data / "faces", shared_data / "fingerprints"
+    person = registry_person(
+        number="L70000007",
+        name="LI WEI",
+        nationality="CHN",
+        portrait=faces / "df11_deepface_img16.jpg",
+        fingers={2: prints / "pyfnprint_013_1.png", 7: prints / "pyfnprint_014_1.png"},
+    )
+    name = f"console.{os.urandom(3).hex()}"
+    with unit_of_work() as session:
+        made = create_officer(
+            session,
+            username=name,
+            password="correct-horse-battery-9!",
+            office="HN-01",
+            role="officer",
+            actor=Actor.system("tests"),
+        )
+
+    page.goto(f"{live}/console")
+    page.fill("#login [name=username]", name)
+    page.fill("#login [name=password]", "correct-horse-battery-9!")
+    page.fill("#login [name=totp]", current_totp(made.totp_secret))
+    page.click("#login button")
+    page.wait_for_selector("#tk01", state="visible")
+
+    fields = {
+        "full_name": person["full_name"],
+        "date_of_birth": person["date_of_birth"],
+        "nationality": person["nationality"],
+        "passport.number": person["passport"]["number"],
+        "passport.issuing_state": person["passport"]["issuing_state"],
+        "passport.issue_date": person["passport"]["issue_date"],
+        "passport.expiry_date": person["passport"]["expiry_date"],
+        "residence_card.number": person["residence_card"]["number"],
+        "residence_card.expiry_date": person["residence_card"]["expiry_date"],
+        "address": "5 Ly Thai To, Hoan Kiem, Ha Noi",
+        "phone": "+84916000777",
+        "email": "li.wei@example.test",
+    }
+    for field, value in fields.items():
+        page.fill(f'#tk01 [name="{field}"]', value)
+    page.click("#tk01 button")
+    page.wait_for_selector("#app-box", state="visible")
+    assert page.inner_text("#status").startswith("draft")
+
+    page.set_input_files("#portrait", str(faces / "df11_deepface_img17.jpg"))
+    page.wait_for_function("document.querySelector('#quality').textContent.includes('portrait')")
+    for position, image in (("2", "pyfnprint_013_2.png"), ("7", "pyfnprint_014_2.png")):
+        page.select_option("#finger-pos", position)
+        page.set_input_files("#finger", str(prints / image))
+        page.wait_for_function(
+            f"document.querySelector('#quality').textContent.includes('fingerprint {position}')"
+        )
+    page.wait_for_function("document.querySelector('#status').textContent.startsWith('captured')")
+
+    page.click("#verify")
+    page.wait_for_function(
+        "document.querySelector('#status').textContent.startsWith('verified')", timeout=60_000
+    )
+    assert "face_1to1" in page.inner_text("#checks")
+
+    seen = len(sms.received)
+    page.click("#send-code")
+    message = wait_until(
+        lambda: next((m for m in sms.received[seen:] if m["to"] == "+84916000777"), None)
+    )
+    code = re.search(r"\b(\d{6})\b", message["text"])
+    assert code is not None
+    page.fill("#code", code.group(1))
+    page.click("#confirm-code")
+    page.wait_for_function("document.querySelector('#status').textContent.includes('✓')")
+    page.click("#consent")
+    page.wait_for_function("document.querySelector('#status').textContent.startsWith('consented')")
+    page.click("#submit")
+    page.wait_for_function(
+        "document.querySelector('#status').textContent.startsWith('issued')", timeout=60_000
+    )
+    text = page.inner_text("#deadline")
+    assert re.search(r"e-ID: \d{12}", text), text
+    assert page.inner_text("#error") == ""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "console.png"), full_page=True)
