@@ -70,7 +70,7 @@ def database_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
-    eng = create_engine(database_url, pool_size=10, max_overflow=20)
+    eng = create_engine(database_url, pool_size=10, max_overflow=20, hide_parameters=True)
     configure_engine(eng)
     yield eng
     eng.dispose()

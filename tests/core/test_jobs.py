@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from eid.core import clock, jobs
 from eid.core.database import unit_of_work
+from eid.core.errors import EidError
 from eid.core.jobs import Job, Worker, enqueue, task
 
 calls: list[dict[str, Any]] = []
@@ -22,7 +23,7 @@ def _record(session: Session, payload: dict[str, Any]) -> None:
     )
     calls.append(payload)
     if payload.get("fail_times", 0) >= len([c for c in calls if c["code"] == payload["code"]]):
-        raise RuntimeError("gateway down")
+        raise EidError("the gateway is down", code="GATEWAY_DOWN")
 
 
 def test_rolled_back_request_enqueues_nothing(committed: Engine) -> None:
@@ -56,7 +57,7 @@ def test_failure_is_retried_with_backoff_and_its_writes_rolled_back(committed: E
     with unit_of_work() as session:
         job = session.execute(select(Job).where(Job.idempotency_key == "k-retry")).scalar_one()
         assert (job.status, job.attempts) == ("queued", 1)
-        assert job.last_error and "gateway down" in job.last_error
+        assert job.last_error == "GATEWAY_DOWN: the gateway is down"
         assert job.run_at > clock.now()
         assert session.execute(text("SELECT count(*) FROM offices WHERE code='J3'")).scalar() == 0
     clock.shift(timedelta(seconds=5))
@@ -94,3 +95,23 @@ def test_a_dead_workers_job_is_reaped_and_run(committed: Engine) -> None:
     clock.shift(timedelta(minutes=1))
     assert Worker().drain() == 1
     assert [c["code"] for c in calls] == ["J5"]
+
+
+@task("test.duplicate_office")
+def _duplicate(session: Session, payload: dict[str, Any]) -> None:
+    for _ in range(2):
+        session.execute(
+            text("INSERT INTO offices (code, name, province) VALUES (:c, 'x', 'y')"),
+            {"c": payload["code"]},
+        )
+
+
+def test_a_failed_jobs_reason_keeps_no_personal_data(committed: Engine) -> None:
+    with unit_of_work() as session:
+        enqueue(session, "test.duplicate_office", {"code": "NGUYEN VAN A"}, key="k-pii")
+    Worker().drain()
+    with unit_of_work() as session:
+        job = session.execute(select(Job).where(Job.idempotency_key == "k-pii")).scalar_one()
+    assert job.last_error is not None
+    assert "NGUYEN" not in job.last_error
+    assert "UniqueViolation" in job.last_error and "pk_offices" in job.last_error

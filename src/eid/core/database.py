@@ -99,7 +99,11 @@ _sessionmaker: sessionmaker[Session] | None = None
 def get_engine() -> Engine:
     global _engine, _sessionmaker
     if _engine is None:
-        _engine = create_engine(database_url(), pool_size=10, max_overflow=20, pool_pre_ping=True)
+        # hide_parameters: SQL errors (logged, or kept as a job's last_error) never carry the
+        # personal data bound into the statement.
+        _engine = create_engine(
+            database_url(), pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True
+        )
         _sessionmaker = sessionmaker(_engine, expire_on_commit=False)
     return _engine
 
@@ -127,7 +131,7 @@ def scratch_database(prefix: str, *, keep: bool = False) -> Iterator[str]:
     admin = server.set(database="postgres").render_as_string(hide_password=False)
     ensure_database(admin, name)
     url = server.set(database=name).render_as_string(hide_password=False)
-    engine = create_engine(url, pool_size=5, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=5, pool_pre_ping=True, hide_parameters=True)
     configure_engine(engine)
     try:
         yield url

@@ -117,6 +117,26 @@ def enqueue(
     session.execute(stmt)
 
 
+def describe_failure(exc: BaseException) -> str:
+    """What a failed job keeps as its reason: enough to act on, never personal data.
+
+    Our own errors carry stable codes and messages written without personal data. Database
+    errors keep their class, SQLSTATE and constraint, not the server's DETAIL (which quotes the
+    values). Anything else (an SMTP refusal quotes the address) keeps its class name only."""
+    from sqlalchemy.exc import DBAPIError
+
+    from eid.core.errors import EidError
+
+    if isinstance(exc, EidError):
+        return f"{exc.code}: {exc.message}"
+    if isinstance(exc, DBAPIError):
+        diag = getattr(exc.orig, "diag", None)
+        state = getattr(exc.orig, "sqlstate", None)
+        constraint = getattr(diag, "constraint_name", None)
+        return f"{type(exc.orig).__name__} (sqlstate {state}, constraint {constraint})"
+    return type(exc).__name__
+
+
 def backoff(attempt: int) -> timedelta:
     """Exponential: 2 s, 4 s, 8 s ... capped at 30 minutes."""
     return timedelta(seconds=min(2**attempt, 1800))
@@ -183,7 +203,7 @@ class Worker:
             self._reschedule(job.id, wait.delay, None, count_attempt=False)
         except Exception as exc:
             session.rollback()
-            reason = f"{type(exc).__name__}: {exc}"
+            reason = describe_failure(exc)
             log.warning("job %s (%s) failed: %s", job.id, job.task, type(exc).__name__)
             log.debug("job %s traceback\n%s", job.id, traceback.format_exc())
             self._reschedule(job.id, backoff(job.attempts), reason[:2000], count_attempt=True)

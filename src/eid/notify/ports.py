@@ -5,12 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from eid.core.errors import EidError
 from eid.core.settings import Settings, get_settings
 
 
-class DeliveryFailed(Exception):
+class DeliveryFailed(EidError):
     """The channel did not take the message. `permanent`: retrying cannot help (a refused
-    address, a 4xx from the gateway). The message text never holds an address or a body."""
+    address, a 4xx from the gateway). The message text never holds an address or a body, which
+    is why the job queue may keep it as the failure's reason."""
+
+    code = "DELIVERY_FAILED"
+    status = 502
 
     def __init__(self, reason: str, *, permanent: bool) -> None:
         super().__init__(reason)
