@@ -38,12 +38,25 @@ def text_for(language: str) -> dict[str, str]:
     return TEXT["vi" if language.lower().startswith("vi") else "en"]
 
 
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;background:#f8fafc;color:#1d2939;margin:0}"
+    "main{max-width:30rem;margin:3rem auto;background:#fff;border-radius:12px;padding:1.5rem 2rem;"
+    "box-shadow:0 1px 4px #0002}h1{font-size:1.3rem}label{display:block;margin:.8rem 0;"
+    "font-size:.9rem}input{display:block;width:100%;box-sizing:border-box;padding:.5rem;"
+    "font-size:1rem;margin-top:.25rem}button{padding:.55rem 1.2rem;font-size:1rem;"
+    "margin:.6rem .6rem 0 0;cursor:pointer;border-radius:6px;border:1px solid #98a2b3}"
+    "button[value=allow],form[action='/oauth2/login'] button{background:#7a0e0e;color:#fff;"
+    "border-color:#7a0e0e}li{margin:.25rem 0}[role=alert]{color:#b42318}"
+)
+
+
 def _page(language: str, title: str, body: str) -> str:
     lang = "vi" if language.lower().startswith("vi") else "en"
     return (
         f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>{escape(title)}</title></head><body><main><h1>{escape(title)}</h1>"
+        f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
+        f"<body><main><h1>{escape(title)}</h1>"
         f"{body}</main></body></html>"
     )
 
