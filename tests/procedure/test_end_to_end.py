@@ -266,6 +266,17 @@ def test_capture_problems_are_reported_for_a_retake(
     r = officer.put(f"{base}/portrait", content=dark)
     assert r.json()["acceptable"] is False
     assert "TOO_DARK" in [i["code"] for i in r.json()["issues"]]
+    # The third usable attempt is kept, flagged: some applicants cannot give a better capture.
+    assert officer.put(f"{base}/portrait", content=dark).json()["acceptable"] is False
+    third = officer.put(f"{base}/portrait", content=dark).json()
+    assert (third["acceptable"], third["accepted_after_retakes"], third["attempts"]) == (
+        True,
+        True,
+        3,
+    )
+    # A blank "print" never is, however often it is taken.
+    for _ in range(3):
+        assert officer.put(f"{base}/fingerprints/2", content=blank).json()["acceptable"] is False
 
     r = officer.put(f"{base}/fingerprints/7/exception", json={"reason": "INJURED"})
     assert r.status_code == 200 and r.json()["application_status"] == "draft"

@@ -89,6 +89,9 @@ class QualityOut(BaseModel):
     kind: str
     position: int
     acceptable: bool
+    # A usable but poor capture is kept on the third attempt, and says so.
+    accepted_after_retakes: bool = False
+    attempts: int = 1
     score: float
     issues: list[dict[str, str]]
     metrics: dict[str, float]

@@ -187,6 +187,41 @@ def _store_capture(
     session.flush()
 
 
+# After this many attempts the officer keeps a usable capture of low quality (as enrolment
+# systems do: an applicant whose prints are worn cannot do better), flagged in its quality.
+MAX_ATTEMPTS = 3
+UNUSABLE_PORTRAIT = {"NO_FACE", "MULTIPLE_FACES", "UNREADABLE_IMAGE"}
+UNUSABLE_FINGERPRINT = {"NO_FINGERPRINT", "TOO_FEW_MINUTIAE", "UNREADABLE_IMAGE"}
+
+
+def _retake_rule(
+    session: Session,
+    app: Application,
+    kind: str,
+    position: int,
+    report: Any,
+    *,
+    usable: bool,
+) -> tuple[bool, dict[str, Any]]:
+    previous = session.execute(
+        select(Capture).where(
+            Capture.application_id == app.id, Capture.kind == kind, Capture.position == position
+        )
+    ).scalar_one_or_none()
+    attempts = 1
+    if previous is not None and not previous.acceptable and not previous.exception_reason:
+        attempts = int(previous.quality.get("attempts", 1)) + 1
+    kept = not report.acceptable and usable and attempts >= MAX_ATTEMPTS
+    quality = {
+        "score": report.score,
+        "issues": report.issues,
+        "metrics": report.metrics,
+        "attempts": attempts,
+        "accepted_after_retakes": kept,
+    }
+    return bool(report.acceptable) or kept, quality
+
+
 def _image_kind(image: bytes) -> None:
     if not (image.startswith(b"\xff\xd8") or image.startswith(b"\x89PNG\r\n\x1a\n")):
         raise ValidationFailed("the image must be JPEG or PNG", code="IMAGE_FORMAT")
@@ -219,22 +254,26 @@ def capture_portrait(
     _image_kind(image)
     matcher = get_matcher()
     report = matcher.portrait_quality(image)
+    codes = {issue["code"] for issue in report.issues}
     template = None
-    if report.acceptable:
+    if not codes & UNUSABLE_PORTRAIT:
         try:
             template = matcher.face_template(image)
         except BiometricError as exc:
-            raise ValidationFailed(exc.message, code=exc.code) from None
-    quality = {"score": report.score, "issues": report.issues, "metrics": report.metrics}
+            if report.acceptable:
+                raise ValidationFailed(exc.message, code=exc.code) from None
+    acceptable, quality = _retake_rule(
+        session, app, "portrait", 0, report, usable=template is not None
+    )
     _store_capture(
         session,
         app,
         kind="portrait",
         position=0,
         image=image,
-        template=template,
+        template=template if acceptable else None,
         quality=quality,
-        acceptable=report.acceptable,
+        acceptable=acceptable,
     )
     audit.record(
         session,
@@ -242,13 +281,15 @@ def capture_portrait(
         "application.portrait_captured",
         "application",
         app.id,
-        details={"acceptable": report.acceptable},
+        details={"acceptable": acceptable, "attempts": quality["attempts"]},
     )
     _after_capture(session, app, actor)
     return QualityOut(
         kind="portrait",
         position=0,
-        acceptable=report.acceptable,
+        acceptable=acceptable,
+        accepted_after_retakes=quality["accepted_after_retakes"],
+        attempts=quality["attempts"],
         score=report.score,
         issues=report.issues,
         metrics=report.metrics,
@@ -276,8 +317,10 @@ def capture_fingerprint(
         report, extracted = get_matcher().fingerprint_capture(image, position)
     except BiometricError as exc:
         raise ValidationFailed(exc.message, code=exc.code) from None
-    template = extracted if report.acceptable else None
-    quality = {"score": report.score, "issues": report.issues, "metrics": report.metrics}
+    codes = {issue["code"] for issue in report.issues}
+    usable = bool(extracted) and not codes & UNUSABLE_FINGERPRINT
+    acceptable, quality = _retake_rule(session, app, "fingerprint", position, report, usable=usable)
+    template = extracted if acceptable else None
     _store_capture(
         session,
         app,
@@ -286,7 +329,7 @@ def capture_fingerprint(
         image=image,
         template=template,
         quality=quality,
-        acceptable=report.acceptable,
+        acceptable=acceptable,
     )
     audit.record(
         session,
@@ -294,13 +337,15 @@ def capture_fingerprint(
         "application.fingerprint_captured",
         "application",
         app.id,
-        details={"position": position, "acceptable": report.acceptable},
+        details={"position": position, "acceptable": acceptable, "attempts": quality["attempts"]},
     )
     _after_capture(session, app, actor)
     return QualityOut(
         kind="fingerprint",
         position=position,
-        acceptable=report.acceptable,
+        acceptable=acceptable,
+        accepted_after_retakes=quality["accepted_after_retakes"],
+        attempts=quality["attempts"],
         score=report.score,
         issues=report.issues,
         metrics=report.metrics,
