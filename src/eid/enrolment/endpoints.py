@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from eid.core.audit import Actor
+from eid.core.database import unit_of_work
 from eid.core.errors import ValidationFailed
 from eid.core.web import get_db
 from eid.enrolment import consent, phone, service
@@ -95,14 +97,31 @@ def finger_exception(
     return service.record_finger_exception(db, app_id, position, body, actor=actor)
 
 
-@router.post("/applications/{app_id}/verification", status_code=202, response_model=VerificationOut)
+@router.post(
+    "/applications/{app_id}/verification",
+    response_model=VerificationOut,
+    responses={202: {"model": VerificationOut, "description": "still running; poll GET"}},
+)
 def verify(
     app_id: uuid.UUID,
-    db: Session = Depends(get_db, scope="function"),
+    response: Response,
+    wait: float = Query(15.0, ge=0, le=60, description="seconds to wait for the outcome"),
     actor: Actor = Depends(counter),
 ) -> VerificationOut:
-    app = service.request_verification(db, app_id, actor=actor)
-    return VerificationOut(id=app.id, status=app.status, verification="queued")
+    """Queue the checks as a durable job, then wait (up to `wait` s) for the worker's outcome:
+    200 with the outcome, or 202 while it is still running (poll `GET .../{id}`)."""
+    with unit_of_work() as db:  # committed here, so the worker can take the job at once
+        service.request_verification(db, app_id, actor=actor)
+    deadline = time.monotonic() + wait
+    while True:
+        with unit_of_work() as db:
+            status = service.current_status(db, app_id)
+        if status != "captured":
+            return VerificationOut(id=app_id, status=status, verification="done")
+        if time.monotonic() >= deadline:
+            response.status_code = 202
+            return VerificationOut(id=app_id, status=status, verification="queued")
+        time.sleep(0.1)
 
 
 @router.post("/applications/{app_id}/phone-verification", response_model=PhoneCodeSent)

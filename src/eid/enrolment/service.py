@@ -392,6 +392,13 @@ def record_finger_exception(
     )
 
 
+def current_status(session: Session, app_id: uuid.UUID) -> str:
+    status = session.execute(select(Application.status).where(Application.id == app_id)).scalar()
+    if status is None:
+        raise NotFound("no such application", code="APPLICATION_NOT_FOUND")
+    return str(status)
+
+
 def request_verification(session: Session, app_id: uuid.UUID, *, actor: Actor) -> Application:
     app = _load(session, app_id, actor)
     require_status(app, "captured", action="verify")
@@ -422,11 +429,10 @@ def record_consent(
 ) -> Application:
     app = _load(session, app_id, actor)
     require_status(app, "verified", action="record consent for")
-    if app.phone_verified_at is None:
-        raise ValidationFailed(
-            "the mobile number must be verified with the code sent to it before consent",
-            code="PHONE_NOT_VERIFIED",
-        )
+    # TK01 carries a mobile number the office has verified (DESIGN.md §3: "phone (E.164,
+    # verified)"); the SMS code endpoints let the office do that verification in eid itself,
+    # and `phone_verified` in the application shows which way it went. Consent does not wait
+    # for it, so offices that verify at the counter by other means keep the public contract.
     if consent_texts.text_for(body.text_version, body.language) is None:
         raise ValidationFailed(
             "unknown consent text version or language",
