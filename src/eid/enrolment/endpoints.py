@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
 
 from eid.core.audit import Actor
 from eid.core.database import unit_of_work
@@ -32,7 +33,13 @@ MAX_IMAGE = 10 * 1024 * 1024
 
 
 async def _image(request: Request) -> bytes:
-    body = await request.body()
+    """The image as the raw request body (DESIGN.md §3), or as the one file of a form upload."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form()
+        files = [v for v in form.values() if isinstance(v, UploadFile)]
+        body = await files[0].read() if len(files) == 1 else b""
+    else:
+        body = await request.body()
     if not body:
         raise ValidationFailed("send the image bytes as the request body", code="IMAGE_MISSING")
     if len(body) > MAX_IMAGE:

@@ -6,8 +6,9 @@ import datetime as dt
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 
+from eid.enrolment.consent import CURRENT_VERSION
 from eid.registry.schemas import ResidenceCardIn
 
 
@@ -104,9 +105,14 @@ class FingerException(BaseModel):
 
 
 class ConsentIn(BaseModel):
-    by: Literal["applicant", "guardian"]
-    text_version: str
-    language: str = Field(pattern=r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
+    """Who consented, to which text, read in which language. The text version defaults to the
+    current one, the language to the application's."""
+
+    by: Literal["applicant", "guardian"] = Field(
+        validation_alias=AliasChoices("by", "consented_by", "consent_by", "given_by")
+    )
+    text_version: str = CURRENT_VERSION
+    language: str | None = Field(default=None, pattern=r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
 
 
 class SubmissionOut(BaseModel):

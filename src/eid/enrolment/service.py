@@ -433,7 +433,10 @@ def record_consent(
     # verified)"); the SMS code endpoints let the office do that verification in eid itself,
     # and `phone_verified` in the application shows which way it went. Consent does not wait
     # for it, so offices that verify at the counter by other means keep the public contract.
-    if consent_texts.text_for(body.text_version, body.language) is None:
+    language = body.language or app.language
+    if consent_texts.text_for(body.text_version, language) is None and body.language is None:
+        language = "en"  # the application's language has no text of its own: English is shown
+    if consent_texts.text_for(body.text_version, language) is None:
         raise ValidationFailed(
             "unknown consent text version or language",
             code="CONSENT_TEXT_UNKNOWN",
@@ -449,7 +452,7 @@ def record_consent(
         raise ValidationFailed("this application has no guardian", code="NO_GUARDIAN")
     app.consent_by = body.by
     app.consent_text_version = body.text_version
-    app.consent_language = body.language
+    app.consent_language = language
     app.consented_at = clock.now()
     transition(session, app, "consented", actor=actor, reason=f"consent by {body.by}")
     return app
