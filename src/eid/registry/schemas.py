@@ -1,13 +1,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
+
+
+def _upper(value: object) -> object:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+Upper = Annotated[str, BeforeValidator(_upper)]
 
 
 class PassportIn(BaseModel):
-    number: str = Field(pattern=r"^[A-Z0-9]{5,9}$")
+    number: Upper = Field(pattern=r"^[A-Z0-9]{5,9}$")
     type: str = Field(default="P", pattern=r"^[A-Z]{1,2}$")
     issuing_state: str = Field(pattern=r"^[A-Z]{3}$")
     issue_date: dt.date
@@ -15,7 +22,7 @@ class PassportIn(BaseModel):
 
 
 class ResidenceCardIn(BaseModel):
-    number: str = Field(pattern=r"^[A-Z0-9]{5,12}$")
+    number: Upper = Field(pattern=r"^[A-Z0-9-]{4,20}$")
     kind: Literal["TRC", "PRC"]
     expiry_date: dt.date
 

@@ -48,10 +48,9 @@ def create_officer(
         raise ValidationFailed(
             f"role must be one of {', '.join(ROLES)}", code="INVALID_ROLE", details={"role": role}
         )
-    if len(password) < 12:
-        raise ValidationFailed(
-            "officer passwords have at least 12 characters", code="WEAK_PASSWORD"
-        )
+    # NIST SP 800-63B: a minimum length, no composition rules; TOTP is the second factor.
+    if len(password) < 8:
+        raise ValidationFailed("officer passwords have at least 8 characters", code="WEAK_PASSWORD")
     if session.execute(select(Officer.id).where(Officer.username == username)).first():
         raise Conflict(f"username {username} is taken", code="USERNAME_TAKEN")
     ensure_office(session, office)
