@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 import eid
+from eid.core.schema import import_domain_modules
 from eid.core.web import install_error_handlers
 
 log = logging.getLogger(__name__)
@@ -35,13 +36,7 @@ def domain_routers() -> list[APIRouter]:
 
 def import_all_tasks() -> None:
     """Job handlers register themselves on import of `<domain>/tasks.py`."""
-    for module in pkgutil.iter_modules(eid.__path__):
-        if module.ispkg:
-            try:
-                importlib.import_module(f"eid.{module.name}.tasks")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"eid.{module.name}.tasks":
-                    raise
+    import_domain_modules("tasks")
 
 
 def create_app(*, lifespan: Any = None) -> FastAPI:

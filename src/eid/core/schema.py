@@ -14,15 +14,21 @@ import eid
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
+def import_domain_modules(module: str) -> None:
+    """Import `eid.<domain>.<module>` for every domain package that has one."""
+    for package in pkgutil.iter_modules(eid.__path__):
+        if package.ispkg:
+            name = f"eid.{package.name}.{module}"
+            try:
+                importlib.import_module(name)
+            except ModuleNotFoundError as exc:
+                if exc.name != name:
+                    raise
+
+
 def import_all_models() -> None:
     """Every domain keeps its tables in `<domain>/models.py`; load them all for metadata."""
-    for module in pkgutil.iter_modules(eid.__path__):
-        if module.ispkg:
-            try:
-                importlib.import_module(f"eid.{module.name}.models")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"eid.{module.name}.models":
-                    raise
+    import_domain_modules("models")
     importlib.import_module("eid.core.audit")
     importlib.import_module("eid.core.jobs")
 
