@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from tests.procedure.conftest import tk01, verify_phone
-from tests.support import SmsGateway, SmtpServer, wait_until
+from tests.support import SmsGateway, SmtpServer, WorkerThread, wait_until
 
 CONSENT = {"by": "applicant", "text_version": "2025-07-v1", "language": "en"}
 
@@ -125,3 +125,48 @@ def test_face_not_matching_the_file_goes_to_review_and_can_be_approved(
     verify_phone(officer, held["id"], peers[1])
     r = officer.post(f"/api/v1/applications/{held['id']}/consent", json=CONSENT)
     assert r.status_code == 200, r.text
+
+
+def test_two_simultaneous_enrolments_of_one_person_do_not_miss_each_other(
+    make_officer: Callable[..., httpx.Client],
+    registry_person: Callable[..., dict[str, Any]],
+    shared_data: Path,
+    worker_thread: WorkerThread,
+) -> None:
+    import threading
+
+    from eid.core.jobs import Worker
+
+    faces, prints = shared_data / "faces", shared_data / "fingerprints"
+    officer_a = make_officer("officer", office="HN-01")
+    officer_b = make_officer("officer", office="HCM-01")
+    first = registry_person(number="Q80000008", name="KUZNETSOV IVAN", nationality="RUS")
+    second = registry_person(number="Q90000009", name="SMIRNOV IVAN", nationality="RUS")
+    ids = []
+    worker_thread.running.clear()  # both verification jobs wait for the two workers below
+    try:
+        for officer, person, photo, impression in (
+            (officer_a, first, "fr_alex_lacamoire_facerec_img1.jpg", 1),
+            (officer_b, second, "fr_alex_lacamoire_facerec_alex_lacamoire1.jpg", 4),
+        ):
+            app_id = officer.post("/api/v1/applications", json=tk01(person)).json()["id"]
+            officer.put(
+                f"/api/v1/applications/{app_id}/portrait", content=(faces / photo).read_bytes()
+            )
+            for pos, finger in ((2, "pyfnprint_015"), (7, "pyfnprint_016")):
+                officer.put(
+                    f"/api/v1/applications/{app_id}/fingerprints/{pos}",
+                    content=(prints / f"{finger}_{impression}.png").read_bytes(),
+                )
+            r = officer.post(f"/api/v1/applications/{app_id}/verification", params={"wait": 0})
+            assert r.status_code == 202, r.text
+            ids.append((officer, app_id))
+        threads = [threading.Thread(target=Worker().run_once) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+    finally:
+        worker_thread.running.set()
+    statuses = sorted(o.get(f"/api/v1/applications/{a}").json()["status"] for o, a in ids)
+    assert statuses == ["in_review", "verified"], statuses

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from eid.core import audit, clock
@@ -28,6 +28,7 @@ from eid.verification.ports import BiometricMatcher, get_matcher
 
 log = logging.getLogger(__name__)
 SHORTLIST = 10
+GALLERY_LOCK = 0x6549_4447  # "eIDG": the duplicate gallery's advisory lock
 
 
 @dataclass
@@ -235,6 +236,10 @@ def _check_duplicates(
     if face is None:
         out.add("duplicates_1toN", "review", "no portrait to search with")
         return
+    # Search-then-insert is one critical section across every worker, held to commit: two
+    # enrolments of the same person at two offices cannot miss each other, and gallery rows
+    # commit in id order, so the id cursor of `_sync_gallery` never skips a late commit.
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": GALLERY_LOCK})
     _sync_gallery(session, matcher)
     hits = matcher.search_faces(face, SHORTLIST)
     ids = [uuid.UUID(k) for k, _ in hits if k != str(app.id)]
@@ -280,6 +285,8 @@ def _check_duplicates(
 def _add_to_gallery(
     session: Session, app: Application, face: bytes | None, fingers: dict[int, bytes]
 ) -> None:
+    # Rows enter the gallery only under its lock (see _check_duplicates).
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": GALLERY_LOCK})
     if session.execute(
         select(IdentityTemplate.id).where(IdentityTemplate.application_id == app.id)
     ).first():
