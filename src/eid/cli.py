@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -63,6 +64,12 @@ def serve(
     from eid.worker import start_embedded
 
     settings = get_settings()
+    bind_host, bind_port = host or settings.host, port or settings.port
+    if "EID_ISSUER" not in os.environ:
+        # Development default: the issuer is where this server listens.
+        os.environ["EID_ISSUER"] = f"http://{bind_host}:{bind_port}"
+        get_settings.cache_clear()
+        settings = get_settings()
     run_migrate()
     creds = seed_development(settings)
     if worker and settings.embedded_worker:
@@ -72,9 +79,7 @@ def serve(
             f"\nDemo officer: {creds['username']} (password and TOTP secret in "
             f"{settings.data_dir / 'demo-officer.json'}); try: eid officer code\n"
         )
-    uvicorn.run(
-        create_app(), host=host or settings.host, port=port or settings.port, log_level="info"
-    )
+    uvicorn.run(create_app(), host=bind_host, port=bind_port, log_level="info")
 
 
 @app.command()
