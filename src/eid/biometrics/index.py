@@ -215,13 +215,18 @@ class FaceIndex:
         if mirror is not None:
             query = np.ascontiguousarray(code[None, :]).view(np.uint8)
             sample, stride = self._sample
-            # The cut from a fixed strided sample: a few new rows do not move its estimate.
-            near, _ = sample.search(query, max(1, min(sample.ntotal, size // stride + 1)))
+            # The cut from a fixed strided sample (a few new rows do not move its estimate),
+            # aimed 15% past `size`: a cut that falls short costs a second scan, and without
+            # the margin one query in ten fell short (measured at 1M: p99 12.7 ms).
+            wanted = int(size * 1.15) // stride + 1
+            near, _ = sample.search(query, max(1, min(sample.ntotal, wanted)))
             cut = int(near[0, -1])
-            _, _, found = mirror.range_search(query, cut + 1)  # distance <= cut
-            if found.shape[0] >= size:
-                return np.asarray(found, dtype=np.intp)
-            _, nearest = mirror.search(query, size)  # the sample put the cut too low
+            for _ in range(3):
+                _, _, found = mirror.range_search(query, cut + 1)  # distance <= cut
+                if found.shape[0] >= size:
+                    return np.asarray(found, dtype=np.intp)
+                cut += 2
+            _, nearest = mirror.search(query, size)
             return np.asarray(nearest[0], dtype=np.intp)
         stride = max(1, n // 32_768)
         sample = hamming(codes[:, :n:stride], code)
