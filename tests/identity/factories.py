@@ -95,3 +95,25 @@ def make_holder(db: Session, *, key: OKPKey | ECKey | None = None, **kwargs: Any
     return TestHolder(
         account_id=account_id, eid_number=number, device_key=key, session_token=issued.token
     )
+
+
+def activate_over_api(api: Any, key: OKPKey | ECKey) -> tuple[str, str]:
+    """A new account activated through the public endpoint with `key` as its device.
+    Returns (e-ID number, holder access token)."""
+    from eid.core.database import unit_of_work
+
+    with unit_of_work() as db:
+        account_id, number = make_account(db)
+        code = authority.new_activation_code(db, account_id, actor=TEST_ACTOR)
+    response = api.post(
+        "/api/v1/identity/activation",
+        json={
+            "eid_number": number,
+            "activation_code": code,
+            "password": PASSWORD,
+            "passcode": PASSCODE,
+            "device": {"public_jwk": key.as_dict(private=False)},
+        },
+    )
+    assert response.status_code == 201, response.text
+    return number, str(response.json()["access_token"])

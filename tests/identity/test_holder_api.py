@@ -15,7 +15,14 @@ from eid.app import create_app
 from eid.authority import service as authority
 from eid.core.database import unit_of_work
 from eid.identity.models import HolderCredential
-from tests.identity.factories import PASSCODE, PASSWORD, TEST_ACTOR, make_account, sign_nonce
+from tests.identity.factories import (
+    PASSCODE,
+    PASSWORD,
+    TEST_ACTOR,
+    activate_over_api,
+    make_account,
+    sign_nonce,
+)
 
 
 @pytest.fixture
@@ -25,22 +32,9 @@ def api(committed: Engine) -> Iterator[TestClient]:
 
 
 def _activate(api: TestClient) -> tuple[str, OKPKey, str]:
-    with unit_of_work() as db:
-        account_id, number = make_account(db)
-        code = authority.new_activation_code(db, account_id, actor=TEST_ACTOR)
     key = OKPKey.generate_key("Ed25519")
-    response = api.post(
-        "/api/v1/identity/activation",
-        json={
-            "eid_number": number,
-            "activation_code": code,
-            "password": PASSWORD,
-            "passcode": PASSCODE,
-            "device": {"public_jwk": key.as_dict(private=False)},
-        },
-    )
-    assert response.status_code == 201, response.text
-    return number, key, response.json()["access_token"]
+    number, token = activate_over_api(api, key)
+    return number, key, token
 
 
 def _device_login(api: TestClient, number: str, key: OKPKey) -> str:

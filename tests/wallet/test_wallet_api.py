@@ -11,11 +11,14 @@ from joserfc.jwk import ECKey
 from sqlalchemy.engine import Engine
 
 from eid.app import create_app
-from eid.authority import service as authority
 from eid.core import clock
-from eid.core.database import unit_of_work
 from eid.wallet import sdjwt
-from tests.identity.factories import PASSCODE, PASSWORD, TEST_ACTOR, make_account, sign_nonce
+from tests.identity.factories import (
+    PASSCODE,
+    PASSWORD,
+    activate_over_api,
+    sign_nonce,
+)
 
 
 @pytest.fixture
@@ -25,21 +28,9 @@ def api(committed: Engine) -> Iterator[TestClient]:
 
 
 def _holder(api: TestClient) -> tuple[str, ECKey, str]:
-    with unit_of_work() as db:
-        account_id, number = make_account(db)
-        code = authority.new_activation_code(db, account_id, actor=TEST_ACTOR)
     key = ECKey.generate_key("P-256")
-    response = api.post(
-        "/api/v1/identity/activation",
-        json={
-            "eid_number": number,
-            "activation_code": code,
-            "password": PASSWORD,
-            "passcode": PASSCODE,
-            "device": {"public_jwk": key.as_dict(private=False)},
-        },
-    )
-    return number, key, response.json()["access_token"]
+    number, token = activate_over_api(api, key)
+    return number, key, token
 
 
 def test_issue_verify_and_qr(api: TestClient) -> None:
