@@ -290,3 +290,21 @@ def test_capture_problems_are_reported_for_a_retake(
     ).items()
     r = officer.post(f"{base}/verification")
     assert (r.status_code, r.json()["error"]["code"]) == (409, "ILLEGAL_TRANSITION")
+
+
+def test_a_retried_create_with_the_same_idempotency_key_makes_one_application(
+    make_officer: Callable[..., httpx.Client],
+    registry_person: Callable[..., dict[str, Any]],
+) -> None:
+    officer = make_officer("officer")
+    person = registry_person(number="U11000011", name="WILSON ANNA", nationality="AUS")
+    headers = {"Idempotency-Key": "tk01-7f3a"}
+    first = officer.post("/api/v1/applications", json=tk01(person), headers=headers)
+    retry = officer.post("/api/v1/applications", json=tk01(person), headers=headers)
+    assert (first.status_code, retry.status_code) == (201, 200)
+    assert retry.json()["id"] == first.json()["id"]
+    without = officer.post("/api/v1/applications", json=tk01(person))
+    assert (without.status_code, without.json()["error"]["code"]) == (
+        409,
+        "APPLICATION_ALREADY_OPEN",
+    )

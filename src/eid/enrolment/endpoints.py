@@ -4,7 +4,7 @@ import time
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
@@ -47,11 +47,27 @@ async def _image(request: Request) -> bytes:
     return body
 
 
-@router.post("/applications", status_code=201, response_model=ApplicationOut)
+@router.post(
+    "/applications",
+    status_code=201,
+    response_model=ApplicationOut,
+    responses={200: {"model": ApplicationOut, "description": "a retry of an earlier create"}},
+)
 def create(
-    form: TK01, db: Session = Depends(get_db, scope="function"), actor: Actor = Depends(counter)
+    form: TK01,
+    response: Response,
+    idempotency_key: str | None = Header(default=None, max_length=100),
+    db: Session = Depends(get_db, scope="function"),
+    actor: Actor = Depends(counter),
 ) -> ApplicationOut:
-    app = service.create_application(db, form, actor=actor)
+    """TK01 → a draft. With an `Idempotency-Key` header, a retried request (lost answer,
+    double click) returns the application the first one made, with 200, instead of a second."""
+    if idempotency_key:
+        earlier = service.find_by_idempotency_key(db, idempotency_key, actor=actor)
+        if earlier is not None:
+            response.status_code = 200
+            return service.view(db, earlier.id, actor=actor)
+    app = service.create_application(db, form, actor=actor, idempotency_key=idempotency_key)
     return service.view(db, app.id, actor=actor)
 
 

@@ -52,6 +52,8 @@ class Application(TimestampMixin, Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    # The client's Idempotency-Key of the create request: a retry returns this application.
+    idempotency_key: Mapped[str | None] = mapped_column(String(100), unique=True)
     office_code: Mapped[str] = mapped_column(ForeignKey("offices.code"), index=True)
     created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("officers.id"))
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)

@@ -54,7 +54,17 @@ def _passport_key(nationality: str, number: str) -> str:
     return blind_index(f"{nationality}:{number}")
 
 
-def create_application(session: Session, form: TK01, *, actor: Actor) -> Application:
+def find_by_idempotency_key(session: Session, key: str, *, actor: Actor) -> Application | None:
+    """The application an earlier create with this key made (same officer only)."""
+    app = session.execute(
+        select(Application).where(Application.idempotency_key == f"{actor.id}:{key}")
+    ).scalar_one_or_none()
+    return app
+
+
+def create_application(
+    session: Session, form: TK01, *, actor: Actor, idempotency_key: str | None = None
+) -> Application:
     form = check_tk01(form, clock.today_vn())
     registry = registry_port(session)
     record = registry.find_by_passport(form.passport.number)
@@ -82,12 +92,18 @@ def create_application(session: Session, form: TK01, *, actor: Actor) -> Applica
         integrations=form.integrations,
         guardian=form.guardian.model_dump(mode="json") if form.guardian else None,
         registry_ref=record.person_ref,
+        idempotency_key=f"{actor.id}:{idempotency_key}" if idempotency_key else None,
     )
     try:
         with session.begin_nested():
             session.add(app)
             session.flush()
     except IntegrityError as exc:
+        if "uq_applications_idempotency_key" in str(exc.orig):
+            raise Conflict(
+                "another request with this Idempotency-Key created the application; retry it",
+                code="IDEMPOTENCY_KEY_IN_USE",
+            ) from None
         if "uq_applications_open_passport" in str(exc.orig):
             raise Conflict(
                 "this person already has an open application",

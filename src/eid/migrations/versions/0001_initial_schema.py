@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 22:41:37.508269
+Create Date: 2026-11-23 23:47:38.954434
 """
 
 from __future__ import annotations
@@ -562,6 +562,7 @@ def upgrade() -> None:
     op.create_table(
         "applications",
         sa.Column("id", sa.UUID(), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=100), nullable=True),
         sa.Column("office_code", sa.String(length=32), nullable=False),
         sa.Column("created_by", sa.UUID(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
@@ -615,6 +616,7 @@ def upgrade() -> None:
             ["office_code"], ["offices.code"], name=op.f("fk_applications_office_code_offices")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_applications")),
+        sa.UniqueConstraint("idempotency_key", name=op.f("uq_applications_idempotency_key")),
     )
     op.create_index(
         op.f("ix_applications_legal_deadline"), "applications", ["legal_deadline"], unique=False
