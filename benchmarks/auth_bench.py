@@ -42,8 +42,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 KEYCLOAK_LOGINS_PER_VCPU = 15
 KEYCLOAK_GRANTS_PER_VCPU = 120
@@ -112,27 +110,23 @@ def main() -> None:
         ),
     )
     args = parser.parse_args()
-    name = f"eid_authbench_{secrets.token_hex(3)}"
-    admin = create_engine(
-        make_url(args.db).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(args.db).set(drivername="postgresql+psycopg", database=name)
-    url_s = url.render_as_string(hide_password=False)
+    from eid.core.database import scratch_database
+    from eid.core.settings import get_settings
+
     port = free_port()
     keys_dir = Path(tempfile.mkdtemp(prefix="eid-authbench-keys-"))
     os.environ.update(
-        EID_DATABASE_URL=url_s,
+        EID_DATABASE_URL=args.db,
         EID_KEYS_DIR=str(keys_dir),
         EID_ENV="development",
         EID_ISSUER=f"http://127.0.0.1:{port}",
     )
-    try:
-        run(url_s, port, args)
-    finally:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    get_settings.cache_clear()
+    # A fresh database on that server, dropped afterwards (the project's own helper).
+    with scratch_database("eid_authbench") as url:
+        os.environ["EID_DATABASE_URL"] = url
+        get_settings.cache_clear()
+        run(url, port, args)
 
 
 def setup(

@@ -34,7 +34,6 @@ os.environ.setdefault("EID_KEYS_DIR", str(Path(os.environ["EID_DATA_DIR"]) / "ke
 
 import numpy as np
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from eid.verification.ports import MatchResult, QualityResult
 
@@ -111,20 +110,13 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    name = f"eid_bench_{secrets.token_hex(3)}"
-    admin = create_engine(
-        make_url(args.db).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(args.db).set(drivername="postgresql+psycopg", database=name)
-    url_s = url.render_as_string(hide_password=False)
-    os.environ["EID_DATABASE_URL"] = url_s
-    try:
-        run(url_s, args.applications)
-    finally:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    from eid.core.database import scratch_database
+
+    # A fresh database on that server, dropped afterwards (the project's own helper).
+    os.environ["EID_DATABASE_URL"] = args.db
+    with scratch_database("eid_bench") as url:
+        os.environ["EID_DATABASE_URL"] = url
+        run(url, args.applications)
 
 
 def run(url: str, n: int) -> None:

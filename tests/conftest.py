@@ -12,6 +12,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 _tmp = Path(tempfile.mkdtemp(prefix="eid-test-"))
 os.environ["EID_ENV"] = "test"
@@ -142,3 +143,14 @@ def page() -> Iterator[object]:
         context = browser.new_context(locale="vi-VN")
         yield context.new_page()
         browser.close()
+
+
+@pytest.fixture
+def api(committed: Engine) -> Iterator[Any]:
+    """The app in-process (Starlette's TestClient), on a database emptied afterwards."""
+    from fastapi.testclient import TestClient
+
+    from eid.app import create_app
+
+    with TestClient(create_app()) as client:
+        yield client

@@ -4,17 +4,14 @@ in the JWKS until its tokens have expired."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from eid.app import create_app
 from eid.core import clock
 from eid.core.audit import Actor
 from eid.core.database import unit_of_work
@@ -86,12 +83,6 @@ def test_rotation_keeps_old_key_published_until_its_tokens_expire(db: Session) -
     clock.shift(keys.PUBLISH_AFTER_RETIRE + dt.timedelta(minutes=1))
     assert {k["kid"] for k in keys.published_jwks(db)["keys"]} == {new.kid}
     keys.forget_active_key()
-
-
-@pytest.fixture
-def api(committed: Engine) -> Iterator[TestClient]:
-    with TestClient(create_app()) as client:
-        yield client
 
 
 def test_admin_registers_a_client_over_http(api: TestClient) -> None:

@@ -3,15 +3,10 @@ devices, consents, inbox), and the lockout surviving the refused request."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from fastapi.testclient import TestClient
 from joserfc.jwk import OKPKey
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
 
-from eid.app import create_app
 from eid.authority import service as authority
 from eid.core.database import unit_of_work
 from eid.identity.models import HolderCredential
@@ -23,12 +18,6 @@ from tests.identity.factories import (
     make_account,
     sign_nonce,
 )
-
-
-@pytest.fixture
-def api(committed: Engine) -> Iterator[TestClient]:
-    with TestClient(create_app()) as client:
-        yield client
 
 
 def _activate(api: TestClient) -> tuple[str, OKPKey, str]:

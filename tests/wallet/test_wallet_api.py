@@ -3,14 +3,9 @@ list, QR; a device rebinding revokes the old device's card."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from fastapi.testclient import TestClient
 from joserfc.jwk import ECKey
-from sqlalchemy.engine import Engine
 
-from eid.app import create_app
 from eid.core import clock
 from eid.wallet import sdjwt
 from tests.identity.factories import (
@@ -19,12 +14,6 @@ from tests.identity.factories import (
     activate_over_api,
     sign_nonce,
 )
-
-
-@pytest.fixture
-def api(committed: Engine) -> Iterator[TestClient]:
-    with TestClient(create_app()) as client:
-        yield client
 
 
 def _holder(api: TestClient) -> tuple[str, ECKey, str]:
