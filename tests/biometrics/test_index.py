@@ -35,9 +35,9 @@ def real(bio_data: Path, bio_engine: BiometricEngine) -> dict[str, bytes]:
     [
         FaceIndex(),
         # A shortlist of 200 out of 4,004: 95% of the gallery is never scored exactly.
-        FaceIndex(strategy="binary", binary_min_size=1000, shortlist_size=200),
+        FaceIndex(strategy="pq", approx_min_size=1000, shortlist_size=200),
     ],
-    ids=["exact", "binary"],
+    ids=["exact", "pq"],
 )
 def test_true_mate_is_found_among_thousands(
     real: dict[str, bytes], bio_engine: BiometricEngine, index: FaceIndex
@@ -57,20 +57,40 @@ def test_true_mate_is_found_among_thousands(
     assert results[0][1] == pytest.approx(direct, abs=1e-5)
 
 
-def test_binary_strategy_with_a_full_shortlist_equals_the_exact_scan(
+def test_pq_strategy_with_a_full_shortlist_equals_the_exact_scan(
     real: dict[str, bytes],
 ) -> None:
     vectors = np.stack([parse_face_template(t) for t in real.values()])
     exact = FaceIndex()
-    binary = FaceIndex(strategy="binary", binary_min_size=1000, shortlist_size=4000)
-    for index in (exact, binary):
+    pq = FaceIndex(strategy="pq", approx_min_size=1000, shortlist_size=4000)
+    for index in (exact, pq):
         index.add_vectors([f"filler-{i}" for i in range(3000)], fillers(3000, vectors))
         index.add("obama", real[REFERENCE])
     # A shortlist as large as the gallery must give exactly the exact scan's answer.
-    got, want = binary.search(real[PROBE], k=10), exact.search(real[PROBE], k=10)
+    got, want = pq.search(real[PROBE], k=10), exact.search(real[PROBE], k=10)
     assert [key for key, _ in got] == [key for key, _ in want]
     # Same cosines; the last bit may differ (the re-rank sums without BLAS).
     assert [score for _, score in got] == pytest.approx([score for _, score in want], abs=1e-6)
+
+
+def test_pq_codes_never_hide_a_moved_or_replaced_row(real: dict[str, bytes]) -> None:
+    """After the codes are built, a removal moves the last row into the hole and a re-enrolment
+    replaces a vector: both rows keep an old code until the rebuild, and must still be found."""
+    vectors = np.stack([parse_face_template(t) for t in real.values()])
+    index = FaceIndex(strategy="pq", approx_min_size=1000, shortlist_size=20)
+    index.add_vectors([f"filler-{i}" for i in range(3000)], fillers(3000, vectors))
+    index.add("obama", real[REFERENCE])
+    assert index.search(real[PROBE], k=1)[0][0] == "obama"  # builds the codes
+    index.remove("filler-7")  # "obama", the last row, moves into row 7 under filler-7's code
+    assert index.search(real[PROBE], k=1)[0][0] == "obama"
+    index.add("filler-9", real[REFERENCE])  # re-enrolment: row 9's code is filler-9's old one
+    index.remove("obama")
+    assert index.search(real[PROBE], k=1)[0][0] == "filler-9"
+    assert "obama" not in {key for key, _ in index.search(real[PROBE], k=50)}
+    for i in range(10, 2000):  # enough churn to rebuild the codes: same answers after
+        index.remove(f"filler-{i}")
+    assert index.search(real[PROBE], k=1)[0][0] == "filler-9"
+    assert len(index.search(real[PROBE], k=5000)) == len(index) == 1009
 
 
 def test_remove_and_replace(real: dict[str, bytes]) -> None:

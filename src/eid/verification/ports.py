@@ -43,8 +43,8 @@ class EngineMatcher:
         from eid.biometrics import BiometricEngine, FaceIndex
 
         self.engine = BiometricEngine()
-        # "binary" is the exact scan below 250k templates and the Hamming shortlist above.
-        self.index = FaceIndex(strategy="binary")
+        # "pq" is the exact scan below 250k templates and a product-quantised shortlist above.
+        self.index = FaceIndex(strategy="pq")
 
     @staticmethod
     def _quality(report: Any) -> QualityResult:
