@@ -2,34 +2,36 @@
 
 Default, `strategy="exact"`: one float32 matrix-vector product over a contiguous, preallocated,
 growable matrix, then a partial sort. It finds the true mate whenever the mate scores in the top
-k (recall 1.0 relative to the model) and costs about 30-45 ms per query at 1M templates on the
-2-core machine: inside an enrolment desk's budget, but not the 10 ms bar.
+k (recall 1.0 relative to the model) and costs 12-48 ms per query at 1M templates (p50, on
+different 2-core machines of this workplace): inside an enrolment desk's budget, not the 10 ms bar.
 
 `strategy="pq"` is the fast option measured by `benchmarks/biometrics_bench.py`. Above
 `approx_min_size` templates each one also gets a product-quantisation code: 64 sub-vectors of two
 dimensions, each replaced by the nearest of 16 centroids learnt from the gallery (4 bits each, 32
 bytes per identity instead of 512). faiss's "fast scan" keeps each sub-quantiser's 16 query
 distances in a SIMD register and scores 32 codes per instruction, so ranking 1M identities by
-estimated cosine costs about 1 ms on one core. A shortlist of the best 1,000 estimates is then
+estimated cosine costs about 1 ms on one core. A shortlist of the best 2,000 estimates is then
 re-ranked with exact float32 scores: returned scores are always exact cosine similarities,
 comparable to `compare_faces`; only whether a true mate survives the shortlist can differ from the
-exact scan. On the benchmark's 1M gallery every mate that the exact scan puts in its top 50 ranks
-7th or better by estimate, so the 1,000-entry shortlist leaves a margin of over a hundred.
+exact scan. On the benchmark's 1M gallery (both folds, 1,288 probe-mate pairs) every mate that the
+exact scan puts in its top 50 ranks 75th or better by estimate, so the 2,000-entry shortlist leaves
+a margin of 26; it costs 0.3 ms more than a 1,000-entry one.
 
 Measured and rejected on the same benchmark (1M, one core):
 - 256-bit sign-random-projection codes ranked by Hamming distance (this module's previous
   strategy): the worst mate ranked 973rd, so the shortlist had to be 4,000 and the query cost
   p50 6 ms / p99 11-13 ms, about half in the Hamming scan and half gathering 4,700 rows.
-- PQ with 32 sub-quantisers (16 bytes): 0.2 ms faster, but the worst mate ranked 53rd.
+- PQ with 32 sub-quantisers (16 bytes): 0.2 ms faster, but the worst mate ranked 844th.
 - A PCA projection to 32 or 64 float dimensions: with fillers fitted on people other than the
   probes, its 1,000-entry shortlist kept only 16% (32-d) and 92% (64-d) of the mates: new people
   do not live in the old people's principal subspace. PQ keeps all 128 dimensions.
 - Graph indexes (HNSW in faiss, hnswlib, usearch, pgvector): 30-90% recall in the issue's trial.
 
-Updates never wait for a retrain. Appended rows are encoded on the next search; a replaced row, or
-a row that a removal refilled, keeps its old code and joins a small `stale` set that every search
-re-ranks exactly, so it can never be missed. The codes are rebuilt (with the same codebooks) when
-that set passes 1% of the gallery, and the codebooks are re-learnt when the gallery has doubled.
+Adds and removals stay O(1). Appended rows are encoded by the next search; a replaced row, or a
+row that a removal refilled, keeps its old code and joins a small `stale` set that every search
+re-ranks exactly, so it can never be missed. The codes are rebuilt (same codebooks) when stale and
+dead rows pass 1% of the gallery, and the codebooks are re-learnt when the gallery has doubled
+(about 3 s at 1M, paid once by the search that finds it doubled, and at start-up).
 
 PostgreSQL remains the system of record: the integrator rebuilds this index from stored templates
 at start-up and mirrors adds and removals.
@@ -69,7 +71,7 @@ class FaceIndex:
         *,
         strategy: Strategy = "exact",
         initial_capacity: int = 1024,
-        shortlist_size: int = 1000,
+        shortlist_size: int = 2000,
         approx_min_size: int = 250_000,
     ) -> None:
         if strategy not in ("exact", "pq"):
