@@ -99,11 +99,14 @@ def run_demo(applicants: int, data_dir: Path) -> None:
     deadlines: Counter[str] = Counter()
     held: Counter[str] = Counter()
     retakes: Counter[str] = Counter()
+    new_people = 0  # applicants with nothing on file so far
+    repeats = {"given": 0, "held": 0}  # applicants given biometrics someone gave earlier
     worker = Worker(name="demo")
     with Progress(console=console) as progress:
         bar = progress.add_task(f"office {office}: applicants", total=len(people))
-        for i, seeded in enumerate(people):
+        for seeded in people:
             progress.advance(bar)
+            reused = False
             try:
                 with unit_of_work() as session:
                     from eid.registry.service import registry_port
@@ -121,21 +124,18 @@ def run_demo(applicants: int, data_dir: Path) -> None:
                         7: fingers[seeded.finger_ids[1]][1],
                     }
                 else:
-                    face_set = (
-                        spare_faces[i % len(spare_faces)]
-                        if spare_faces
-                        else faces[list(faces)[i % len(faces)]]
+                    # Each 7-day applicant gets a face and two fingers nobody has given today,
+                    # while the shared set has some left; after that they repeat, and a repeat
+                    # is a second identity that the 1:N check must hold.
+                    face_pool = spare_faces or list(faces.values())
+                    finger_pool = spare_fingers or list(fingers.values())
+                    face_set = face_pool[new_people % len(face_pool)]
+                    fa = finger_pool[(2 * new_people) % len(finger_pool)]
+                    fb = finger_pool[(2 * new_people + 1) % len(finger_pool)]
+                    reused = new_people >= len(spare_faces) or 2 * new_people + 1 >= len(
+                        spare_fingers
                     )
-                    fa = (
-                        spare_fingers[(2 * i) % len(spare_fingers)]
-                        if spare_fingers
-                        else [face_set[0]]
-                    )
-                    fb = (
-                        spare_fingers[(2 * i + 1) % len(spare_fingers)]
-                        if spare_fingers
-                        else [face_set[0]]
-                    )
+                    new_people += 1
                     portrait, prints = face_set[-1], {2: fa[-1], 7: fb[-1]}
                 # A rejected capture is retaken, as at the counter: the next photo or impression.
                 for candidate in [portrait, *_siblings(faces, portrait)]:
@@ -164,6 +164,10 @@ def run_demo(applicants: int, data_dir: Path) -> None:
                 for check in viewed.checks:
                     if check.outcome in ("review", "fail"):
                         held[f"{check.name}: {check.outcome}"] += 1
+                repeats["given"] += reused
+                repeats["held"] += reused and any(
+                    c.name == "duplicates_1toN" and c.outcome == "review" for c in viewed.checks
+                )
                 if status == "verified":
                     # The code reaches the applicant's (or guardian's) phone; they read it out.
                     with unit_of_work() as session:
@@ -204,6 +208,13 @@ def run_demo(applicants: int, data_dir: Path) -> None:
         )
     if held:
         console.print("Checks not passed: " + ", ".join(f"{c} x{n}" for c, n in held.items()))
+    if repeats["given"]:
+        console.print(
+            f"The shared set holds {len(faces)} faces and {len(fingers)} fingers, so "
+            f"{repeats['given']} applicant(s) with nothing on file were given a face or fingers "
+            f"an earlier applicant gave: a second identity, which the 1:N check held "
+            f"{repeats['held']} time(s) of {repeats['given']}."
+        )
     if retakes:
         console.print("Captures retaken: " + ", ".join(f"{c} x{n}" for c, n in retakes.items()))
     if deadlines:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import Engine, text
 
 from tests.procedure.conftest import tk01, verify_phone
 from tests.support import SmsGateway, SmtpServer, WorkerThread, wait_until
@@ -35,6 +36,47 @@ def _enrol(
 
     result: dict[str, Any] = wait_until(settled)
     return result
+
+
+def test_a_stranger_above_the_face_threshold_is_cleared_by_fingerprints(
+    committed: Engine,
+    make_officer: Callable[..., httpx.Client],
+    registry_person: Callable[..., dict[str, Any]],
+    shared_data: Path,
+) -> None:
+    """Two different people of the shared set whose photos score 0.44, above the 1:1 face
+    threshold: the face search shortlists the first for the second, their fingers differ, so the
+    second is not held (at 1M templates a face-only rule would hold every applicant)."""
+    faces, prints = shared_data / "faces", shared_data / "fingerprints"
+    officer = make_officer("officer")
+    first = registry_person(number="P30000003", name="NGUYEN AN", nationality="USA")
+    second = registry_person(number="P40000004", name="TRAN BINH", nationality="GBR")
+    a = _enrol(
+        officer,
+        first,
+        faces / "df04_deepface_img33.jpg",
+        {2: prints / "pyfnprint_011_1.png", 7: prints / "pyfnprint_012_1.png"},
+    )
+    assert a["status"] == "verified", a["checks"]
+    b = _enrol(
+        officer,
+        second,
+        faces / "df05_deepface_img35.jpg",
+        {2: prints / "pyfnprint_013_1.png", 7: prints / "pyfnprint_014_1.png"},
+    )
+    assert b["status"] == "verified", b["checks"]
+    dup = next(c for c in b["checks"] if c["name"] == "duplicates_1toN")
+    assert dup["outcome"] == "pass"
+    with committed.connect() as conn:  # what was weighed is kept for audit, not shown at the desk
+        details = conn.execute(
+            text(
+                "SELECT details FROM application_checks"
+                " WHERE application_id = :id AND name = 'duplicates_1toN'"
+            ),
+            {"id": b["id"]},
+        ).scalar_one()
+    assert details["best_candidate_face_score"] > 0.363  # shortlisted, then cleared
+    assert details["fingers_compared"] == [2, 7]
 
 
 def test_second_identity_is_held_and_supervisor_sees_both(
