@@ -77,6 +77,13 @@ class PrecomputedBiometrics:
     def index_face(self, key: str, template: bytes) -> None:
         self.gallery[key] = np.frombuffer(template, dtype=np.float32)
 
+    def index_faces(self, keys: list[str], templates: list[bytes]) -> None:
+        for key, template in zip(keys, templates, strict=True):
+            self.index_face(key, template)
+
+    def prepare_search(self) -> None:
+        pass
+
     def unindex_face(self, key: str) -> None:
         self.gallery.pop(key, None)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 
 from eid.app import import_all_tasks
 from eid.core.jobs import Worker
@@ -12,8 +13,29 @@ from eid.core.jobs import Worker
 log = logging.getLogger(__name__)
 
 
+def warm_up() -> threading.Thread:
+    """Load the 1:N gallery into memory in the background, so the first verification after a
+    start does not pay for reading and decrypting every issued identity's face template."""
+
+    def load() -> None:
+        from eid.verification.service import warm_gallery
+
+        started = time.perf_counter()
+        try:
+            size = warm_gallery()
+        except Exception as exc:  # the first verification loads it instead
+            log.warning("1:N gallery not preloaded: %s", type(exc).__name__)
+            return
+        log.info("1:N gallery loaded: %d faces in %.1f s", size, time.perf_counter() - started)
+
+    thread = threading.Thread(target=load, name="gallery-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
 def run_worker(concurrency: int = 1) -> None:
     import_all_tasks()
+    warm_up()
     workers = [Worker() for _ in range(concurrency)]
     threads = [
         threading.Thread(target=w.run_forever, name=f"worker-{i}", daemon=True)
@@ -36,6 +58,7 @@ def run_worker(concurrency: int = 1) -> None:
 def start_embedded(concurrency: int) -> list[Worker]:
     """Workers as daemon threads of the server (one-command start on a laptop)."""
     import_all_tasks()
+    warm_up()
     workers = [Worker() for _ in range(concurrency)]
     for i, w in enumerate(workers):
         threading.Thread(target=w.run_forever, name=f"embedded-worker-{i}", daemon=True).start()

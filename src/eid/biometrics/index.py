@@ -141,6 +141,11 @@ class FaceIndex:
             self._keys.pop()
             self._stale.discard(last)
 
+    def prepare(self) -> None:
+        """Learn the codebooks and encode now (start-up), not in the first search."""
+        with self._lock:
+            self._quantiser(len(self._keys))
+
     def search(self, template: bytes, k: int = 10) -> list[tuple[str, float]]:
         """The k best-scoring stored identities, best first, with exact cosine scores."""
         return self.search_vector(parse_face_template(template), k)

@@ -32,6 +32,8 @@ class BiometricMatcher(Protocol):
     def compare_fingerprints(self, probe: bytes, reference: bytes) -> MatchResult: ...
     def search_faces(self, template: bytes, k: int) -> list[tuple[str, float]]: ...
     def index_face(self, key: str, template: bytes) -> None: ...
+    def index_faces(self, keys: list[str], templates: list[bytes]) -> None: ...
+    def prepare_search(self) -> None: ...
     def unindex_face(self, key: str) -> None: ...
     def indexed(self) -> int: ...
 
@@ -98,6 +100,18 @@ class EngineMatcher:
 
     def index_face(self, key: str, template: bytes) -> None:
         self.index.add(key, template)
+
+    def index_faces(self, keys: list[str], templates: list[bytes]) -> None:
+        """Bulk add (start-up load): one array write instead of one locked add per identity."""
+        import numpy as np
+
+        from eid.biometrics.face import parse_face_template
+
+        if keys:
+            self.index.add_vectors(keys, np.stack([parse_face_template(t) for t in templates]))
+
+    def prepare_search(self) -> None:
+        self.index.prepare()
 
     def unindex_face(self, key: str) -> None:
         self.index.remove(key)

@@ -38,14 +38,23 @@ def deactivate_template(session: Session, application_id: uuid.UUID) -> None:
     )
 
 
-def templates_after(session: Session, last_id: int) -> list[IdentityTemplate]:
-    return list(
-        session.execute(
-            select(IdentityTemplate)
-            .where(IdentityTemplate.id > last_id)
-            .order_by(IdentityTemplate.id)
-        ).scalars()
-    )
+def face_templates_after(
+    session: Session, last_id: int, limit: int
+) -> list[tuple[int, uuid.UUID, bytes | None, bool]]:
+    """(id, application id, sealed face, active) of the next `limit` gallery rows after
+    `last_id`: only the columns the 1:N index needs, a bounded batch at a time."""
+    rows = session.execute(
+        select(
+            IdentityTemplate.id,
+            IdentityTemplate.application_id,
+            IdentityTemplate.face,
+            IdentityTemplate.active,
+        )
+        .where(IdentityTemplate.id > last_id)
+        .order_by(IdentityTemplate.id)
+        .limit(limit)
+    ).all()
+    return [(r.id, r.application_id, r.face, r.active) for r in rows]
 
 
 def active_templates(session: Session, application_ids: list[uuid.UUID]) -> list[IdentityTemplate]:

@@ -18,6 +18,7 @@ from eid.biometrics.thresholds import FACE_ALONE_DUPLICATE_THRESHOLD
 from eid.core import audit, clock
 from eid.core.audit import Actor
 from eid.core.crypto import seal, unseal
+from eid.core.database import unit_of_work
 from eid.core.errors import Conflict, NotFound, ValidationFailed
 from eid.enrolment.models import Application, Capture
 from eid.enrolment.notices import notify_rejection
@@ -211,19 +212,39 @@ _indexed_upto = 0
 _indexed_matcher: object | None = None
 
 
-def _sync_gallery(session: Session, matcher: BiometricMatcher) -> None:
-    """Bring this process's in-memory 1:N index up to date with the gallery table."""
+def _sync_gallery(session: Session, matcher: BiometricMatcher, batch: int = 10_000) -> None:
+    """Bring this process's in-memory 1:N index up to date with the gallery table, a bounded
+    batch of rows at a time (a national gallery does not fit in one result set)."""
     global _indexed_upto, _indexed_matcher
     with _index_lock:
         if _indexed_matcher is not matcher:
             _indexed_matcher, _indexed_upto = matcher, 0
-        for row in repository.templates_after(session, _indexed_upto):
-            if row.face is not None:
-                matcher.index_face(
-                    str(row.application_id),
-                    unseal(row.face, aad=f"gallery:face:{row.application_id}".encode()),
-                )
-            _indexed_upto = row.id
+        while True:
+            rows = repository.face_templates_after(session, _indexed_upto, batch)
+            if not rows:
+                return
+            keys: list[str] = []
+            faces: list[bytes] = []
+            for _, application_id, face, active in rows:
+                # A template already withdrawn (refused, cancelled) never enters; one withdrawn
+                # later stays until restart and is dropped from results by `active_templates`.
+                if face is not None and active:
+                    keys.append(str(application_id))
+                    faces.append(unseal(face, aad=f"gallery:face:{application_id}".encode()))
+            matcher.index_faces(keys, faces)
+            _indexed_upto = rows[-1][0]
+
+
+def warm_gallery() -> int:
+    """Load the 1:N index before the first job needs it (worker start-up); returns its size.
+
+    Safe without the gallery lock: rows are inserted under that lock and commit in id order, so
+    any snapshot holds a prefix of the ids, which is all the cursor needs."""
+    matcher = get_matcher()
+    with unit_of_work() as session:
+        _sync_gallery(session, matcher)
+    matcher.prepare_search()  # a large gallery's codebooks, learnt before the first check
+    return matcher.indexed()
 
 
 def _check_duplicates(

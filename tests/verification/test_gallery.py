@@ -1,0 +1,65 @@
+"""The in-memory 1:N index is loaded from the gallery table in bounded batches."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from eid.biometrics.face import serialize_face_template
+from eid.core.audit import Actor
+from eid.core.crypto import seal
+from eid.enrolment.models import Application
+from eid.staff.service import create_officer
+from eid.verification import service
+from eid.verification.models import IdentityTemplate
+from eid.verification.ports import EngineMatcher
+
+
+def _face(rng: np.random.Generator) -> bytes:
+    vector = rng.standard_normal(128).astype(np.float32)
+    return serialize_face_template(vector / np.linalg.norm(vector))
+
+
+def test_gallery_loads_in_batches_and_skips_withdrawn_templates(db: Session) -> None:
+    officer = create_officer(
+        db,
+        username=f"gallery.{uuid.uuid4().hex[:8]}",
+        password="a long enough password",
+        office="HN-GAL",
+        role="officer",
+        actor=Actor.system("test"),
+    )
+    rng = np.random.default_rng(5)
+    faces: dict[uuid.UUID, bytes] = {}
+    for i in range(25):
+        app = Application(
+            office_code="HN-GAL",
+            created_by=officer.id,
+            full_name=f"PERSON {i}",
+            date_of_birth=dt.date(1990, 1, 1),
+            sex="F",
+            nationality="JPN",
+            passport={"number": f"TG{i:07d}"},
+            passport_key=uuid.uuid4().hex,
+            residence_card={"number": f"TT{i:07d}"},
+            address="1 Kim Ma, Ha Noi",
+            phone="+84912345678",
+            language="en",
+        )
+        db.add(app)
+        db.flush()
+        faces[app.id] = _face(rng)
+        face = None if i == 3 else seal(faces[app.id], aad=f"gallery:face:{app.id}".encode())
+        db.add(IdentityTemplate(application_id=app.id, face=face, active=i != 7))
+    db.flush()
+
+    matcher = EngineMatcher()
+    service._sync_gallery(db, matcher, batch=10)  # three batches: 10, 10, 5
+    assert matcher.indexed() == 23  # no face on row 3; row 7 withdrawn
+    probe_id, probe = next(iter(faces.items()))
+    assert matcher.search_faces(probe, 1)[0][0] == str(probe_id)
+    service._sync_gallery(db, matcher, batch=10)  # nothing new: the cursor holds
+    assert matcher.indexed() == 23
