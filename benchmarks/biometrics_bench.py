@@ -33,6 +33,7 @@ import numpy.typing as npt
 from eid.biometrics import BiometricEngine, FaceIndex
 from eid.biometrics.face import parse_face_template
 from eid.biometrics.index import top_k
+from eid.core.errors import BiometricError
 
 F32 = npt.NDArray[np.float32]
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -62,18 +63,33 @@ def encode(image: npt.NDArray[np.uint8]) -> bytes:
 
 
 def real_embeddings(engine: BiometricEngine, faces: Path) -> tuple[F32, list[str], F32, list[int]]:
-    """(gallery embeddings, their identities, probe embeddings, probe -> source photo row)."""
+    """(gallery embeddings, their identities, probe embeddings, probe -> source photo row).
+
+    A photo without a usable face is left out (counted); so is an altered copy of one."""
     with (faces / "labels.csv").open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     gallery, identities, probes, sources = [], [], [], []
-    for row_number, row in enumerate(rows):
+    skipped = {"photos": 0, "altered copies": 0}
+    for row in rows:
         data = (faces / row["file"]).read_bytes()
-        gallery.append(parse_face_template(engine.face_template(data)))
+        try:
+            template = parse_face_template(engine.face_template(data))
+        except BiometricError:
+            skipped["photos"] += 1
+            continue
+        row_number = len(gallery)
+        gallery.append(template)
         identities.append(row["identity"])
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
         for variant in [image, *altered_copies(image)]:
-            probes.append(parse_face_template(engine.face_template(encode(variant))))
+            try:
+                probes.append(parse_face_template(engine.face_template(encode(variant))))
+            except BiometricError:
+                skipped["altered copies"] += 1
+                continue
             sources.append(row_number)
+    if any(skipped.values()):
+        print("left out, no usable face: " + ", ".join(f"{v} {k}" for k, v in skipped.items()))
     return np.stack(gallery), identities, np.stack(probes), sources
 
 
@@ -106,10 +122,18 @@ def percentile_ms(times: list[float], q: float) -> float:
     return float(np.percentile(np.array(times) * 1e3, q))
 
 
+def first_files(folder: Path, count: int, column: str) -> list[Path]:
+    """The first `count` files of one identity or finger in a labels.csv folder."""
+    with (folder / "labels.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    first = rows[0][column]
+    return [folder / row["file"] for row in rows if row[column] == first][:count]
+
+
 def enrolment_time(engine: BiometricEngine, data: Path, repeats: int = 5) -> tuple[float, float]:
     """(first call incl. model loading, median of later calls), seconds, portrait + 2 fingers."""
-    portrait = (data / "faces" / "df00_deepface_img1.jpg").read_bytes()
-    fingers = [(data / "fingerprints" / f"pyfnprint_010_{i}.png").read_bytes() for i in (1, 2)]
+    portrait = first_files(data / "faces", 1, "identity")[0].read_bytes()
+    fingers = [p.read_bytes() for p in first_files(data / "fingerprints", 2, "finger")]
 
     def enrol() -> float:
         start = time.perf_counter()
