@@ -107,6 +107,25 @@ def test_second_identity_is_held_and_supervisor_sees_both(
     assert review["application"]["passport_number"] == "P20000002"
     assert review["candidate"]["passport_number"] == "P10000001"
 
+    # Both portraits, side by side: the held one and the candidate's, never cached.
+    portraits = {
+        side: supervisor.get(f"/api/v1/reviews/{review['id']}/portraits/{side}")
+        for side in ("application", "candidate")
+    }
+    for side, sent in (
+        ("application", "df05_deepface_img35.jpg"),
+        ("candidate", "df05_deepface_img34.jpg"),
+    ):
+        assert portraits[side].status_code == 200
+        assert portraits[side].headers["content-type"] == "image/jpeg"
+        assert portraits[side].headers["cache-control"] == "no-store"
+        assert portraits[side].content == (faces / sent).read_bytes()
+    elsewhere = make_officer("supervisor", office="HCM-01")
+    r = elsewhere.get(f"/api/v1/reviews/{review['id']}/portraits/candidate")
+    assert (r.status_code, r.json()["error"]["code"]) == (404, "REVIEW_NOT_FOUND")
+    assert officer.get(f"/api/v1/reviews/{review['id']}/portraits/candidate").status_code == 403
+    assert supervisor.get(f"/api/v1/reviews/{review['id']}/portraits/other").status_code == 422
+
     r = supervisor.post(
         f"/api/v1/reviews/{review['id']}/decision",
         json={"decision": "reject", "note": "same person as an earlier application"},
@@ -124,6 +143,8 @@ def test_second_identity_is_held_and_supervisor_sees_both(
     actions = [e["action"] for e in trail]
     assert "application.rejected" in actions and "application.in_review" in actions
     assert "application.read" in actions
+    candidate_trail = auditor.get("/api/v1/audit", params={"subject_id": a["id"]}).json()
+    assert "capture.read" in [e["action"] for e in candidate_trail]  # the portrait was seen
     assert officer.get("/api/v1/audit").status_code == 403
 
 

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -39,3 +39,31 @@ def decide(
         db, review_id, decision=body.decision, note=body.note, actor=actor
     )
     return service.review_view(db, review, actor)
+
+
+@router.get(
+    "/{review_id}/portraits/{side}",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}},
+)
+def review_portrait(
+    review_id: uuid.UUID,
+    side: Literal["application", "candidate"],
+    db: Session = Depends(get_db, scope="function"),
+    actor: Actor = Depends(require_roles("supervisor")),
+) -> Response:
+    """The held application's or the candidate's captured portrait, side by side in the review
+    page. Never cached: it is biometric data."""
+    image = service.review_portrait(db, review_id, side, actor)
+    media = (
+        "image/jpeg"
+        if image.startswith(b"\xff\xd8")
+        else "image/png"
+        if image.startswith(b"\x89PNG")
+        else "application/octet-stream"
+    )
+    return Response(
+        image,
+        media_type=media,
+        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+    )

@@ -464,6 +464,31 @@ def decide_review(
     return review
 
 
+def review_portrait(session: Session, review_id: uuid.UUID, side: str, actor: Actor) -> bytes:
+    """The portrait captured for one side of a review, for the supervisor to compare (audited).
+
+    Only the supervisor of the review's office may see it, as only they may decide it."""
+    review = session.get(Review, review_id)
+    if review is None or review.office_code != actor.office:
+        raise NotFound("no such review", code="REVIEW_NOT_FOUND")
+    app_id = review.application_id if side == "application" else review.candidate_application_id
+    if app_id is None:
+        raise NotFound("this review has no candidate record", code="NO_CANDIDATE")
+    row = session.execute(
+        select(Capture).where(
+            Capture.application_id == app_id, Capture.kind == "portrait", Capture.position == 0
+        )
+    ).scalar_one_or_none()
+    if row is None or row.image is None:
+        raise NotFound(
+            "the portrait of this application is no longer kept", code="PORTRAIT_NOT_KEPT"
+        )
+    audit.record(
+        session, actor, "capture.read", "application", app_id, reason=f"review {review.id}"
+    )
+    return unseal(row.image, aad=_capture_aad(app_id, "portrait", 0, "image"))
+
+
 def review_view(session: Session, review: Review, actor: Actor) -> dict[str, Any]:
     """What a supervisor sees: both records side by side (read audited)."""
 

@@ -16,6 +16,7 @@ router = APIRouter(tags=["campaign"])
 _TEMPLATES = Path(__file__).parent / "templates"
 _PAGE = (_TEMPLATES / "dashboard.html").read_text(encoding="utf-8")
 _CONSOLE = (_TEMPLATES / "console.html").read_text(encoding="utf-8")
+_REVIEWS = (_TEMPLATES / "reviews.html").read_text(encoding="utf-8")
 
 
 @router.get("/api/v1/campaign/stats")
@@ -36,3 +37,10 @@ def dashboard() -> str:
 def officer_console() -> str:
     """TK01 at the counter, on the officer API: the page holds no data and no secret."""
     return _CONSOLE
+
+
+@router.get("/reviews", response_class=HTMLResponse, include_in_schema=False)
+def supervisor_reviews() -> str:
+    """Held applications beside the identity they may duplicate, portraits included, for a
+    supervisor's decision: the page holds no data and no secret, it reads the reviews API."""
+    return _REVIEWS

@@ -1,0 +1,84 @@
+"""A supervisor sees a held application beside the identity it may duplicate, portraits side
+by side, in a real browser (headless Chromium), and decides it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from eid.core.audit import Actor
+from eid.core.database import unit_of_work
+from eid.staff.service import create_officer, current_totp
+from tests.conftest import SHOTS
+from tests.procedure.test_review import _enrol
+
+
+def test_supervisor_compares_both_records_and_rejects_the_second_identity(
+    live: str,
+    page: Any,
+    make_officer: Callable[..., httpx.Client],
+    registry_person: Callable[..., dict[str, Any]],
+    shared_data: Path,
+) -> None:
+    faces, prints = shared_data / "faces", shared_data / "fingerprints"
+    officer = make_officer("officer")
+    first = registry_person(number="Q10000001", name="MORI KEN", nationality="JPN")
+    second = registry_person(number="Q20000002", name="SATO JIRO", nationality="KOR")
+    a = _enrol(
+        officer,
+        first,
+        faces / "df09_deepface_img53.jpg",
+        {2: prints / "pyfnprint_015_1.png", 7: prints / "pyfnprint_016_1.png"},
+    )
+    assert a["status"] == "verified", a["checks"]
+    b = _enrol(  # the same person, the same fingers, another passport
+        officer,
+        second,
+        faces / "df09_deepface_img54.jpg",
+        {2: prints / "pyfnprint_015_3.png", 7: prints / "pyfnprint_016_3.png"},
+    )
+    assert b["status"] == "in_review", b["checks"]
+
+    name = f"reviewer.{os.urandom(3).hex()}"
+    with unit_of_work() as session:
+        made = create_officer(
+            session,
+            username=name,
+            password="correct-horse-battery-9!",
+            office="HN-01",
+            role="supervisor",
+            actor=Actor.system("tests"),
+        )
+    page.goto(f"{live}/reviews")
+    page.fill("#login [name=username]", name)
+    page.fill("#login [name=password]", "correct-horse-battery-9!")
+    page.fill("#login [name=totp]", current_totp(made.totp_secret))
+    page.click("#login button")
+    page.wait_for_selector("section.review")
+    review = page.locator("section.review").filter(has_text="SATO JIRO")
+    held, candidate = (
+        review.locator("[data-side=application]"),
+        review.locator("[data-side=candidate]"),
+    )
+    assert "Q20000002" in held.inner_text() and "Q10000001" in candidate.inner_text()
+    # Both portraits decoded in the page (they come through the API with the bearer token).
+    for side in (held, candidate):
+        side.locator("img").evaluate(
+            "img => img.complete && img.naturalWidth > 0 ? true : new Promise("
+            "(ok, no) => { img.onload = () => ok(true); img.onerror = () => no('broken'); })"
+        )
+        assert side.locator("img").evaluate("img => img.naturalWidth") > 100
+    assert "duplicates_1toN" in review.locator(".checks").inner_text()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "reviews.png"), full_page=True)
+
+    review.locator("textarea[name=note]").fill("same face and fingers as Q10000001")
+    review.locator("button[value=reject]").click()
+    page.wait_for_selector("p.decided")
+    assert "rejected" in page.inner_text("p.decided")
+    assert page.inner_text("#error") == ""
+    assert officer.get(f"/api/v1/applications/{b['id']}").json()["status"] == "rejected"
