@@ -33,6 +33,12 @@ import numpy.typing as npt
 from eid.biometrics import BiometricEngine, FaceIndex
 from eid.biometrics.face import parse_face_template
 from eid.biometrics.index import top_k
+from eid.biometrics.thresholds import (
+    FACE_ALONE_DUPLICATE_THRESHOLD,
+)
+from eid.biometrics.thresholds import (
+    SFACE_PUBLISHED_COSINE_THRESHOLD as FACE_1TO1,
+)
 from eid.core.errors import BiometricError
 
 F32 = npt.NDArray[np.float32]
@@ -174,6 +180,7 @@ def run_fold(
     mates_total = mates_base = mates_index = mates_both = 0
     filler_scores: list[float] = []
     exact_misses: list[str] = []
+    strangers_held = {"face_only": 0, "face_alone": 0}
     sample = gallery[: offset : max(1, offset // 5_000)]
     for number, (probe, source) in enumerate(zip(probes, sources, strict=True)):
         if identities[source] not in fold:
@@ -195,6 +202,11 @@ def run_fold(
         mates_base += len(mates & set(base_top))
         mates_index += len(mates & set(index_top))
         mates_both += len(mates & set(index_top) & set(base_top))
+        # Would a stranger in the shortlist hold this applicant? Under a face-only rule (1:1
+        # threshold), and under verification's rule when fingerprints refute (face alone >= 0.60).
+        strangers = [score for key, score in found[: K + 1] if key != own and key not in mates]
+        strangers_held["face_only"] += any(s >= FACE_1TO1 for s in strangers)
+        strangers_held["face_alone"] += any(s >= FACE_ALONE_DUPLICATE_THRESHOLD for s in strangers)
         exact_misses += [ALTERATIONS[number % len(ALTERATIONS)]] * len(mates - set(base_top))
         filler_scores.extend((sample @ probe).tolist())
     del index, gallery
@@ -208,6 +220,7 @@ def run_fold(
         "mates_both": mates_both,
         "filler_scores": filler_scores,
         "exact_misses": exact_misses,
+        "strangers_held": strangers_held,
     }
 
 
@@ -218,6 +231,7 @@ def run_size(
     index: list[float] = []
     fillers_seen: list[float] = []
     misses: list[str] = []
+    held = {"face_only": 0, "face_alone": 0}
     total = found_base = found_index = found_both = 0
     for fold in identity_folds(identities):
         part = run_fold(size, fold, real, identities, probes, sources)
@@ -225,12 +239,16 @@ def run_size(
         index += part["index_times"]
         fillers_seen += part["filler_scores"]
         misses += part["exact_misses"]
+        for rule, n in part["strangers_held"].items():
+            held[rule] += n
         total += part["mates_total"]
         found_base += part["mates_base"]
         found_index += part["mates_index"]
         found_both += part["mates_both"]
     by_alteration = {name: misses.count(name) for name in ALTERATIONS if name in misses}
     return {
+        "held_face_only": held["face_only"] / max(1, len(base)),
+        "held_face_alone": held["face_alone"] / max(1, len(base)),
         "exact_misses": ", ".join(f"{n} {name}" for name, n in by_alteration.items()) or "none",
         "base_p50": percentile_ms(base, 50),
         "base_p99": percentile_ms(base, 99),
@@ -291,6 +309,11 @@ def main() -> int:
             f"{r['queries']:>7} {r['mate_pairs']:>5} | {r['filler_median']:.3f}/{r['filler_p99']:.3f}"
         )
         print(f"{'':>9}   mates the exact scan misses, by probe alteration: {r['exact_misses']}")
+        print(
+            f"{'':>9}   queries a stranger in the top {K} would hold: {r['held_face_only']:.1%} "
+            f"under a face-only rule (>= {FACE_1TO1}), {r['held_face_alone']:.1%} at face "
+            f"alone >= {FACE_ALONE_DUPLICATE_THRESHOLD} (verification's rule when fingers refute)"
+        )
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     return 0
 
