@@ -33,12 +33,8 @@ import numpy.typing as npt
 from eid.biometrics import BiometricEngine, FaceIndex
 from eid.biometrics.face import parse_face_template
 from eid.biometrics.index import top_k
-from eid.biometrics.thresholds import (
-    FACE_ALONE_DUPLICATE_THRESHOLD,
-)
-from eid.biometrics.thresholds import (
-    SFACE_PUBLISHED_COSINE_THRESHOLD as FACE_1TO1,
-)
+from eid.biometrics.thresholds import SFACE_PUBLISHED_COSINE_THRESHOLD as FACE_1TO1
+from eid.biometrics.thresholds import face_alone_duplicate_threshold
 from eid.core.errors import BiometricError
 
 F32 = npt.NDArray[np.float32]
@@ -181,6 +177,7 @@ def run_fold(
     filler_scores: list[float] = []
     exact_misses: list[str] = []
     strangers_held = {"face_only": 0, "face_alone": 0}
+    face_alone = face_alone_duplicate_threshold(size)
     sample = gallery[: offset : max(1, offset // 5_000)]
     for number, (probe, source) in enumerate(zip(probes, sources, strict=True)):
         if identities[source] not in fold:
@@ -203,10 +200,11 @@ def run_fold(
         mates_index += len(mates & set(index_top))
         mates_both += len(mates & set(index_top) & set(base_top))
         # Would a stranger in the shortlist hold this applicant? Under a face-only rule (1:1
-        # threshold), and under verification's rule when fingerprints refute (face alone >= 0.60).
+        # threshold), and under verification's rule when fingerprints refute (the face-alone cut
+        # for this gallery size).
         strangers = [score for key, score in found[: K + 1] if key != own and key not in mates]
         strangers_held["face_only"] += any(s >= FACE_1TO1 for s in strangers)
-        strangers_held["face_alone"] += any(s >= FACE_ALONE_DUPLICATE_THRESHOLD for s in strangers)
+        strangers_held["face_alone"] += any(s >= face_alone for s in strangers)
         exact_misses += [ALTERATIONS[number % len(ALTERATIONS)]] * len(mates - set(base_top))
         filler_scores.extend((sample @ probe).tolist())
     del index, gallery
@@ -249,6 +247,7 @@ def run_size(
     return {
         "held_face_only": held["face_only"] / max(1, len(base)),
         "held_face_alone": held["face_alone"] / max(1, len(base)),
+        "face_alone_cut": face_alone_duplicate_threshold(size),
         "exact_misses": ", ".join(f"{n} {name}" for name, n in by_alteration.items()) or "none",
         "base_p50": percentile_ms(base, 50),
         "base_p99": percentile_ms(base, 99),
@@ -312,7 +311,8 @@ def main() -> int:
         print(
             f"{'':>9}   queries a stranger in the top {K} would hold: {r['held_face_only']:.1%} "
             f"under a face-only rule (>= {FACE_1TO1}), {r['held_face_alone']:.1%} at face "
-            f"alone >= {FACE_ALONE_DUPLICATE_THRESHOLD} (verification's rule when fingers refute)"
+            f"alone >= {r['face_alone_cut']} (verification's cut for this size when fingers "
+            "refute)"
         )
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     return 0

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 from sqlalchemy import Engine, text
 
+from eid.biometrics.face import serialize_face_template
+from eid.verification.ports import get_matcher
 from tests.procedure.conftest import tk01, verify_phone
 from tests.support import SmsGateway, SmtpServer, WorkerThread, wait_until
 
@@ -48,6 +52,14 @@ def test_a_stranger_above_the_face_threshold_is_cleared_by_fingerprints(
     threshold: the face search shortlists the first for the second, their fingers differ, so the
     second is not held (at 1M templates a face-only rule would hold every applicant)."""
     faces, prints = shared_data / "faces", shared_data / "fingerprints"
+    # A gallery of a thousand issued identities besides them (the worker runs in this process):
+    # the face-alone cut for that size is 0.50, so only fingerprints could hold the second.
+    rng = np.random.default_rng(11)
+    strangers = rng.standard_normal((1000, 128)).astype(np.float32)
+    strangers /= np.linalg.norm(strangers, axis=1, keepdims=True)
+    get_matcher().index_faces(
+        [str(uuid.uuid4()) for _ in strangers], [serialize_face_template(v) for v in strangers]
+    )
     officer = make_officer("officer")
     first = registry_person(number="P30000003", name="NGUYEN AN", nationality="USA")
     second = registry_person(number="P40000004", name="TRAN BINH", nationality="GBR")
@@ -77,6 +89,7 @@ def test_a_stranger_above_the_face_threshold_is_cleared_by_fingerprints(
         ).scalar_one()
     assert details["best_candidate_face_score"] > 0.363  # shortlisted, then cleared
     assert details["fingers_compared"] == [2, 7]
+    assert details["face_alone_threshold"] == 0.50
 
 
 def test_second_identity_is_held_and_supervisor_sees_both(

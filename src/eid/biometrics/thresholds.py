@@ -14,12 +14,20 @@ above 40 generally indicates a true match; we use 40. On the shared prints (8,19
 3 impostor pairs reach 40 (the highest scores 41), and 5.8% of the 450 genuine pairs fall below
 it; again a check that the published value is sane here, not a fit.
 
-Face alone as a duplicate (1:N, fingerprints compared and not matching): 0.60. On the shared set
-the highest different-person score is 0.44 (1,234 pairs) and the lowest same-person score 0.50
-(92 pairs, median 0.78). In the 1:N benchmark's galleries (1M fillers drawn to score like real
-strangers, 364 real probes: 3.6e8 pairs) no filler reaches 0.60 (highest 0.58; 14 above 0.55).
-Synthetic fillers say little about the real far tail, so this is a conservative cut for holding an
-application, never for clearing one: below it the fingerprints decide.
+Face alone as a duplicate (1:N, where fingerprints were compared and none matched): a cut that
+grows with the gallery. A search holds an applicant wrongly when any of N strangers scores above
+the cut, which happens with probability about N x FMR(cut); we take the lowest cut that keeps that
+at 1% or less, so a small gallery catches every duplicate it safely can and a national one stays
+specific. FMR(cut) on the right-hand tail, per pair:
+    0.363  2.4e-3   shared set, real different people (3 of 1,234 pairs)
+    0.45   4.7e-5   \
+    0.50   1.05e-6   } the 1:N benchmark's fillers (drawn to score like real strangers: median
+    0.55   4.3e-8    } 0.149 / p99 0.335 vs real 0.140 / 0.316) against 364 real probes,
+    0.60   8.2e-9   /  3.64e8 pairs; the worst fold; none above 0.60 (95% bound: 3 / 3.64e8)
+so 0.363 up to 4 identities, 0.45 to 212, 0.50 to 9,500, 0.55 to 232,000, 0.60 above (to 1.2M
+within budget; we have no data for a higher cut). Same-person scores on the shared set: lowest
+0.50, median 0.78 (92 pairs). Synthetic fillers say little about the real far tail: these cuts hold
+an application for a supervisor, never clear one.
 """
 
 from __future__ import annotations
@@ -29,7 +37,24 @@ FACE_THRESHOLDS_BY_TARGET_FMR: dict[float, float] = {1e-3: SFACE_PUBLISHED_COSIN
 
 BOZORTH3_NIST_THRESHOLD = 40.0
 
-FACE_ALONE_DUPLICATE_THRESHOLD = 0.60
+FACE_ALONE_FALSE_HOLD_BUDGET = 0.01  # expected wrong holds per search from face alone
+FACE_IMPOSTOR_TAIL: tuple[tuple[float, float], ...] = (  # (cut, FMR per pair), see above
+    (SFACE_PUBLISHED_COSINE_THRESHOLD, 2.4e-3),
+    (0.45, 4.7e-5),
+    (0.50, 1.05e-6),
+    (0.55, 4.3e-8),
+    (0.60, 8.2e-9),
+)
+FACE_ALONE_DUPLICATE_THRESHOLD = FACE_IMPOSTOR_TAIL[-1][0]  # the national-scale cut
+
+
+def face_alone_duplicate_threshold(gallery_size: int) -> float:
+    """The lowest face cut whose expected wrong holds over `gallery_size` strangers stay within
+    the budget; the highest measured cut beyond that."""
+    for cut, fmr in FACE_IMPOSTOR_TAIL:
+        if max(1, gallery_size) * fmr <= FACE_ALONE_FALSE_HOLD_BUDGET:
+            return cut
+    return FACE_ALONE_DUPLICATE_THRESHOLD
 
 
 def face_threshold_for(target_fmr: float) -> float:

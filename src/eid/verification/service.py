@@ -14,7 +14,10 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from eid.biometrics.thresholds import FACE_ALONE_DUPLICATE_THRESHOLD
+from eid.biometrics.thresholds import (
+    FACE_ALONE_DUPLICATE_THRESHOLD,
+    face_alone_duplicate_threshold,
+)
 from eid.core import audit, clock
 from eid.core.audit import Actor
 from eid.core.crypto import seal, unseal
@@ -271,6 +274,7 @@ def _check_duplicates(
         if t.registry_ref != app.registry_ref
     }
     best: dict[str, Any] = {}
+    face_alone = face_alone_duplicate_threshold(matcher.indexed())
     for key, score in hits:
         cid = uuid.UUID(key)
         if cid not in candidates:
@@ -295,6 +299,7 @@ def _check_duplicates(
             face_threshold=face_result.threshold if face_result else None,
             fingers_compared=compared,
             fingers_matched=matched,
+            face_alone_threshold=face_alone,
         )
         if reason is not None:
             out.candidate = cid
@@ -308,10 +313,15 @@ def _check_duplicates(
                     "candidate_application_id": str(cid),
                     "fingers_compared": compared,
                     "fingers_matched": matched,
+                    "face_alone_threshold": face_alone,
                 },
             )
             return
-    out.add("duplicates_1toN", "pass", details={"gallery_size": matcher.indexed(), **best})
+    out.add(
+        "duplicates_1toN",
+        "pass",
+        details={"gallery_size": matcher.indexed(), "face_alone_threshold": face_alone, **best},
+    )
 
 
 def duplicate_reason(
@@ -320,6 +330,7 @@ def duplicate_reason(
     face_threshold: float | None,
     fingers_compared: list[int],
     fingers_matched: list[int],
+    face_alone_threshold: float = FACE_ALONE_DUPLICATE_THRESHOLD,
 ) -> str | None:
     """Why a face-shortlisted candidate is a possible second identity, or None.
 
@@ -329,8 +340,10 @@ def duplicate_reason(
     `benchmarks/biometrics_bench.py`'s galleries), so a face-only rule would hold every
     application. So: any matching finger holds the application. Where no finger can be compared
     (no prints on one side, or no common position), a face match holds it. Where fingers were
-    compared and none matched, only a face score of `FACE_ALONE_DUPLICATE_THRESHOLD` or more
-    still holds it: an identical twin, or prints that are not the applicant's own.
+    compared and none matched, only a face score of `face_alone_threshold` or more still holds
+    it (an identical twin, prints that are not the applicant's own, or prints that failed to
+    match): `face_alone_duplicate_threshold(gallery size)`, 0.60 at national scale, lower for
+    a small gallery, where strangers that high are rarer.
     """
     if fingers_matched:
         return "fingerprints match another identity" + (
@@ -340,7 +353,7 @@ def duplicate_reason(
         if _face_match(face_score, face_threshold):
             return "the face matches another identity and no fingerprint can confirm or refute it"
         return None
-    if face_score is not None and face_score >= FACE_ALONE_DUPLICATE_THRESHOLD:
+    if face_score is not None and face_score >= face_alone_threshold:
         return "the face matches another identity strongly, but the fingerprints do not"
     return None
 
