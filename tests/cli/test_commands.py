@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
@@ -45,6 +46,44 @@ def test_registry_add_reads_the_design_format_with_images(
 
     again = runner.invoke(app, ["registry", "add", str(file)])
     assert again.exit_code != 0 and "REGISTRY_DUPLICATE" in repr(again.exception.code)  # type: ignore[union-attr]
+
+
+def test_registry_add_finds_relative_images_next_to_the_file_or_in_the_working_directory(
+    committed: Engine, shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "faces").mkdir()
+    (tmp_path / "faces" / "me.jpg").write_bytes(
+        (shared_data / "faces" / "df02_deepface_img22.jpg").read_bytes()
+    )
+    monkeypatch.chdir(shared_data)  # "fingerprints/..." resolves from here, not from tmp_path
+    person = {
+        "full_name": "TANAKA YUKI",
+        "date_of_birth": "1988-03-02",
+        "sex": "F",
+        "nationality": "JPN",
+        "passport": {
+            "number": "TR7654321",
+            "type": "P",
+            "issuing_state": "JPN",
+            "issue_date": "2022-01-10",
+            "expiry_date": "2032-01-09",
+        },
+        "residence_card": {"number": "TT7654321", "kind": "TRC", "expiry_date": "2028-06-30"},
+        "portrait": "faces/me.jpg",
+        "fingerprints": {"7": "fingerprints/pyfnprint_004_1.png"},
+    }
+    file = tmp_path / "person.json"
+    file.write_text(json.dumps(person))
+    result = runner.invoke(app, ["registry", "add", str(file)])
+    assert result.exit_code == 0, result.output
+    with unit_of_work() as session:
+        on_file = registry_port(session).biometrics_on_file(json.loads(result.output)["person_ref"])
+    assert on_file.portrait is not None and set(on_file.fingerprints) == {7}
+    person["portrait"] = "faces/nobody.jpg"
+    person["passport"]["number"] = "TR7654322"  # type: ignore[index]
+    file.write_text(json.dumps(person))
+    missing = runner.invoke(app, ["registry", "add", str(file)])
+    assert missing.exit_code != 0 and "IMAGE_NOT_FOUND" in repr(missing.exception.code)  # type: ignore[union-attr]
 
 
 def test_officer_create_prints_the_totp_secret(committed: Engine) -> None:

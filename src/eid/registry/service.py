@@ -169,7 +169,8 @@ def add_person(
 
 
 def add_person_from_file(session: Session, path: Path, *, actor: Actor) -> uuid.UUID:
-    """`eid registry add FILE.json`; image paths are relative to the file's folder."""
+    """`eid registry add FILE.json`; a relative image path is looked up next to the file,
+    then in the working directory (where a path typed on the command line would point)."""
     try:
         person = PersonIn.model_validate(json.loads(path.read_text()))
     except (ValidationError, json.JSONDecodeError) as exc:
@@ -179,7 +180,9 @@ def add_person_from_file(session: Session, path: Path, *, actor: Actor) -> uuid.
     base = path.parent
 
     def load(p: str) -> bytes:
-        image = (base / p) if not Path(p).is_absolute() else Path(p)
+        image = Path(p) if Path(p).is_absolute() else base / p
+        if not image.exists() and not Path(p).is_absolute() and Path(p).exists():
+            image = Path(p)
         if not image.exists():
             raise ValidationFailed(f"image {image} not found", code="IMAGE_NOT_FOUND")
         return image.read_bytes()
