@@ -191,7 +191,15 @@ def test_face_not_matching_the_file_goes_to_review_and_can_be_approved(
     review = next(
         x for x in supervisor.get("/api/v1/reviews").json() if x["application"]["id"] == held["id"]
     )
-    assert "face_1to1" in review["reasons"]
+    assert "face_1to1" in review["reasons"] and review["candidate"] is None
+    # The supervisor compares the live capture with the photo the immigration database holds.
+    on_file = supervisor.get(f"/api/v1/reviews/{review['id']}/portraits/registry")
+    assert on_file.status_code == 200 and on_file.headers["cache-control"] == "no-store"
+    assert on_file.content == (faces / "df06_deepface_img39.jpg").read_bytes()
+    live = supervisor.get(f"/api/v1/reviews/{review['id']}/portraits/application")
+    assert live.content == (faces / "df04_deepface_img29.jpg").read_bytes()
+    none = supervisor.get(f"/api/v1/reviews/{review['id']}/portraits/candidate")
+    assert (none.status_code, none.json()["error"]["code"]) == (404, "NO_CANDIDATE")
     r = supervisor.post(
         f"/api/v1/reviews/{review['id']}/decision",
         json={"decision": "approve", "note": "old photo on file; passport checked"},

@@ -42,6 +42,22 @@ def test_supervisor_compares_both_records_and_rejects_the_second_identity(
         {2: prints / "pyfnprint_015_3.png", 7: prints / "pyfnprint_016_3.png"},
     )
     assert b["status"] == "in_review", b["checks"]
+    # And one whose face does not match the photo on file (fingers do): no candidate, so the
+    # page shows the immigration database's photo beside the capture.
+    on_file = registry_person(
+        number="Q30000003",
+        name="REYES ANA",
+        nationality="PHL",
+        portrait=faces / "df06_deepface_img39.jpg",
+        fingers={2: prints / "pyfnprint_009_1.png"},
+    )
+    c = _enrol(
+        officer,
+        on_file,
+        faces / "df04_deepface_img29.jpg",
+        {2: prints / "pyfnprint_009_2.png", 7: prints / "pyfnprint_010_2.png"},
+    )
+    assert c["status"] == "in_review", c["checks"]
 
     name = f"reviewer.{os.urandom(3).hex()}"
     with unit_of_work() as session:
@@ -73,6 +89,14 @@ def test_supervisor_compares_both_records_and_rejects_the_second_identity(
         )
         assert side.locator("img").evaluate("img => img.naturalWidth") > 100
     assert "duplicates_1toN" in review.locator(".checks").inner_text()
+    doubt = page.locator("section.review").filter(has_text="REYES ANA")
+    photo = doubt.locator("[data-side=registry] img")
+    photo.evaluate(
+        "img => img.complete && img.naturalWidth > 0 ? true : new Promise("
+        "(ok, no) => { img.onload = () => ok(true); img.onerror = () => no('broken'); })"
+    )
+    assert photo.evaluate("img => img.naturalWidth") > 100
+    assert "immigration database" in doubt.locator("[data-side=registry] h3").inner_text()
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "reviews.png"), full_page=True)
 

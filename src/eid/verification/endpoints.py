@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from eid.core.audit import Actor
 from eid.core.web import get_db
+from eid.registry.service import registry_port
 from eid.staff.dependencies import require_roles
 from eid.verification import repository, service
 
@@ -48,13 +49,13 @@ def decide(
 )
 def review_portrait(
     review_id: uuid.UUID,
-    side: Literal["application", "candidate"],
+    side: Literal["application", "candidate", "registry"],
     db: Session = Depends(get_db, scope="function"),
     actor: Actor = Depends(require_roles("supervisor")),
 ) -> Response:
-    """The held application's or the candidate's captured portrait, side by side in the review
-    page. Never cached: it is biometric data."""
-    image = service.review_portrait(db, review_id, side, actor)
+    """The held application's capture, the candidate's, or the applicant's photo on file in the
+    immigration database, side by side in the review page. Never cached: biometric data."""
+    image = service.review_portrait(db, review_id, side, actor, registry_port(db))
     media = (
         "image/jpeg"
         if image.startswith(b"\xff\xd8")

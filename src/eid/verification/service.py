@@ -477,13 +477,39 @@ def decide_review(
     return review
 
 
-def review_portrait(session: Session, review_id: uuid.UUID, side: str, actor: Actor) -> bytes:
-    """The portrait captured for one side of a review, for the supervisor to compare (audited).
+def review_portrait(
+    session: Session,
+    review_id: uuid.UUID,
+    side: str,
+    actor: Actor,
+    registry: ImmigrationRegistry | None = None,
+) -> bytes:
+    """A portrait for the supervisor to compare (audited): the held application's capture
+    (`application`), the capture of the identity it may duplicate (`candidate`), or the photo the
+    immigration database holds for the applicant (`registry`, for a face that did not match it).
 
     Only the supervisor of the review's office may see it, as only they may decide it."""
     review = session.get(Review, review_id)
     if review is None or review.office_code != actor.office:
         raise NotFound("no such review", code="REVIEW_NOT_FOUND")
+    if side == "registry":
+        held = session.get(Application, review.application_id)
+        record = registry.find_by_passport(held.passport["number"]) if held and registry else None
+        on_file = registry.biometrics_on_file(record.person_ref) if registry and record else None
+        if held is None or on_file is None or on_file.portrait is None:
+            raise NotFound(
+                "the immigration database holds no photo of this applicant",
+                code="PORTRAIT_NOT_ON_FILE",
+            )
+        audit.record(
+            session,
+            actor,
+            "registry.portrait.read",
+            "application",
+            held.id,
+            reason=f"review {review.id}",
+        )
+        return on_file.portrait
     app_id = review.application_id if side == "application" else review.candidate_application_id
     if app_id is None:
         raise NotFound("this review has no candidate record", code="NO_CANDIDATE")
