@@ -7,7 +7,7 @@ template before its first duplicate check: `eid.verification.service.warm_galler
 `eid serve` and `eid worker` run in the background at start. This measures that load, in bounded
 batches, on a scratch database filled with N sealed random templates, against the baseline of a
 bare read of the same column in the same run (SELECT id, application_id, face ORDER BY id, no
-decryption, no index). From 250k faces the load ends by learning the PQ codebooks, so that the
+decryption, no index). From 100k faces the load ends by learning the PQ codebooks, so that the
 first duplicate check does not.
 """
 
@@ -148,7 +148,7 @@ def run(url: str, n: int) -> None:
     print(f"bare read of the rows:     {bare:6.2f} s  ({n / bare:,.0f} rows/s)")
     print(
         f"load into the 1:N index:   {load:6.2f} s  ({n / load:,.0f} faces/s): "
-        f"{load / bare:.1f}x the bare read (unseal + parse + index, and from 250k faces the PQ codebooks)"
+        f"{load / bare:.1f}x the bare read (unseal + parse + index, and from 100k faces the PQ codebooks)"
     )
     print(f"peak RSS growth during load: {(rss_after - rss_before) / 1024:,.0f} MiB")
     print(f"first search after the load {first * 1e3:.1f} ms, then {then * 1e3:.1f} ms")

@@ -72,7 +72,7 @@ class FaceIndex:
         strategy: Strategy = "exact",
         initial_capacity: int = 1024,
         shortlist_size: int = 2000,
-        approx_min_size: int = 250_000,
+        approx_min_size: int = 100_000,
     ) -> None:
         if strategy not in ("exact", "pq"):
             raise ValueError(f"unknown strategy {strategy!r}")

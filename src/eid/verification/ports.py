@@ -45,7 +45,7 @@ class EngineMatcher:
         from eid.biometrics import BiometricEngine, FaceIndex
 
         self.engine = BiometricEngine()
-        # "pq" is the exact scan below 250k templates and a product-quantised shortlist above.
+        # "pq" is the exact scan below 100k templates and a product-quantised shortlist above.
         self.index = FaceIndex(strategy="pq")
 
     @staticmethod
