@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 
 import numpy as np
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from eid.biometrics.face import serialize_face_template
@@ -63,3 +64,45 @@ def test_gallery_loads_in_batches_and_skips_withdrawn_templates(db: Session) -> 
     assert matcher.search_faces(probe, 1)[0][0] == str(probe_id)
     service._sync_gallery(db, matcher, batch=10)  # nothing new: the cursor holds
     assert matcher.indexed() == 23
+
+
+def test_warm_up_at_worker_start_loads_the_committed_gallery(committed: Engine) -> None:
+    from eid.core.database import unit_of_work
+    from eid.verification.ports import get_matcher
+    from eid.worker import warm_up
+
+    rng = np.random.default_rng(8)
+    with unit_of_work() as session:
+        officer = create_officer(
+            session,
+            username=f"warm.{uuid.uuid4().hex[:8]}",
+            password="a long enough password",
+            office="HN-WARM",
+            role="officer",
+            actor=Actor.system("test"),
+        )
+        app = Application(
+            office_code="HN-WARM",
+            created_by=officer.id,
+            full_name="PERSON WARM",
+            date_of_birth=dt.date(1990, 1, 1),
+            sex="M",
+            nationality="JPN",
+            passport={"number": "TW0000001"},
+            passport_key=uuid.uuid4().hex,
+            residence_card={"number": "TT0000001"},
+            address="1 Kim Ma, Ha Noi",
+            phone="+84912345678",
+            language="en",
+        )
+        session.add(app)
+        session.flush()
+        face = _face(rng)
+        session.add(
+            IdentityTemplate(
+                application_id=app.id, face=seal(face, aad=f"gallery:face:{app.id}".encode())
+            )
+        )
+        app_id = app.id
+    warm_up().join(timeout=60)
+    assert get_matcher().search_faces(face, 1)[0][0] == str(app_id)
