@@ -14,9 +14,25 @@ from eid.web import service
 
 router = APIRouter(tags=["campaign"])
 _TEMPLATES = Path(__file__).parent / "templates"
+
+
+def _officer_page(name: str) -> str:
+    """An officer page with the parts all of them share (style, header with sign-in, script)
+    inlined at their markers: one file each, and the pages stay single documents."""
+    page = (_TEMPLATES / name).read_text(encoding="utf-8")
+    for marker, part in (
+        ("/*officer.css*/", "officer.css"),
+        ("<!--officer-header-->", "officer-header.html"),
+        ("//officer.js", "officer.js"),
+    ):
+        assert page.count(marker) == 1, (name, marker)
+        page = page.replace(marker, (_TEMPLATES / part).read_text(encoding="utf-8"))
+    return page
+
+
 _PAGE = (_TEMPLATES / "dashboard.html").read_text(encoding="utf-8")
-_CONSOLE = (_TEMPLATES / "console.html").read_text(encoding="utf-8")
-_REVIEWS = (_TEMPLATES / "reviews.html").read_text(encoding="utf-8")
+_CONSOLE = _officer_page("console.html")
+_REVIEWS = _officer_page("reviews.html")
 
 
 @router.get("/api/v1/campaign/stats")
