@@ -55,35 +55,52 @@ def live(worker_thread: WorkerThread) -> Iterator[str]:
         yield server.url
 
 
-@pytest.fixture
-def make_officer(committed: Engine, live: str) -> Callable[..., httpx.Client]:
+PASSWORD = "correct-horse-battery-9!"
+
+
+def new_officer(role: str, office: str = "HN-01") -> tuple[str, str]:
+    """A new officer of `role`: (username, current TOTP code)."""
     from eid.staff.service import create_officer, current_totp
 
+    name = f"{role}.{office}.{os.urandom(3).hex()}".lower()
+    with unit_of_work() as session:
+        made = create_officer(
+            session, username=name, password=PASSWORD, office=office, role=role, actor=ADMIN
+        )
+    return name, current_totp(made.totp_secret)
+
+
+@pytest.fixture
+def make_officer(committed: Engine, live: str) -> Callable[..., httpx.Client]:
     def make(role: str = "officer", office: str = "HN-01") -> httpx.Client:
-        name = f"{role}.{office}.{os.urandom(3).hex()}".lower()
-        with unit_of_work() as session:
-            made = create_officer(
-                session,
-                username=name,
-                password="correct-horse-battery-9!",
-                office=office,
-                role=role,
-                actor=ADMIN,
-            )
+        name, code = new_officer(role, office)
         client = httpx.Client(base_url=live, timeout=60)
         r = client.post(
             "/api/v1/officer/sessions",
-            json={
-                "username": name,
-                "password": "correct-horse-battery-9!",
-                "totp": current_totp(made.totp_secret),
-            },
+            json={"username": name, "password": PASSWORD, "totp": code},
         )
         assert r.status_code == 201, r.text
         client.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
         return client
 
     return make
+
+
+@pytest.fixture
+def sign_in_page(committed: Engine, live: str, page: Any) -> Callable[[str, str], Any]:
+    """Signs a new officer of `role` in on the page at `path`, as a person would (password and
+    current TOTP code in the form), and returns the page."""
+
+    def sign_in(path: str, role: str) -> Any:
+        name, code = new_officer(role)
+        page.goto(f"{live}{path}")
+        page.fill("#login [name=username]", name)
+        page.fill("#login [name=password]", PASSWORD)
+        page.fill("#login [name=totp]", code)
+        page.click("#login button")
+        return page
+
+    return sign_in
 
 
 @pytest.fixture

@@ -4,22 +4,17 @@ back, consent, submission, and the e-ID number once issued."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from eid.core.audit import Actor
-from eid.core.database import unit_of_work
-from eid.staff.service import create_officer, current_totp
 from tests.conftest import SHOTS
 from tests.support import SmsGateway, SmtpServer, wait_until
 
 
 def test_officer_walks_tk01_in_the_console(
-    live: str,
-    page: Any,
+    sign_in_page: Callable[[str, str], Any],
     registry_person: Callable[..., dict[str, Any]],
     shared_data: Path,
     peers: tuple[SmtpServer, SmsGateway],
@@ -33,22 +28,7 @@ def test_officer_walks_tk01_in_the_console(
         portrait=faces / "df11_deepface_img16.jpg",
         fingers={2: prints / "pyfnprint_013_1.png", 7: prints / "pyfnprint_014_1.png"},
     )
-    name = f"console.{os.urandom(3).hex()}"
-    with unit_of_work() as session:
-        made = create_officer(
-            session,
-            username=name,
-            password="correct-horse-battery-9!",
-            office="HN-01",
-            role="officer",
-            actor=Actor.system("tests"),
-        )
-
-    page.goto(f"{live}/console")
-    page.fill("#login [name=username]", name)
-    page.fill("#login [name=password]", "correct-horse-battery-9!")
-    page.fill("#login [name=totp]", current_totp(made.totp_secret))
-    page.click("#login button")
+    page = sign_in_page("/console", "officer")
     page.wait_for_selector("#tk01", state="visible")
 
     fields = {

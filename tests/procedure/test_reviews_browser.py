@@ -3,23 +3,18 @@ by side, in a real browser (headless Chromium), and decides it."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from eid.core.audit import Actor
-from eid.core.database import unit_of_work
-from eid.staff.service import create_officer, current_totp
 from tests.conftest import SHOTS
 from tests.procedure.test_review import _enrol
 
 
 def test_supervisor_compares_both_records_and_rejects_the_second_identity(
-    live: str,
-    page: Any,
+    sign_in_page: Callable[[str, str], Any],
     make_officer: Callable[..., httpx.Client],
     registry_person: Callable[..., dict[str, Any]],
     shared_data: Path,
@@ -59,21 +54,7 @@ def test_supervisor_compares_both_records_and_rejects_the_second_identity(
     )
     assert c["status"] == "in_review", c["checks"]
 
-    name = f"reviewer.{os.urandom(3).hex()}"
-    with unit_of_work() as session:
-        made = create_officer(
-            session,
-            username=name,
-            password="correct-horse-battery-9!",
-            office="HN-01",
-            role="supervisor",
-            actor=Actor.system("tests"),
-        )
-    page.goto(f"{live}/reviews")
-    page.fill("#login [name=username]", name)
-    page.fill("#login [name=password]", "correct-horse-battery-9!")
-    page.fill("#login [name=totp]", current_totp(made.totp_secret))
-    page.click("#login button")
+    page = sign_in_page("/reviews", "supervisor")
     page.wait_for_selector("section.review")
     review = page.locator("section.review").filter(has_text="SATO JIRO")
     held, candidate = (
