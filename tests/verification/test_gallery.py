@@ -24,20 +24,23 @@ def _face(rng: np.random.Generator) -> bytes:
     return serialize_face_template(vector / np.linalg.norm(vector))
 
 
-def test_gallery_loads_in_batches_and_skips_withdrawn_templates(db: Session) -> None:
+def _issued(
+    session: Session, count: int, rng: np.random.Generator
+) -> list[tuple[Application, bytes]]:
+    """`count` applications of one new officer, each with a random face, not yet in the gallery."""
+    office = f"HN-{uuid.uuid4().hex[:4]}"
     officer = create_officer(
-        db,
+        session,
         username=f"gallery.{uuid.uuid4().hex[:8]}",
         password="a long enough password",
-        office="HN-GAL",
+        office=office,
         role="officer",
         actor=Actor.system("test"),
     )
-    rng = np.random.default_rng(5)
-    faces: dict[uuid.UUID, bytes] = {}
-    for i in range(25):
+    made = []
+    for i in range(count):
         app = Application(
-            office_code="HN-GAL",
+            office_code=office,
             created_by=officer.id,
             full_name=f"PERSON {i}",
             date_of_birth=dt.date(1990, 1, 1),
@@ -50,18 +53,28 @@ def test_gallery_loads_in_batches_and_skips_withdrawn_templates(db: Session) -> 
             phone="+84912345678",
             language="en",
         )
-        db.add(app)
-        db.flush()
-        faces[app.id] = _face(rng)
-        face = None if i == 3 else seal(faces[app.id], aad=f"gallery:face:{app.id}".encode())
-        db.add(IdentityTemplate(application_id=app.id, face=face, active=i != 7))
+        session.add(app)
+        session.flush()
+        made.append((app, _face(rng)))
+    return made
+
+
+def _sealed(app: Application, face: bytes) -> bytes:
+    return seal(face, aad=f"gallery:face:{app.id}".encode())
+
+
+def test_gallery_loads_in_batches_and_skips_withdrawn_templates(db: Session) -> None:
+    issued = _issued(db, 25, np.random.default_rng(5))
+    for i, (app, face) in enumerate(issued):
+        sealed = None if i == 3 else _sealed(app, face)
+        db.add(IdentityTemplate(application_id=app.id, face=sealed, active=i != 7))
     db.flush()
 
     matcher = EngineMatcher()
     service._sync_gallery(db, matcher, batch=10)  # three batches: 10, 10, 5
     assert matcher.indexed() == 23  # no face on row 3; row 7 withdrawn
-    probe_id, probe = next(iter(faces.items()))
-    assert matcher.search_faces(probe, 1)[0][0] == str(probe_id)
+    probe_app, probe = issued[0]
+    assert matcher.search_faces(probe, 1)[0][0] == str(probe_app.id)
     service._sync_gallery(db, matcher, batch=10)  # nothing new: the cursor holds
     assert matcher.indexed() == 23
 
@@ -71,38 +84,9 @@ def test_warm_up_at_worker_start_loads_the_committed_gallery(committed: Engine) 
     from eid.verification.ports import get_matcher
     from eid.worker import warm_up
 
-    rng = np.random.default_rng(8)
     with unit_of_work() as session:
-        officer = create_officer(
-            session,
-            username=f"warm.{uuid.uuid4().hex[:8]}",
-            password="a long enough password",
-            office="HN-WARM",
-            role="officer",
-            actor=Actor.system("test"),
-        )
-        app = Application(
-            office_code="HN-WARM",
-            created_by=officer.id,
-            full_name="PERSON WARM",
-            date_of_birth=dt.date(1990, 1, 1),
-            sex="M",
-            nationality="JPN",
-            passport={"number": "TW0000001"},
-            passport_key=uuid.uuid4().hex,
-            residence_card={"number": "TT0000001"},
-            address="1 Kim Ma, Ha Noi",
-            phone="+84912345678",
-            language="en",
-        )
-        session.add(app)
-        session.flush()
-        face = _face(rng)
-        session.add(
-            IdentityTemplate(
-                application_id=app.id, face=seal(face, aad=f"gallery:face:{app.id}".encode())
-            )
-        )
+        [(app, face)] = _issued(session, 1, np.random.default_rng(8))
+        session.add(IdentityTemplate(application_id=app.id, face=_sealed(app, face)))
         app_id = app.id
     warm_up().join(timeout=60)
     assert get_matcher().search_faces(face, 1)[0][0] == str(app_id)
