@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from bench_db import add_db_option, scratch
 
 KEYCLOAK_LOGINS_PER_VCPU = 15
 KEYCLOAK_GRANTS_PER_VCPU = 120
@@ -103,29 +104,14 @@ def main() -> None:
     parser.add_argument("--grants", type=int, default=600)
     parser.add_argument("--logins", type=int, default=60)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument(
-        "--db",
-        default=os.environ.get(
-            "EID_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-        ),
-    )
+    add_db_option(parser)
     args = parser.parse_args()
-    from eid.core.database import scratch_database
-    from eid.core.settings import get_settings
-
     port = free_port()
     keys_dir = Path(tempfile.mkdtemp(prefix="eid-authbench-keys-"))
     os.environ.update(
-        EID_DATABASE_URL=args.db,
-        EID_KEYS_DIR=str(keys_dir),
-        EID_ENV="development",
-        EID_ISSUER=f"http://127.0.0.1:{port}",
+        EID_KEYS_DIR=str(keys_dir), EID_ENV="development", EID_ISSUER=f"http://127.0.0.1:{port}"
     )
-    get_settings.cache_clear()
-    # A fresh database on that server, dropped afterwards (the project's own helper).
-    with scratch_database("eid_authbench") as url:
-        os.environ["EID_DATABASE_URL"] = url
-        get_settings.cache_clear()
+    with scratch(args.db, "eid_authbench") as url:
         run(url, port, args)
 
 

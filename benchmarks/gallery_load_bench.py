@@ -14,30 +14,21 @@ first duplicate check does not.
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import time
 import uuid
 
 import numpy as np
+from bench_db import add_db_option, scratch
 from sqlalchemy import create_engine, insert, text
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--faces", type=int, default=200_000)
-    parser.add_argument(
-        "--db",
-        default=os.environ.get(
-            "EID_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-        ),
-    )
+    add_db_option(parser)
     args = parser.parse_args()
-    from eid.core.database import scratch_database
-
-    os.environ["EID_DATABASE_URL"] = args.db
-    with scratch_database("eid_gallery_bench") as url:
-        os.environ["EID_DATABASE_URL"] = url
+    with scratch(args.db, "eid_gallery_bench") as url:
         run(url, args.faces)
 
 

@@ -33,6 +33,7 @@ os.environ.setdefault("EID_DATA_DIR", tempfile.mkdtemp(prefix="eid-bench-"))
 os.environ.setdefault("EID_KEYS_DIR", str(Path(os.environ["EID_DATA_DIR"]) / "keys"))
 
 import numpy as np
+from bench_db import add_db_option, scratch
 from sqlalchemy import create_engine, text
 
 from eid.verification.ports import MatchResult, QualityResult
@@ -109,20 +110,10 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40_000
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--applications", type=int, default=200)
-    parser.add_argument(
-        "--db",
-        default=os.environ.get(
-            "EID_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-        ),
-    )
+    add_db_option(parser)
     args = parser.parse_args()
 
-    from eid.core.database import scratch_database
-
-    # A fresh database on that server, dropped afterwards (the project's own helper).
-    os.environ["EID_DATABASE_URL"] = args.db
-    with scratch_database("eid_bench") as url:
-        os.environ["EID_DATABASE_URL"] = url
+    with scratch(args.db, "eid_bench") as url:
         run(url, args.applications)
 
 
