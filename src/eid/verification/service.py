@@ -482,7 +482,7 @@ def review_portrait(
     review_id: uuid.UUID,
     side: str,
     actor: Actor,
-    registry: ImmigrationRegistry | None = None,
+    registry: ImmigrationRegistry,
 ) -> bytes:
     """A portrait for the supervisor to compare (audited): the held application's capture
     (`application`), the capture of the identity it may duplicate (`candidate`), or the photo the
@@ -494,8 +494,8 @@ def review_portrait(
         raise NotFound("no such review", code="REVIEW_NOT_FOUND")
     if side == "registry":
         held = session.get(Application, review.application_id)
-        record = registry.find_by_passport(held.passport["number"]) if held and registry else None
-        on_file = registry.biometrics_on_file(record.person_ref) if registry and record else None
+        record = registry.find_by_passport(held.passport["number"]) if held else None
+        on_file = registry.biometrics_on_file(record.person_ref) if record else None
         if held is None or on_file is None or on_file.portrait is None:
             raise NotFound(
                 "the immigration database holds no photo of this applicant",
