@@ -42,6 +42,30 @@ def _enrol(
     return result
 
 
+def enrol_face_unlike_file(
+    officer: httpx.Client,
+    registry_person: Callable[..., dict[str, Any]],
+    shared_data: Path,
+    number: str,
+    name: str,
+) -> dict[str, Any]:
+    """Someone whose live portrait does not match the photo on file, while a finger does."""
+    faces, prints = shared_data / "faces", shared_data / "fingerprints"
+    person = registry_person(
+        number=number,
+        name=name,
+        nationality="PHL",
+        portrait=faces / "df06_deepface_img39.jpg",
+        fingers={2: prints / "pyfnprint_009_1.png"},
+    )
+    return _enrol(
+        officer,
+        person,
+        faces / "df04_deepface_img29.jpg",
+        {2: prints / "pyfnprint_009_2.png", 7: prints / "pyfnprint_010_2.png"},
+    )
+
+
 def test_a_stranger_above_the_face_threshold_is_cleared_by_fingerprints(
     committed: Engine,
     make_officer: Callable[..., httpx.Client],
@@ -167,21 +191,11 @@ def test_face_not_matching_the_file_goes_to_review_and_can_be_approved(
     shared_data: Path,
     peers: tuple[SmtpServer, SmsGateway],
 ) -> None:
-    faces, prints = shared_data / "faces", shared_data / "fingerprints"
+    faces = shared_data / "faces"
     officer = make_officer("officer")
     supervisor = make_officer("supervisor")
-    person = registry_person(
-        number="S30000003",
-        name="SANTOS MARIA",
-        nationality="PHL",
-        portrait=faces / "df06_deepface_img39.jpg",
-        fingers={2: prints / "pyfnprint_009_1.png"},
-    )
-    held = _enrol(
-        officer,
-        person,
-        faces / "df04_deepface_img29.jpg",
-        {2: prints / "pyfnprint_009_2.png", 7: prints / "pyfnprint_010_2.png"},
+    held = enrol_face_unlike_file(
+        officer, registry_person, shared_data, "S30000003", "SANTOS MARIA"
     )
     assert held["status"] == "in_review"
     face = next(c for c in held["checks"] if c["name"] == "face_1to1")

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import SHOTS
-from tests.procedure.test_review import _enrol
+from tests.procedure.test_review import _enrol, enrol_face_unlike_file
 
 
 def test_supervisor_compares_both_records_and_rejects_the_second_identity(
@@ -39,19 +39,7 @@ def test_supervisor_compares_both_records_and_rejects_the_second_identity(
     assert b["status"] == "in_review", b["checks"]
     # And one whose face does not match the photo on file (fingers do): no candidate, so the
     # page shows the immigration database's photo beside the capture.
-    on_file = registry_person(
-        number="Q30000003",
-        name="REYES ANA",
-        nationality="PHL",
-        portrait=faces / "df06_deepface_img39.jpg",
-        fingers={2: prints / "pyfnprint_009_1.png"},
-    )
-    c = _enrol(
-        officer,
-        on_file,
-        faces / "df04_deepface_img29.jpg",
-        {2: prints / "pyfnprint_009_2.png", 7: prints / "pyfnprint_010_2.png"},
-    )
+    c = enrol_face_unlike_file(officer, registry_person, shared_data, "Q30000003", "REYES ANA")
     assert c["status"] == "in_review", c["checks"]
 
     page = sign_in_page("/reviews", "supervisor")
