@@ -40,6 +40,7 @@ def fill(url: str, n: int) -> np.ndarray:
     from eid.core.database import unit_of_work
     from eid.enrolment.models import Application
     from eid.staff.service import create_officer
+    from eid.verification.gallery import face_aad
     from eid.verification.models import IdentityTemplate
 
     with unit_of_work() as session:
@@ -83,7 +84,7 @@ def fill(url: str, n: int) -> np.ndarray:
         templates = [
             {
                 "application_id": app_id,
-                "face": seal(serialize_face_template(v), aad=f"gallery:face:{app_id}".encode()),
+                "face": seal(serialize_face_template(v), aad=face_aad(app_id)),
                 "active": True,
             }
             for app_id, v in zip(ids, vectors, strict=True)
@@ -97,10 +98,10 @@ def fill(url: str, n: int) -> np.ndarray:
 
 
 def run(url: str, n: int) -> None:
-    from eid.core.database import configure_engine
+    from eid.biometrics.matcher import EngineMatcher
+    from eid.core.database import configure_engine, unit_of_work
     from eid.core.schema import upgrade
-    from eid.verification.ports import EngineMatcher, set_matcher
-    from eid.verification.service import warm_gallery
+    from eid.verification.gallery import Gallery
 
     upgrade(url)
     engine = create_engine(url, pool_size=2)
@@ -121,9 +122,10 @@ def run(url: str, n: int) -> None:
 
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     matcher = EngineMatcher()
-    set_matcher(matcher)
+    gallery = Gallery(matcher)  # as `eid worker` builds it (eid.wiring), warmed as it warms it
     started = time.perf_counter()
-    loaded = warm_gallery()
+    with unit_of_work() as session:
+        loaded = gallery.warm(session)
     load = time.perf_counter() - started
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     assert loaded == read == n, (loaded, read, n)

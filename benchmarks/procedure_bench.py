@@ -36,7 +36,7 @@ import numpy as np
 from bench_db import add_db_option, scratch
 from sqlalchemy import create_engine, text
 
-from eid.verification.ports import MatchResult, QualityResult
+from eid.biometrics.ports import MatchResult, QualityResult
 
 
 class PrecomputedBiometrics:
@@ -129,15 +129,14 @@ def run(url: str, n: int) -> None:
     from eid.enrolment.consent import CURRENT_VERSION
     from eid.enrolment.schemas import ConsentIn
     from eid.registry.seed import seed
-    from eid.registry.service import registry_port
     from eid.staff.service import create_officer
-    from eid.verification.ports import set_matcher
+    from eid.wiring import build_ports
 
     upgrade(url)
     engine = create_engine(url, pool_size=5)
     configure_engine(engine)
     import_all_tasks()
-    set_matcher(PrecomputedBiometrics())
+    ports = build_ports(matcher=PrecomputedBiometrics())
     system = Actor.system("bench")
     with unit_of_work() as s:
         seed_overrides(s)
@@ -156,21 +155,25 @@ def run(url: str, n: int) -> None:
 
     rng = random.Random(1)
     with unit_of_work() as s:
-        records = [registry_port(s).find_by_passport(p.passport_number) for p in people]
+        records = [ports.registry(s).find_by_passport(p.passport_number) for p in people]
     before = _row_counts(engine)
-    worker = Worker(name="bench")
+    worker = Worker(context=ports, name="bench")
     issued = 0
     t0 = time.perf_counter()
     for record in records:
         assert record is not None
         form = _form(record, rng)
         with unit_of_work() as s:
-            app_id = enrolment.create_application(s, form, actor=actor).id
+            app_id = enrolment.create_application(
+                s, form, actor=actor, registry=ports.registry(s)
+            ).id
         with unit_of_work() as s:
-            enrolment.capture_portrait(s, app_id, JPEG, actor=actor)
+            enrolment.capture_portrait(s, app_id, JPEG, actor=actor, matcher=ports.matcher)
         for pos in (2, 7):
             with unit_of_work() as s:
-                enrolment.capture_fingerprint(s, app_id, pos, PNG, actor=actor)
+                enrolment.capture_fingerprint(
+                    s, app_id, pos, PNG, actor=actor, matcher=ports.matcher
+                )
         with unit_of_work() as s:
             enrolment.request_verification(s, app_id, actor=actor)
         worker.drain()

@@ -129,10 +129,10 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 60.0, every: float
 class WorkerThread:
     """The job worker in a thread of the test process, which a test can pause."""
 
-    def __init__(self) -> None:
+    def __init__(self, context: object) -> None:
         from eid.core.jobs import Worker
 
-        self.worker = Worker(name="test-worker")
+        self.worker = Worker(context=context, name="test-worker")
         self.running = threading.Event()
         self.running.set()
         self._stop = threading.Event()

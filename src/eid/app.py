@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 import eid
 from eid.core.schema import import_domain_modules
 from eid.core.web import install_error_handlers
+from eid.wiring import Ports, build_ports
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +40,16 @@ def import_all_tasks() -> None:
     import_domain_modules("tasks")
 
 
-def create_app(*, lifespan: Any = None) -> FastAPI:
+def create_app(*, ports: Ports | None = None, lifespan: Any = None) -> FastAPI:
+    """The app with the given ports' implementations (`eid.wiring`), else those the settings
+    name. Endpoints reach them through `core.web.app_ports`."""
     app = FastAPI(
         title="eid",
         version=eid.__version__,
         description="Level-2 electronic identification for foreign residents of Viet Nam",
         lifespan=lifespan,
     )
+    app.state.ports = ports or build_ports()
     install_error_handlers(app)
     for router in domain_routers():
         app.include_router(router)

@@ -66,6 +66,7 @@ def serve(
     from eid.bootstrap import migrate as run_migrate
     from eid.bootstrap import seed_development
     from eid.core.settings import get_settings
+    from eid.wiring import build_ports
     from eid.worker import start_embedded
 
     settings = get_settings()
@@ -77,8 +78,9 @@ def serve(
         settings = get_settings()
     run_migrate()
     creds = seed_development(settings)
+    ports = build_ports(settings)  # one set for the server and its embedded worker
     if worker and settings.embedded_worker:
-        start_embedded(settings.worker_concurrency)
+        start_embedded(settings.worker_concurrency, ports)
     if creds:
         typer.echo(
             f"\nDemo officer: {creds['username']} (password and TOTP secret in "
@@ -87,7 +89,7 @@ def serve(
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it; with the default action the
     # process would die without its exit handlers, which stop the embedded PostgreSQL.
     signal.signal(signal.SIGTERM, _exit_on_signal)
-    uvicorn.run(create_app(), host=bind_host, port=bind_port, log_level="info")
+    uvicorn.run(create_app(ports=ports), host=bind_host, port=bind_port, log_level="info")
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:

@@ -23,6 +23,7 @@ from eid.enrolment.consent import CURRENT_VERSION
 from eid.enrolment.schemas import TK01, ConsentIn
 from eid.registry.seed import biometric_pool, seed
 from eid.staff.service import create_officer
+from eid.wiring import build_ports
 
 console = Console()
 
@@ -68,6 +69,7 @@ def _form(person: Any, rng: random.Random) -> TK01:
 
 def run_demo(applicants: int, data_dir: Path) -> None:
     import_all_tasks()
+    ports = build_ports()  # the day's one engine and 1:N index, for the counter and the worker
     rng = random.Random()  # noqa: S311 - synthetic applicants
     office = f"DEMO-{secrets.token_hex(2).upper()}"
     system = Actor.system("demo")
@@ -101,7 +103,7 @@ def run_demo(applicants: int, data_dir: Path) -> None:
     retakes: Counter[str] = Counter()
     new_people = 0  # applicants with nothing on file so far
     repeats = {"given": 0, "held": 0}  # applicants given biometrics someone gave earlier
-    worker = Worker(name="demo")
+    worker = Worker(context=ports, name="demo")
     with Progress(console=console) as progress:
         bar = progress.add_task(f"office {office}: applicants", total=len(people))
         for seeded in people:
@@ -109,11 +111,12 @@ def run_demo(applicants: int, data_dir: Path) -> None:
             reused = False
             try:
                 with unit_of_work() as session:
-                    from eid.registry.service import registry_port
-
-                    record = registry_port(session).find_by_passport(seeded.passport_number)
+                    registry = ports.registry(session)
+                    record = registry.find_by_passport(seeded.passport_number)
                     assert record is not None
-                    app = enrolment.create_application(session, _form(record, rng), actor=actor)
+                    app = enrolment.create_application(
+                        session, _form(record, rng), actor=actor, registry=registry
+                    )
                     app_id = app.id
                 # Live captures: another photo and another impression of what is on file, or
                 # (7-day path) photos and prints of someone not on file.
@@ -141,7 +144,11 @@ def run_demo(applicants: int, data_dir: Path) -> None:
                 for candidate in [portrait, *_siblings(faces, portrait)]:
                     with unit_of_work() as session:
                         report = enrolment.capture_portrait(
-                            session, app_id, candidate.read_bytes(), actor=actor
+                            session,
+                            app_id,
+                            candidate.read_bytes(),
+                            actor=actor,
+                            matcher=ports.matcher,
                         )
                     if report.acceptable:
                         break
@@ -150,7 +157,12 @@ def run_demo(applicants: int, data_dir: Path) -> None:
                     for candidate in [image, *_siblings(fingers, image)]:
                         with unit_of_work() as session:
                             report = enrolment.capture_fingerprint(
-                                session, app_id, position, candidate.read_bytes(), actor=actor
+                                session,
+                                app_id,
+                                position,
+                                candidate.read_bytes(),
+                                actor=actor,
+                                matcher=ports.matcher,
                             )
                         if report.acceptable:
                             break

@@ -8,21 +8,22 @@ import threading
 import time
 
 from eid.app import import_all_tasks
+from eid.core.database import unit_of_work
 from eid.core.jobs import Worker
+from eid.wiring import Ports, build_ports
 
 log = logging.getLogger(__name__)
 
 
-def warm_up() -> threading.Thread:
+def warm_up(ports: Ports) -> threading.Thread:
     """Load the 1:N gallery into memory in the background, so the first verification after a
     start does not pay for reading and decrypting every issued identity's face template."""
 
     def load() -> None:
-        from eid.verification.service import warm_gallery
-
         started = time.perf_counter()
         try:
-            size = warm_gallery()
+            with unit_of_work() as session:
+                size = ports.gallery.warm(session)
         except Exception as exc:  # the first verification loads it instead
             log.warning("1:N gallery not preloaded: %s", type(exc).__name__)
             return
@@ -33,10 +34,12 @@ def warm_up() -> threading.Thread:
     return thread
 
 
-def run_worker(concurrency: int = 1) -> None:
+def run_worker(concurrency: int = 1, ports: Ports | None = None) -> None:
+    """`eid worker`: its own ports, one set for all its threads (one engine, one 1:N index)."""
     import_all_tasks()
-    warm_up()
-    workers = [Worker() for _ in range(concurrency)]
+    ports = ports or build_ports()
+    warm_up(ports)
+    workers = [Worker(context=ports) for _ in range(concurrency)]
     threads = [
         threading.Thread(target=w.run_forever, name=f"worker-{i}", daemon=True)
         for i, w in enumerate(workers)
@@ -55,11 +58,12 @@ def run_worker(concurrency: int = 1) -> None:
             t.join(timeout=0.5)
 
 
-def start_embedded(concurrency: int) -> list[Worker]:
-    """Workers as daemon threads of the server (one-command start on a laptop)."""
+def start_embedded(concurrency: int, ports: Ports) -> list[Worker]:
+    """Workers as daemon threads of the server (one-command start on a laptop), sharing the
+    server's ports."""
     import_all_tasks()
-    warm_up()
-    workers = [Worker() for _ in range(concurrency)]
+    warm_up(ports)
+    workers = [Worker(context=ports) for _ in range(concurrency)]
     for i, w in enumerate(workers):
         threading.Thread(target=w.run_forever, name=f"embedded-worker-{i}", daemon=True).start()
     log.info("embedded worker started with %d thread(s)", concurrency)

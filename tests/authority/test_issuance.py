@@ -33,7 +33,7 @@ def test_a_signed_request_creates_one_pending_account_and_answers_back(db: Sessi
     answers = (
         db.execute(select(Job).where(Job.task == "enrolment.account_decision")).scalars().all()
     )
-    assert [a.payload["eid_number"] for a in answers] == [account.eid_number]
+    assert [a.payload["message"]["eid_number"] for a in answers] == [account.eid_number]
 
 
 def test_a_second_account_for_the_same_person_is_refused(db: Session) -> None:

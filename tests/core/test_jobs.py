@@ -16,7 +16,7 @@ calls: list[dict[str, Any]] = []
 
 
 @task("test.record")
-def _record(session: Session, payload: dict[str, Any]) -> None:
+def _record(session: Session, payload: dict[str, Any], _: object) -> None:
     session.execute(
         text("INSERT INTO offices (code, name, province) VALUES (:c, 'x', 'y')"),
         {"c": payload["code"]},
@@ -44,7 +44,7 @@ def test_same_key_enqueues_once_and_runs_once(committed: Engine) -> None:
     for _ in range(3):
         with unit_of_work() as session:
             enqueue(session, "test.record", {"code": "J2"}, key="k-once")
-    assert Worker().drain() == 1
+    assert Worker(context=None).drain() == 1
     assert [c["code"] for c in calls] == ["J2"]
 
 
@@ -52,7 +52,7 @@ def test_failure_is_retried_with_backoff_and_its_writes_rolled_back(committed: E
     calls.clear()
     with unit_of_work() as session:
         enqueue(session, "test.record", {"code": "J3", "fail_times": 1}, key="k-retry")
-    worker = Worker()
+    worker = Worker(context=None)
     worker.drain()
     with unit_of_work() as session:
         job = session.execute(select(Job).where(Job.idempotency_key == "k-retry")).scalar_one()
@@ -74,7 +74,7 @@ def test_job_gives_up_after_max_attempts_and_says_why(committed: Engine) -> None
         enqueue(
             session, "test.record", {"code": "J4", "fail_times": 99}, key="k-fail", max_attempts=2
         )
-    worker = Worker()
+    worker = Worker(context=None)
     for _ in range(3):
         worker.drain()
         clock.shift(timedelta(minutes=1))
@@ -88,17 +88,17 @@ def test_a_dead_workers_job_is_reaped_and_run(committed: Engine) -> None:
     calls.clear()
     with unit_of_work() as session:
         enqueue(session, "test.record", {"code": "J5"}, key="k-reap")
-    dead = Worker(name="dead", lease=timedelta(seconds=30))
+    dead = Worker(context=None, name="dead", lease=timedelta(seconds=30))
     claimed = dead._claim()  # claims, then "dies" before running
     assert claimed is not None
-    assert Worker().drain() == 0  # the lease still holds
+    assert Worker(context=None).drain() == 0  # the lease still holds
     clock.shift(timedelta(minutes=1))
-    assert Worker().drain() == 1
+    assert Worker(context=None).drain() == 1
     assert [c["code"] for c in calls] == ["J5"]
 
 
 @task("test.duplicate_office")
-def _duplicate(session: Session, payload: dict[str, Any]) -> None:
+def _duplicate(session: Session, payload: dict[str, Any], _: object) -> None:
     for _ in range(2):
         session.execute(
             text("INSERT INTO offices (code, name, province) VALUES (:c, 'x', 'y')"),
@@ -109,7 +109,7 @@ def _duplicate(session: Session, payload: dict[str, Any]) -> None:
 def test_a_failed_jobs_reason_keeps_no_personal_data(committed: Engine) -> None:
     with unit_of_work() as session:
         enqueue(session, "test.duplicate_office", {"code": "NGUYEN VAN A"}, key="k-pii")
-    Worker().drain()
+    Worker(context=None).drain()
     with unit_of_work() as session:
         job = session.execute(select(Job).where(Job.idempotency_key == "k-pii")).scalar_one()
     assert job.last_error is not None

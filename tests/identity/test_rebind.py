@@ -39,7 +39,7 @@ def _complete(
     otp: str,
     new_key: OKPKey,
     selfie: bytes,
-    matcher: Any = None,
+    matcher: Any,
 ) -> service.IssuedSession:
     return rebind.complete_rebind(
         db,
@@ -106,12 +106,11 @@ def test_rebind_refuses_wrong_otp_and_face_mismatch(
 def test_rebind_with_the_real_face_engine(
     db: Session, monkeypatch: pytest.MonkeyPatch, shared_data: Path
 ) -> None:
-    try:
-        from eid.biometrics import BiometricEngine
+    from eid.biometrics.matcher import EngineMatcher
 
-        BiometricEngine().face_template(
-            (shared_data / "faces" / "df00_deepface_img1.jpg").read_bytes()
-        )
+    engine = rebind.EngineFaceMatcher(EngineMatcher())
+    try:
+        engine.engine.face_template((shared_data / "faces" / "df00_deepface_img1.jpg").read_bytes())
     except Exception as exc:
         pytest.skip(f"face engine unavailable: {exc}")
     faces = shared_data / "faces"
@@ -126,10 +125,13 @@ def test_rebind_with_the_real_face_engine(
             otp,
             stranger_key,
             (faces / "df03_deepface_img24.jpg").read_bytes(),
+            engine,
         )
     challenge, otp = _start(db, monkeypatch, holder.eid_number)
     new_key = OKPKey.generate_key("Ed25519")
-    _complete(db, holder, challenge, otp, new_key, (faces / "df00_deepface_img2.jpg").read_bytes())
+    _complete(
+        db, holder, challenge, otp, new_key, (faces / "df00_deepface_img2.jpg").read_bytes(), engine
+    )
 
 
 def test_device_algorithms_are_asymmetric_only() -> None:

@@ -6,7 +6,7 @@ import pytest
 
 import eid.notify.tasks  # noqa: F401 - registers the notify.deliver handler
 from eid.core.settings import get_settings
-from eid.notify.ports import Channels, set_channels
+from eid.notify.ports import Channels
 from eid.notify.sms_http import HttpSmsGateway
 from eid.notify.smtp import SmtpEmailSender
 from tests.notify.peers import SmsGateway, SmtpServer
@@ -38,6 +38,4 @@ def live_channels(smtp_server: SmtpServer, sms_gateway: SmsGateway) -> Iterator[
         email=SmtpEmailSender("127.0.0.1", smtp_server.port, SENDER),
         sms=HttpSmsGateway(sms_gateway.url, timeout=5),
     )
-    set_channels(channels)
     yield channels
-    set_channels(None)

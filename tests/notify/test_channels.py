@@ -10,8 +10,9 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from eid.core.settings import Settings
+from eid.notify.channels import channels_from_settings
 from eid.notify.local_outbox import LocalOutboxEmailSender, LocalOutboxSmsGateway
-from eid.notify.ports import DeliveryFailed, channels_from_settings
+from eid.notify.ports import DeliveryFailed
 from eid.notify.sms_http import HttpSmsGateway
 from eid.notify.smtp import SmtpEmailSender
 from tests.notify.peers import SmsGateway, free_port

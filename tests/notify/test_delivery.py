@@ -15,8 +15,9 @@ from eid.core.jobs import Job, Worker
 from eid.core.settings import get_settings
 from eid.notify import service
 from eid.notify.local_outbox import LocalOutboxSmsGateway
-from eid.notify.ports import Channels, set_channels
+from eid.notify.ports import Channels
 from eid.notify.smtp import SmtpEmailSender
+from eid.wiring import build_ports
 from tests.notify.peers import SmsGateway, SmtpServer, free_port
 
 PARAMS = {"full_name": "KIM MIN-JUN", "eid_number": "123456789012", "activation_code": "04711234"}
@@ -38,6 +39,11 @@ def _issue(channels: dict[str, str | None], language: str = "vi") -> uuid.UUID:
     return account
 
 
+def _worker(channels: Channels) -> Worker:
+    """The queue worker, handed these channels as `eid worker` is handed the configured ones."""
+    return Worker(context=build_ports(channels=channels))
+
+
 def _status(account: uuid.UUID) -> dict[str, service.DeliveryStatus]:
     with unit_of_work() as session:
         return {s.channel: s for s in service.delivery_status(session, account)}
@@ -50,7 +56,7 @@ def test_email_and_sms_reach_the_local_servers(
     sms_gateway: SmsGateway,
 ) -> None:
     account = _issue({"email": "kim@example.com", "sms": "+84912345678", "app": None})
-    assert Worker().drain() == 2
+    assert _worker(live_channels).drain() == 2
 
     [(recipients, message)] = smtp_server.mailbox.received
     assert recipients == ["kim@example.com"]
@@ -76,10 +82,10 @@ def test_a_delivery_job_run_twice_sends_one_email(
     committed: Engine, live_channels: Channels, smtp_server: SmtpServer
 ) -> None:
     _issue({"email": "kim@example.com", "app": None})
-    assert Worker().drain() == 1
+    assert _worker(live_channels).drain() == 1
     with unit_of_work() as session:  # as if the job were claimed again after a lost lease
         session.execute(update(Job).where(Job.task == "notify.deliver").values(status="queued"))
-    assert Worker().drain() == 1
+    assert _worker(live_channels).drain() == 1
     assert len(smtp_server.mailbox.received) == 1
 
 
@@ -88,15 +94,15 @@ def test_gateway_503_then_200_is_delivered_once_on_the_second_attempt(
 ) -> None:
     sms_gateway.script = [503]
     account = _issue({"sms": "+84912345678"})
-    assert Worker().drain() == 1
+    assert _worker(live_channels).drain() == 1
     first = _status(account)["sms"]
     assert (first.status, first.attempts) == ("queued", 1)
     assert first.last_error is not None and "503" in first.last_error
     assert "+849" not in first.last_error
 
-    assert Worker().drain() == 0  # backoff: not due yet
+    assert _worker(live_channels).drain() == 0  # backoff: not due yet
     clock.shift(timedelta(seconds=3))
-    assert Worker().drain() == 1
+    assert _worker(live_channels).drain() == 1
     assert sms_gateway.requests == 2
     assert len(sms_gateway.accepted) == 1
     second = _status(account)["sms"]
@@ -108,9 +114,9 @@ def test_gateway_400_fails_without_retry(
 ) -> None:
     sms_gateway.script = [400]
     account = _issue({"sms": "+84912345678"})
-    assert Worker().drain() == 1
+    assert _worker(live_channels).drain() == 1
     clock.shift(timedelta(hours=2))
-    assert Worker().drain() == 0
+    assert _worker(live_channels).drain() == 0
     assert sms_gateway.requests == 1
     failed = _status(account)["sms"]
     assert (failed.status, failed.attempts) == ("failed", 1)
@@ -120,26 +126,21 @@ def test_gateway_400_fails_without_retry(
 def test_unreachable_smtp_is_retried_then_failed_on_the_last_attempt(
     committed: Engine, tmp_path: Path
 ) -> None:
-    set_channels(
-        Channels(
-            email=SmtpEmailSender("127.0.0.1", free_port(), "eid@immigration.example", timeout=2),
-            sms=LocalOutboxSmsGateway(tmp_path),
-        )
+    channels = Channels(
+        email=SmtpEmailSender("127.0.0.1", free_port(), "eid@immigration.example", timeout=2),
+        sms=LocalOutboxSmsGateway(tmp_path),
     )
-    try:
-        account = _issue({"email": "kim@example.com"})
-        with unit_of_work() as session:
-            session.execute(update(Job).where(Job.task == "notify.deliver").values(max_attempts=2))
-        assert Worker().drain() == 1
-        retrying = _status(account)["email"]
-        assert retrying.status == "queued"
-        assert retrying.last_error is not None and "unreachable" in retrying.last_error
-        clock.shift(timedelta(seconds=5))
-        assert Worker().drain() == 1
-        failed = _status(account)["email"]
-        assert (failed.status, failed.attempts) == ("failed", 2)
-        with unit_of_work() as session:
-            job = session.execute(select(Job).where(Job.task == "notify.deliver")).scalar_one()
-            assert job.status == "done"  # the handler gave up cleanly; nothing left to retry
-    finally:
-        set_channels(None)
+    account = _issue({"email": "kim@example.com"})
+    with unit_of_work() as session:
+        session.execute(update(Job).where(Job.task == "notify.deliver").values(max_attempts=2))
+    assert _worker(channels).drain() == 1
+    retrying = _status(account)["email"]
+    assert retrying.status == "queued"
+    assert retrying.last_error is not None and "unreachable" in retrying.last_error
+    clock.shift(timedelta(seconds=5))
+    assert _worker(channels).drain() == 1
+    failed = _status(account)["email"]
+    assert (failed.status, failed.attempts) == ("failed", 2)
+    with unit_of_work() as session:
+        job = session.execute(select(Job).where(Job.task == "notify.deliver")).scalar_one()
+        assert job.status == "done"  # the handler gave up cleanly; nothing left to retry

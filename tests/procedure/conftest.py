@@ -16,6 +16,7 @@ from eid.core import clock
 from eid.core.audit import Actor
 from eid.core.database import unit_of_work
 from eid.core.settings import get_settings
+from eid.wiring import Ports, build_ports
 from tests.support import LiveServer, SmsGateway, SmtpServer, WorkerThread
 
 ADMIN = Actor.system("tests")
@@ -28,30 +29,33 @@ def peers(engine: Engine) -> Iterator[tuple[SmtpServer, SmsGateway]]:
         os.environ["EID_SMTP_PORT"] = str(smtp.port)
         os.environ["EID_SMS_GATEWAY_URL"] = sms.url
         get_settings.cache_clear()
-        from eid.notify.ports import set_channels
-
-        set_channels(None)
         yield smtp, sms
-        set_channels(None)
         for name in ("EID_SMTP_HOST", "EID_SMTP_PORT", "EID_SMS_GATEWAY_URL"):
             os.environ.pop(name, None)
         get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")
-def worker_thread(peers: tuple[SmtpServer, SmsGateway]) -> Iterator[WorkerThread]:
+def ports(peers: tuple[SmtpServer, SmsGateway]) -> Ports:
+    """One set for the live server and its worker, as `eid serve` builds: channels to the
+    local peers, one biometric engine and 1:N index."""
+    return build_ports(get_settings())
+
+
+@pytest.fixture(scope="session")
+def worker_thread(ports: Ports) -> Iterator[WorkerThread]:
     from eid.app import import_all_tasks
 
     import_all_tasks()
-    with WorkerThread() as worker:
+    with WorkerThread(ports) as worker:
         yield worker
 
 
 @pytest.fixture(scope="session")
-def live(worker_thread: WorkerThread) -> Iterator[str]:
+def live(worker_thread: WorkerThread, ports: Ports) -> Iterator[str]:
     from eid.app import create_app
 
-    with LiveServer(create_app()) as server:
+    with LiveServer(create_app(ports=ports)) as server:
         yield server.url
 
 

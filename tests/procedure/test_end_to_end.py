@@ -67,8 +67,8 @@ def test_adult_with_biometrics_on_file_is_issued_and_notified(
         faces / "df02_deepface_img23.jpg",
         {2: prints / "pyfnprint_001_2.png", 7: prints / "pyfnprint_002_2.png"},
     )
-    r = officer.post(f"/api/v1/applications/{app_id}/verification")
-    # The call waits for the worker's outcome (here well inside its 15 s).
+    r = officer.post(f"/api/v1/applications/{app_id}/verification", params={"wait": 15})
+    # Asked to wait, the call answers with the worker's outcome (here well inside 15 s).
     assert (r.status_code, r.json()["verification"], r.json()["status"]) == (
         200,
         "done",
@@ -150,7 +150,10 @@ def test_minor_with_guardian_takes_the_seven_day_path(
         faces / "df03_deepface_img24.jpg",
         {2: prints / "pyfnprint_005_1.png", 7: prints / "pyfnprint_006_1.png"},
     )
-    officer.post(f"/api/v1/applications/{app_id}/verification")
+    r = officer.post(f"/api/v1/applications/{app_id}/verification")
+    # Not asked to wait: queued, 202 at once, with the application to poll.
+    assert (r.status_code, r.json()["verification"]) == (202, "queued"), r.text
+    assert r.headers["location"] == f"/api/v1/applications/{app_id}"
     body = _status(officer, app_id, "verified", "in_review", "rejected")
     assert body["status"] == "verified", body["checks"]
     outcomes = {c["name"]: c["outcome"] for c in body["checks"]}

@@ -12,7 +12,7 @@ import numpy as np
 from sqlalchemy import Engine, text
 
 from eid.biometrics.face import serialize_face_template
-from eid.verification.ports import get_matcher
+from eid.wiring import Ports
 from tests.procedure.conftest import tk01, verify_phone
 from tests.support import SmsGateway, SmtpServer, WorkerThread, wait_until
 
@@ -68,6 +68,7 @@ def enrol_face_unlike_file(
 
 def test_a_stranger_above_the_face_threshold_is_cleared_by_fingerprints(
     committed: Engine,
+    ports: Ports,
     make_officer: Callable[..., httpx.Client],
     registry_person: Callable[..., dict[str, Any]],
     shared_data: Path,
@@ -81,7 +82,7 @@ def test_a_stranger_above_the_face_threshold_is_cleared_by_fingerprints(
     rng = np.random.default_rng(11)
     strangers = rng.standard_normal((1000, 128)).astype(np.float32)
     strangers /= np.linalg.norm(strangers, axis=1, keepdims=True)
-    get_matcher().index_faces(
+    ports.matcher.index_faces(
         [str(uuid.uuid4()) for _ in strangers], [serialize_face_template(v) for v in strangers]
     )
     officer = make_officer("officer")
@@ -259,7 +260,10 @@ def test_two_simultaneous_enrolments_of_one_person_do_not_miss_each_other(
             r = officer.post(f"/api/v1/applications/{app_id}/verification", params={"wait": 0})
             assert r.status_code == 202, r.text
             ids.append((officer, app_id))
-        threads = [threading.Thread(target=Worker().run_once) for _ in range(2)]
+        threads = [
+            threading.Thread(target=Worker(context=worker_thread.worker.context).run_once)
+            for _ in range(2)
+        ]
         for t in threads:
             t.start()
         for t in threads:

@@ -10,13 +10,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from eid.biometrics.face import serialize_face_template
+from eid.biometrics.matcher import EngineMatcher
 from eid.core.audit import Actor
 from eid.core.crypto import seal
 from eid.enrolment.models import Application
 from eid.staff.service import create_officer
-from eid.verification import service
+from eid.verification.gallery import Gallery, face_aad
 from eid.verification.models import IdentityTemplate
-from eid.verification.ports import EngineMatcher
 
 
 def _face(rng: np.random.Generator) -> bytes:
@@ -60,7 +60,7 @@ def _issued(
 
 
 def _sealed(app: Application, face: bytes) -> bytes:
-    return seal(face, aad=f"gallery:face:{app.id}".encode())
+    return seal(face, aad=face_aad(app.id))
 
 
 def test_gallery_loads_in_batches_and_skips_withdrawn_templates(db: Session) -> None:
@@ -71,22 +71,24 @@ def test_gallery_loads_in_batches_and_skips_withdrawn_templates(db: Session) -> 
     db.flush()
 
     matcher = EngineMatcher()
-    service._sync_gallery(db, matcher, batch=10)  # three batches: 10, 10, 5
+    gallery = Gallery(matcher)
+    gallery.sync(db, batch=10)  # three batches: 10, 10, 5
     assert matcher.indexed() == 23  # no face on row 3; row 7 withdrawn
     probe_app, probe = issued[0]
     assert matcher.search_faces(probe, 1)[0][0] == str(probe_app.id)
-    service._sync_gallery(db, matcher, batch=10)  # nothing new: the cursor holds
+    gallery.sync(db, batch=10)  # nothing new: the cursor holds
     assert matcher.indexed() == 23
 
 
 def test_warm_up_at_worker_start_loads_the_committed_gallery(committed: Engine) -> None:
     from eid.core.database import unit_of_work
-    from eid.verification.ports import get_matcher
+    from eid.wiring import build_ports
     from eid.worker import warm_up
 
     with unit_of_work() as session:
         [(app, face)] = _issued(session, 1, np.random.default_rng(8))
         session.add(IdentityTemplate(application_id=app.id, face=_sealed(app, face)))
         app_id = app.id
-    warm_up().join(timeout=60)
-    assert get_matcher().search_faces(face, 1)[0][0] == str(app_id)
+    ports = build_ports()
+    warm_up(ports).join(timeout=60)
+    assert ports.matcher.search_faces(face, 1)[0][0] == str(app_id)

@@ -28,6 +28,24 @@ class AccountRequestMessage(BaseModel):
     sent_at: dt.datetime
 
 
+def account_request_aad(request_id: str, part: str) -> bytes:
+    """The one definition of the additional data binding a sealed attachment (`portrait`,
+    `fingerprint_templates`) to its request: the sender seals and the authority unseals with it."""
+    return f"account-request:{request_id}".encode() + part.encode()
+
+
+class AccountDecisionMessage(BaseModel):
+    """The e-ID authority's answer to one account request, signed with its own key
+    (`service.sign_decision`) and verified by the immigration authority before it is applied."""
+
+    request_id: str  # the request it answers, which is also this answer's idempotency key
+    application_id: str
+    outcome: Literal["issued", "refused"]
+    eid_number: str | None = None
+    refusal_code: str | None = None
+    decided_at: dt.datetime
+
+
 class AccountView(BaseModel):
     """What other domains may know of an account (they never read the table)."""
 

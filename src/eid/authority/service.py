@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, undefer
 
 from eid.authority.models import LOCK_GROUNDS, Account, AccountRequest
-from eid.authority.schemas import AccountRequestMessage, AccountView
+from eid.authority.schemas import AccountDecisionMessage, AccountRequestMessage, AccountView
 from eid.core import audit, clock, jobs
 from eid.core.audit import Actor
 from eid.core.crypto import KeyStore, get_keystore, seal, sign_message, unseal, verify_message
@@ -45,8 +45,32 @@ def sign_request(message: AccountRequestMessage, keystore: KeyStore | None = Non
     return sign_message(message.model_dump(mode="json"), key)
 
 
+class InvalidDecisionSignature(EidError):
+    code = "DECISION_SIGNATURE_INVALID"
+    status = 401
+
+
+def sign_decision(message: AccountDecisionMessage, keystore: KeyStore | None = None) -> str:
+    """Done by the e-ID authority with its own key, as the request was by immigration's."""
+    key = (keystore or get_keystore()).signing_key("eid-authority")
+    return sign_message(message.model_dump(mode="json"), key)
+
+
+def verify_decision(
+    message: AccountDecisionMessage, signature: str, keystore: KeyStore | None = None
+) -> None:
+    """What the immigration authority checks before applying an answer."""
+    public = (keystore or get_keystore()).signing_key("eid-authority").public_key()
+    if not verify_message(message.model_dump(mode="json"), signature, public):
+        raise InvalidDecisionSignature("the account decision's signature does not verify")
+
+
 def _portrait_aad(account_id: uuid.UUID) -> bytes:
     return f"account:portrait:{account_id}".encode()
+
+
+def _fingers_aad(account_id: uuid.UUID) -> bytes:
+    return f"account:fingers:{account_id}".encode()
 
 
 def _view(account: Account) -> AccountView:
@@ -142,7 +166,7 @@ def _create_account(
             guardian=message.guardian,
             portrait=seal(portrait, aad=_portrait_aad(account_id)) if portrait else None,
             fingerprint_templates=(
-                seal(fingerprint_templates, aad=f"account:fingers:{account_id}".encode())
+                seal(fingerprint_templates, aad=_fingers_aad(account_id))
                 if fingerprint_templates
                 else None
             ),
@@ -192,16 +216,20 @@ def _create_account(
 
 
 def _send_decision(session: Session, decision: AccountRequest, account: Account | None) -> None:
-    """The decision flows back to the immigration authority as a message, not a shared table."""
+    """The decision flows back to the immigration authority as a signed message, not a shared
+    table."""
+    message = AccountDecisionMessage(
+        request_id=decision.idempotency_key,
+        application_id=decision.application_id,
+        outcome="issued" if decision.outcome == "issued" else "refused",
+        eid_number=account.eid_number if account else None,
+        refusal_code=decision.refusal_code,
+        decided_at=clock.now(),
+    )
     jobs.enqueue(
         session,
         "enrolment.account_decision",
-        {
-            "application_id": decision.application_id,
-            "outcome": decision.outcome,
-            "refusal_code": decision.refusal_code,
-            "eid_number": account.eid_number if account else None,
-        },
+        {"message": message.model_dump(mode="json"), "signature": sign_decision(message)},
         key=f"account-decision:{decision.idempotency_key}",
     )
 

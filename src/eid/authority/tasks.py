@@ -9,21 +9,24 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from eid.authority import lifecycle, service
-from eid.authority.schemas import AccountRequestMessage
+from eid.authority.schemas import AccountRequestMessage, account_request_aad
 from eid.core.crypto import unseal
 from eid.core.jobs import periodic, task
-from eid.registry.service import registry_port
+from eid.registry.ports import HasRegistry
 
 
 @task("authority.account_request")
-def handle_account_request(session: Session, payload: dict[str, Any]) -> None:
+def handle_account_request(session: Session, payload: dict[str, Any], _: object) -> None:
     message = AccountRequestMessage.model_validate(payload["message"])
-    aad = f"account-request:{message.request_id}".encode()
 
     def opened(name: str) -> bytes | None:
         # Biometric data rides the queue sealed, never in clear in the jobs table.
         blob = payload.get(name)
-        return unseal(base64.b64decode(blob), aad=aad + name.encode()) if blob else None
+        return (
+            unseal(base64.b64decode(blob), aad=account_request_aad(message.request_id, name))
+            if blob
+            else None
+        )
 
     portrait = opened("portrait")
     fingers = opened("fingerprint_templates")
@@ -34,12 +37,12 @@ def handle_account_request(session: Session, payload: dict[str, Any]) -> None:
 
 @periodic("authority.follow_registry", every=timedelta(seconds=30))
 @task("authority.follow_registry")
-def follow_registry(session: Session, payload: dict[str, Any]) -> None:
-    while lifecycle.follow_registry(session, registry_port(session)) > 0:
+def follow_registry(session: Session, payload: dict[str, Any], ports: HasRegistry) -> None:
+    while lifecycle.follow_registry(session, ports.registry(session)) > 0:
         pass
 
 
 @periodic("authority.watch_expiry", every=timedelta(hours=6))
 @task("authority.watch_expiry")
-def watch_expiry(session: Session, payload: dict[str, Any]) -> None:
+def watch_expiry(session: Session, payload: dict[str, Any], _: object) -> None:
     lifecycle.watch_expiry(session)

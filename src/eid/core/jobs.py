@@ -11,6 +11,12 @@ row and ends by marking it done. The handler's writes and the "done" mark commit
 worker killed at any point either committed both or neither. A job whose worker died stays
 `running` with an expired lease and an unlocked row; the reaper puts it back in the queue.
 External side effects (SMTP, SMS) carry idempotency keys derived from the job.
+
+Handlers receive `(session, payload, context)`: the context is what the worker was built with
+(`Worker(context=...)`, the process's `eid.wiring.Ports`), so a handler reaches the SMS gateway or
+the biometric engine without a module global, and a test hands it another by building another.
+A handler raising an `EidError` with `keep_writes` keeps what it wrote, as a request does
+(`core.database.unit_of_work`); the job is still retried or failed.
 """
 
 from __future__ import annotations
@@ -34,7 +40,8 @@ from eid.core.database import Base, TimestampMixin, session_factory
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Session, dict[str, Any]], None]
+# The third argument is the worker's context; each handler annotates the protocol it needs.
+Handler = Callable[[Session, dict[str, Any], Any], None]
 _handlers: dict[str, Handler] = {}
 
 
@@ -137,13 +144,32 @@ def describe_failure(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+def _settle_refusal(session: Session, exc: BaseException) -> None:
+    """A failed run leaves nothing, unless its error keeps the bookkeeping written before it
+    (`EidError.keep_writes`, the one rule shared with requests): then that commits, the job row
+    still `running` and ours until `_reschedule` puts it back."""
+    from eid.core.errors import EidError
+
+    if isinstance(exc, EidError) and exc.keep_writes:
+        session.commit()
+    else:
+        session.rollback()
+
+
 def backoff(attempt: int) -> timedelta:
     """Exponential: 2 s, 4 s, 8 s ... capped at 30 minutes."""
     return timedelta(seconds=min(2**attempt, 1800))
 
 
 class Worker:
-    def __init__(self, *, lease: timedelta = timedelta(minutes=5), name: str | None = None):
+    def __init__(
+        self,
+        *,
+        context: object,
+        lease: timedelta = timedelta(minutes=5),
+        name: str | None = None,
+    ):
+        self.context = context
         self.lease = lease
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
         self._stop = threading.Event()
@@ -192,8 +218,7 @@ class Worker:
                 return True
             if handler is None:
                 raise LookupError(f"no handler for task {job.task}")
-            with session.begin_nested():
-                handler(session, dict(job.payload))
+            handler(session, dict(job.payload), self.context)
             locked.status = "done"
             locked.finished_at = clock.now()
             locked.last_error = None
@@ -202,7 +227,7 @@ class Worker:
             session.rollback()
             self._reschedule(job.id, wait.delay, None, count_attempt=False)
         except Exception as exc:
-            session.rollback()
+            _settle_refusal(session, exc)
             reason = describe_failure(exc)
             log.warning("job %s (%s) failed: %s", job.id, job.task, type(exc).__name__)
             log.debug("job %s traceback\n%s", job.id, traceback.format_exc())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -26,6 +27,19 @@ def get_db() -> Iterator[Session]:
     """
     with unit_of_work() as session:
         yield session
+
+
+def commit_before_waiting(session: Session) -> None:
+    """End the request's transaction early, for an endpoint that then waits on something else
+    (verification's `wait`): the worker can see the work at once, and the wait holds no
+    connection or lock. The boundary (`get_db`) then has nothing left to commit."""
+    session.commit()
+
+
+def app_ports(request: Request) -> Any:
+    """The implementations of the ports, built once at start (`create_app(ports=...)`,
+    `eid.wiring.Ports`). A domain depends on this with the protocol it needs as the type."""
+    return request.app.state.ports
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -1,18 +1,19 @@
 from __future__ import annotations
 
-import time
 import uuid
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from eid.biometrics.ports import HasMatcher
 from eid.core.audit import Actor
-from eid.core.database import unit_of_work
 from eid.core.errors import ValidationFailed
-from eid.core.web import get_db
-from eid.enrolment import consent, phone, service
+from eid.core.web import app_ports, commit_before_waiting, get_db
+from eid.enrolment import consent, phone, reviews, service
 from eid.enrolment.schemas import (
     TK01,
     ApplicationOut,
@@ -25,11 +26,18 @@ from eid.enrolment.schemas import (
     SubmissionOut,
     VerificationOut,
 )
+from eid.registry.ports import HasRegistry
 from eid.staff.dependencies import require_roles
 
 router = APIRouter(prefix="/api/v1", tags=["applications"])
+review_router = APIRouter(prefix="/api/v1/reviews", tags=["reviews"])
+routers = [review_router]
 counter = require_roles("officer", "supervisor")
 MAX_IMAGE = 10 * 1024 * 1024
+
+
+class EnrolmentPorts(HasMatcher, HasRegistry, Protocol):
+    """The counter's requests judge captures and ask the immigration database."""
 
 
 async def _image(request: Request) -> bytes:
@@ -59,6 +67,7 @@ def create(
     idempotency_key: str | None = Header(default=None, max_length=100),
     db: Session = Depends(get_db, scope="function"),
     actor: Actor = Depends(counter),
+    ports: EnrolmentPorts = Depends(app_ports),
 ) -> ApplicationOut:
     """TK01 → a draft. With an `Idempotency-Key` header, a retried request (lost answer,
     double click) returns the application the first one made, with 200, instead of a second."""
@@ -67,7 +76,9 @@ def create(
         if earlier is not None:
             response.status_code = 200
             return service.view(db, earlier.id, actor=actor)
-    app = service.create_application(db, form, actor=actor, idempotency_key=idempotency_key)
+    app = service.create_application(
+        db, form, actor=actor, registry=ports.registry(db), idempotency_key=idempotency_key
+    )
     return service.view(db, app.id, actor=actor)
 
 
@@ -94,8 +105,9 @@ def portrait(
     image: bytes = Depends(_image),
     db: Session = Depends(get_db, scope="function"),
     actor: Actor = Depends(counter),
+    ports: EnrolmentPorts = Depends(app_ports),
 ) -> QualityOut:
-    return service.capture_portrait(db, app_id, image, actor=actor)
+    return service.capture_portrait(db, app_id, image, actor=actor, matcher=ports.matcher)
 
 
 @router.put("/applications/{app_id}/fingerprints/{position}", response_model=QualityOut)
@@ -105,8 +117,11 @@ def fingerprint(
     image: bytes = Depends(_image),
     db: Session = Depends(get_db, scope="function"),
     actor: Actor = Depends(counter),
+    ports: EnrolmentPorts = Depends(app_ports),
 ) -> QualityOut:
-    return service.capture_fingerprint(db, app_id, position, image, actor=actor)
+    return service.capture_fingerprint(
+        db, app_id, position, image, actor=actor, matcher=ports.matcher
+    )
 
 
 @router.put("/applications/{app_id}/fingerprints/{position}/exception", response_model=QualityOut)
@@ -122,29 +137,30 @@ def finger_exception(
 
 @router.post(
     "/applications/{app_id}/verification",
+    status_code=202,
     response_model=VerificationOut,
-    responses={202: {"model": VerificationOut, "description": "still running; poll GET"}},
+    responses={200: {"model": VerificationOut, "description": "done within `wait` seconds"}},
 )
-def verify(
+async def verify(
     app_id: uuid.UUID,
     response: Response,
-    wait: float = Query(15.0, ge=0, le=60, description="seconds to wait for the outcome"),
+    wait: float = Query(0.0, ge=0, le=60, description="seconds to wait for the outcome"),
+    db: Session = Depends(get_db, scope="function"),
     actor: Actor = Depends(counter),
 ) -> VerificationOut:
-    """Queue the checks as a durable job, then wait (up to `wait` s) for the worker's outcome:
-    200 with the outcome, or 202 while it is still running (poll `GET .../{id}`)."""
-    with unit_of_work() as db:  # committed here, so the worker can take the job at once
-        service.request_verification(db, app_id, actor=actor)
-    deadline = time.monotonic() + wait
-    while True:
-        with unit_of_work() as db:
-            status = service.current_status(db, app_id)
-        if status != "captured":
+    """Queue the checks as a durable job: 202 at once, `Location` naming the application to
+    poll (`GET`, its `status` leaves `captured` when the checks are done). With `wait`, the
+    answer waits up to that many seconds for the worker's outcome, on PostgreSQL LISTEN/NOTIFY
+    (no thread held), and is 200 with the outcome once it is there."""
+    await run_in_threadpool(service.request_verification, db, app_id, actor=actor)
+    response.headers["Location"] = f"/api/v1/applications/{app_id}"
+    if wait > 0:
+        await run_in_threadpool(commit_before_waiting, db)
+        status = await service.wait_for_verification(app_id, timeout=wait)
+        if status is not None:
+            response.status_code = 200
             return VerificationOut(id=app_id, status=status, verification="done")
-        if time.monotonic() >= deadline:
-            response.status_code = 202
-            return VerificationOut(id=app_id, status=status, verification="queued")
-        time.sleep(0.1)
+    return VerificationOut(id=app_id, status="captured", verification="queued")
 
 
 @router.post("/applications/{app_id}/phone-verification", response_model=PhoneCodeSent)
@@ -209,3 +225,58 @@ def cancellation(
 ) -> ApplicationOut:
     service.cancel(db, app_id, body.reason, actor=actor)
     return service.view(db, app_id, actor=actor)
+
+
+# --- the review queue: verification's reviews of enrolment's applications ---
+
+
+class DecisionIn(BaseModel):
+    decision: str = Field(pattern="^(approve|reject)$")
+    note: str = Field(min_length=3, max_length=1000)
+
+
+@review_router.get("")
+def list_reviews(
+    db: Session = Depends(get_db, scope="function"),
+    actor: Actor = Depends(require_roles("supervisor")),
+) -> list[dict[str, Any]]:
+    return reviews.open_reviews(db, actor)
+
+
+@review_router.post("/{review_id}/decision")
+def decide(
+    review_id: uuid.UUID,
+    body: DecisionIn,
+    db: Session = Depends(get_db, scope="function"),
+    actor: Actor = Depends(require_roles("supervisor")),
+) -> dict[str, Any]:
+    return reviews.decide_review(db, review_id, decision=body.decision, note=body.note, actor=actor)
+
+
+@review_router.get(
+    "/{review_id}/portraits/{side}",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}},
+)
+def review_portrait(
+    review_id: uuid.UUID,
+    side: Literal["application", "candidate", "registry"],
+    db: Session = Depends(get_db, scope="function"),
+    actor: Actor = Depends(require_roles("supervisor")),
+    ports: HasRegistry = Depends(app_ports),
+) -> Response:
+    """The held application's capture, the candidate's, or the applicant's photo on file in the
+    immigration database, side by side in the review page. Never cached: biometric data."""
+    image = reviews.review_portrait(db, review_id, side, actor, ports.registry(db))
+    media = (
+        "image/jpeg"
+        if image.startswith(b"\xff\xd8")
+        else "image/png"
+        if image.startswith(b"\x89PNG")
+        else "application/octet-stream"
+    )
+    return Response(
+        image,
+        media_type=media,
+        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -13,14 +14,20 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from eid.authority.schemas import AccountRequestMessage
-from eid.authority.service import sign_request
+from eid.authority.schemas import (
+    AccountDecisionMessage,
+    AccountRequestMessage,
+    account_request_aad,
+)
+from eid.authority.service import sign_request, verify_decision
 from eid.biometrics import fingerprint_positions
+from eid.biometrics.ports import BiometricMatcher
 from eid.calendar.service import legal_deadline
 from eid.core import audit, clock, jobs
 from eid.core.audit import Actor
 from eid.core.crypto import blind_index, seal, unseal
 from eid.core.errors import BiometricError, Conflict, Forbidden, NotFound, ValidationFailed
+from eid.core.listen import listening
 from eid.enrolment import consent as consent_texts
 from eid.enrolment import phone
 from eid.enrolment.models import Application, Capture
@@ -36,17 +43,20 @@ from eid.enrolment.schemas import (
     QualityOut,
     SubmissionOut,
 )
-from eid.enrolment.state import require_status, transition
+from eid.enrolment.state import STATUS_CHANNEL, require_status, transition
 from eid.notify.service import notify
-from eid.registry.service import registry_port
-from eid.verification import repository as checks_repo
-from eid.verification.ports import get_matcher
+from eid.registry.ports import ImmigrationRegistry
+from eid.verification import service as verification
+from eid.verification.gallery import Gallery
+from eid.verification.schemas import Applicant, CapturedBiometrics, VerificationOutcome
 
 MIN_FINGERS = 2
 IMMIGRATION = Actor(kind="system", id="immigration", role="immigration")
 
 
 def capture_aad(app_id: uuid.UUID, kind: str, position: int, part: str) -> bytes:
+    """The one definition of a capture blob's additional data: sealing and unsealing both use it
+    (two spellings that drifted apart would fail every decryption)."""
     return f"capture:{app_id}:{kind}:{position}:{part}".encode()
 
 
@@ -63,10 +73,14 @@ def find_by_idempotency_key(session: Session, key: str, *, actor: Actor) -> Appl
 
 
 def create_application(
-    session: Session, form: TK01, *, actor: Actor, idempotency_key: str | None = None
+    session: Session,
+    form: TK01,
+    *,
+    actor: Actor,
+    registry: ImmigrationRegistry,
+    idempotency_key: str | None = None,
 ) -> Application:
     form = check_tk01(form, clock.today_vn())
-    registry = registry_port(session)
     record = registry.find_by_passport(form.passport.number)
     if record is None:
         raise ValidationFailed(
@@ -149,9 +163,7 @@ def view(session: Session, app_id: uuid.UUID, *, actor: Actor) -> ApplicationOut
         language=app.language,
         guardian=app.guardian,
         biometrics_on_file=app.biometrics_on_file,
-        checks=[
-            Check(**c) for c in checks_repo.latest_checks(session, app.id, app.verification_run)
-        ],
+        checks=[Check(**c) for c in verification.checks_of(session, app.id, app.verification_run)],
         captures=[
             CaptureSummary(
                 kind=c.kind,
@@ -263,12 +275,11 @@ def _after_capture(session: Session, app: Application, actor: Actor) -> None:
 
 
 def capture_portrait(
-    session: Session, app_id: uuid.UUID, image: bytes, *, actor: Actor
+    session: Session, app_id: uuid.UUID, image: bytes, *, actor: Actor, matcher: BiometricMatcher
 ) -> QualityOut:
     app = _load(session, app_id, actor)
     require_status(app, "draft", "captured", action="capture a portrait for")
     _image_kind(image)
-    matcher = get_matcher()
     report = matcher.portrait_quality(image)
     codes = {issue["code"] for issue in report.issues}
     template = None
@@ -323,14 +334,20 @@ def _check_position(position: int) -> None:
 
 
 def capture_fingerprint(
-    session: Session, app_id: uuid.UUID, position: int, image: bytes, *, actor: Actor
+    session: Session,
+    app_id: uuid.UUID,
+    position: int,
+    image: bytes,
+    *,
+    actor: Actor,
+    matcher: BiometricMatcher,
 ) -> QualityOut:
     _check_position(position)
     app = _load(session, app_id, actor)
     require_status(app, "draft", "captured", action="capture fingerprints for")
     _image_kind(image)
     try:
-        report, extracted = get_matcher().fingerprint_capture(image, position)
+        report, extracted = matcher.fingerprint_capture(image, position)
     except BiometricError as exc:
         raise ValidationFailed(exc.message, code=exc.code) from None
     codes = {issue["code"] for issue in report.issues}
@@ -408,11 +425,27 @@ def record_finger_exception(
     )
 
 
-def current_status(session: Session, app_id: uuid.UUID) -> str:
-    status = session.execute(select(Application.status).where(Application.id == app_id)).scalar()
-    if status is None:
-        raise NotFound("no such application", code="APPLICATION_NOT_FOUND")
-    return str(status)
+async def wait_for_verification(app_id: uuid.UUID, *, timeout: float) -> str | None:
+    """The application's status once the worker has moved it on from `captured`, or None if it
+    is still there after `timeout` seconds. Waits on PostgreSQL LISTEN/NOTIFY: no thread and no
+    pooled connection is held meanwhile, and the answer comes at the worker's commit."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    async with listening(STATUS_CHANNEL) as conn:
+        while True:
+            # Read after LISTEN is in place: a commit in between is seen here or notified.
+            row = await (
+                await conn.execute("SELECT status FROM applications WHERE id = %s", (app_id,))
+            ).fetchone()
+            status = str(row[0]) if row else None
+            if status != "captured":
+                return status
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return None
+            async for notice in conn.notifies(timeout=remaining):
+                if notice.payload == str(app_id):
+                    break
 
 
 def request_verification(session: Session, app_id: uuid.UUID, *, actor: Actor) -> Application:
@@ -427,6 +460,80 @@ def request_verification(session: Session, app_id: uuid.UUID, *, actor: Actor) -
     )
     audit.record(session, actor, "application.verification_requested", "application", app.id)
     return app
+
+
+def _applicant(app: Application) -> Applicant:
+    return Applicant(
+        application_id=app.id,
+        office_code=app.office_code,
+        registry_ref=app.registry_ref,
+        full_name=app.full_name,
+        date_of_birth=app.date_of_birth,
+        sex=app.sex,
+        nationality=app.nationality,
+        passport_number=app.passport["number"],
+        passport_issuing_state=app.passport["issuing_state"],
+        card_number=app.residence_card["number"],
+        card_kind=app.residence_card["kind"],
+    )
+
+
+def _captured(session: Session, app: Application) -> CapturedBiometrics:
+    face: bytes | None = None
+    fingers: dict[int, bytes] = {}
+    for c in session.execute(select(Capture).where(Capture.application_id == app.id)).scalars():
+        if c.template is None:
+            continue
+        template = unseal(c.template, aad=capture_aad(app.id, c.kind, c.position, "template"))
+        if c.kind == "portrait":
+            face = template
+        else:
+            fingers[c.position] = template
+    return CapturedBiometrics(face=face, fingers=fingers)
+
+
+def run_verification(
+    session: Session,
+    app_id: uuid.UUID,
+    run: int,
+    *,
+    actor: Actor,
+    registry: ImmigrationRegistry,
+    gallery: Gallery,
+) -> str:
+    """The verification job: the application's data and captures go to verification, whose
+    outcome this applies. Idempotent: a run already applied (or superseded) does nothing."""
+    app = session.execute(
+        select(Application).where(Application.id == app_id).with_for_update()
+    ).scalar_one_or_none()
+    if app is None or app.status != "captured" or app.verification_run != run:
+        return app.status if app else "missing"
+    outcome = verification.run_checks(
+        session,
+        applicant=_applicant(app),
+        captured=_captured(session, app),
+        run=run,
+        registry=registry,
+        gallery=gallery,
+    )
+    _apply_verification(session, app, outcome, actor=actor)
+    return app.status
+
+
+def _apply_verification(
+    session: Session, app: Application, outcome: VerificationOutcome, *, actor: Actor
+) -> None:
+    app.biometrics_on_file = outcome.biometrics_on_file
+    if outcome.decision == "rejected":
+        app.rejection_code = "VERIFICATION_FAILED"
+        app.rejection_reason = outcome.rejection_reason
+        transition(session, app, "rejected", actor=actor, reason=app.rejection_reason)
+        notify_rejection(session, app)
+    elif outcome.decision == "in_review":
+        reasons = ", ".join(outcome.named("review"))
+        transition(session, app, "in_review", actor=actor, reason=reasons)
+    else:
+        transition(session, app, "verified", actor=actor, reason="all checks passed")
 
 
 def send_phone_code(session: Session, app_id: uuid.UUID, *, actor: Actor) -> tuple[str, str]:
@@ -533,16 +640,20 @@ def _send_account_request(session: Session, app: Application) -> None:
         portrait_sha256=hashlib.sha256(portrait).hexdigest(),
         sent_at=clock.now(),
     )
-    aad = f"account-request:{message.request_id}".encode()
     jobs.enqueue(
         session,
         "authority.account_request",
         {
             "message": message.model_dump(mode="json"),
             "signature": sign_request(message),
-            "portrait": base64.b64encode(seal(portrait, aad=aad + b"portrait")).decode(),
+            "portrait": base64.b64encode(
+                seal(portrait, aad=account_request_aad(message.request_id, "portrait"))
+            ).decode(),
             "fingerprint_templates": base64.b64encode(
-                seal(json.dumps(fingers).encode(), aad=aad + b"fingerprint_templates")
+                seal(
+                    json.dumps(fingers).encode(),
+                    aad=account_request_aad(message.request_id, "fingerprint_templates"),
+                )
             ).decode(),
         },
         key=f"account-request:{app.id}",
@@ -552,28 +663,32 @@ def _send_account_request(session: Session, app: Application) -> None:
 def cancel(session: Session, app_id: uuid.UUID, reason: str, *, actor: Actor) -> Application:
     app = _load(session, app_id, actor)
     transition(session, app, "cancelled", actor=actor, reason=reason)
-    checks_repo.deactivate_template(session, app.id)
+    verification.withdraw_from_gallery(session, app.id)
     return app
 
 
-def apply_account_decision(session: Session, payload: dict[str, Any]) -> None:
-    """The e-ID authority's answer arrives; applied once whatever the number of deliveries."""
+def apply_account_decision(
+    session: Session, message: AccountDecisionMessage, signature: str
+) -> None:
+    """The e-ID authority's signed answer arrives; applied once whatever the number of
+    deliveries. A decision whose signature does not verify changes nothing (the job fails)."""
+    verify_decision(message, signature)
     app = session.execute(
         select(Application)
-        .where(Application.id == uuid.UUID(payload["application_id"]))
+        .where(Application.id == uuid.UUID(message.application_id))
         .with_for_update()
     ).scalar_one_or_none()
     if app is None or app.status != "submitted":
         return
     app.decided_at = clock.now()
-    if payload["outcome"] == "issued":
-        app.eid_number = payload["eid_number"]
+    if message.outcome == "issued":
+        app.eid_number = message.eid_number
         transition(session, app, "issued", actor=IMMIGRATION, reason="account created")
     else:
-        app.rejection_code = payload.get("refusal_code") or "REFUSED"
+        app.rejection_code = message.refusal_code or "REFUSED"
         app.rejection_reason = REFUSAL_TEXT.get(app.rejection_code, "refused")
         transition(session, app, "rejected", actor=IMMIGRATION, reason=app.rejection_code)
-        checks_repo.deactivate_template(session, app.id)
+        verification.withdraw_from_gallery(session, app.id)
         notify_rejection(session, app)
 
 
@@ -598,7 +713,7 @@ def purge_refused_images(session: Session, *, older_than_days: int) -> int:
     )
     purged = int(getattr(result, "rowcount", 0) or 0)
     for app_id in ids:
-        checks_repo.deactivate_template(session, app_id)
+        verification.withdraw_from_gallery(session, app_id)
     if purged:
         audit.record(
             session,

@@ -7,7 +7,12 @@ from sqlalchemy.orm import Session
 from eid.core import audit
 from eid.core.audit import Actor
 from eid.core.errors import IllegalTransition
+from eid.core.listen import publish
 from eid.enrolment.models import Application
+
+# Notified with the application's id when it leaves `captured` (verification is done), so a
+# client waiting for the outcome wakes at the worker's commit (`service.wait_for_verification`).
+STATUS_CHANNEL = "eid_application_verified"
 
 ALLOWED: dict[str, frozenset[str]] = {
     "draft": frozenset({"captured", "cancelled"}),
@@ -41,6 +46,8 @@ def transition(
     before = app.status
     app.status = to
     session.flush()
+    if before == "captured":
+        publish(session, STATUS_CHANNEL, str(app.id))
     audit.record(
         session,
         actor,

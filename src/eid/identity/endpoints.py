@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session
 from eid.authority import service as authority
 from eid.core import clock
 from eid.core.errors import ValidationFailed
-from eid.core.web import get_db
+from eid.core.web import app_ports, get_db
 from eid.identity import consents, holder, rebind, service
 from eid.identity.admin_endpoints import router as admin_router
 from eid.identity.dependencies import Holder, current_holder
 from eid.identity.oidc_endpoints import router as oidc_router
+from eid.identity.ports import HasFaceMatcher
 from eid.identity.schemas import (
     AccessRecordOut,
     ActivationBody,
@@ -109,7 +110,9 @@ def rebind_start(
 
 @auth.post("/devices/rebind/complete", status_code=201)
 def rebind_complete(
-    body: RebindCompleteBody, db: Session = Depends(get_db, scope="function")
+    body: RebindCompleteBody,
+    db: Session = Depends(get_db, scope="function"),
+    ports: HasFaceMatcher = Depends(app_ports),
 ) -> SessionOut:
     try:
         selfie = base64.b64decode(body.selfie, validate=True)
@@ -125,6 +128,7 @@ def rebind_complete(
             device_jwk=body.device.public_jwk,
             device_label=body.device.label,
             proof=body.proof,
+            matcher=ports.face_matcher,
         )
     return _session_out(issued)
 

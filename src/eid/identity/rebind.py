@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from eid.authority import service as authority
+from eid.biometrics.ports import BiometricMatcher
 from eid.core import audit, clock
 from eid.core.errors import EidError, Unauthorized
 from eid.identity import devices
 from eid.identity.models import Device, DeviceChallenge
 from eid.identity.passwords import hash_secret, verify_secret
+from eid.identity.ports import FaceMatcher
 from eid.identity.service import (
     CHALLENGE_TTL,
     IssuedSession,
@@ -33,20 +35,16 @@ from eid.notify.service import notify
 OTP_ATTEMPTS = 3
 
 
-class FaceMatcher(Protocol):
-    def matches(self, probe_image: bytes, reference_image: bytes) -> bool: ...
-
-
 class EngineFaceMatcher:
-    """The biometrics domain's 1:1 comparison (imported late: it loads models)."""
+    """`FaceMatcher` on the process's biometric engine (built once, at start: `eid.wiring`)."""
+
+    def __init__(self, engine: BiometricMatcher) -> None:
+        self.engine = engine
 
     def matches(self, probe_image: bytes, reference_image: bytes) -> bool:
-        from eid.biometrics import BiometricEngine
-
-        engine = BiometricEngine()
-        probe = engine.face_template(probe_image)
-        reference = engine.face_template(reference_image)
-        return bool(engine.compare_faces(probe, reference).is_match)
+        probe = self.engine.face_template(probe_image)
+        reference = self.engine.face_template(reference_image)
+        return self.engine.compare_faces(probe, reference).is_match
 
 
 class FaceMismatch(EidError):
@@ -93,7 +91,7 @@ def complete_rebind(
     device_jwk: dict[str, Any],
     device_label: str,
     proof: str,
-    matcher: FaceMatcher | None = None,
+    matcher: FaceMatcher,
 ) -> IssuedSession:
     account = authority.find_by_eid_number(session, eid_number)
     if account is None:
@@ -120,7 +118,7 @@ def complete_rebind(
     # The new device proves it holds the key it registers (signature over our nonce).
     devices.verify_proof(public_jwk, proof, challenge.nonce)
     reference = authority.account_portrait(session, account.id)
-    if reference is None or not (matcher or EngineFaceMatcher()).matches(selfie, reference):
+    if reference is None or not matcher.matches(selfie, reference):
         register_failure(session, credential, "face")
         raise FaceMismatch("the face does not match the enrolled portrait")
     require_usable_audited(session, account)

@@ -32,5 +32,5 @@ def purge_expired(session: Session) -> None:
 
 @periodic("identity.purge_expired", every=dt.timedelta(hours=1))
 @task("identity.purge_expired")
-def purge_expired_task(session: Session, payload: dict[str, Any]) -> None:
+def purge_expired_task(session: Session, payload: dict[str, Any], _: object) -> None:
     purge_expired(session)

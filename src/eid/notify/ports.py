@@ -1,4 +1,5 @@
-"""What lies outside: an email sender and an SMS gateway, and which ones this process uses."""
+"""What lies outside: an email sender and an SMS gateway (implementations: `smtp`, `sms_http`,
+`local_outbox`; `channels.channels_from_settings` picks them at start)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from eid.core.errors import EidError
-from eid.core.settings import Settings, get_settings
 
 
 class DeliveryFailed(EidError):
@@ -37,37 +37,8 @@ class Channels:
     sms: SmsGateway
 
 
-def channels_from_settings(settings: Settings) -> Channels:
-    """The real SMTP server and gateway when configured, else the local outbox folder."""
-    from eid.notify.local_outbox import LocalOutboxEmailSender, LocalOutboxSmsGateway
-    from eid.notify.sms_http import HttpSmsGateway
-    from eid.notify.smtp import SmtpEmailSender
+class HasChannels(Protocol):
+    """What the delivery job is handed (`eid.wiring.Ports`)."""
 
-    outbox = settings.data_dir / "outbox"
-    email: EmailSender = (
-        SmtpEmailSender(settings.smtp_host, settings.smtp_port, settings.smtp_from)
-        if settings.smtp_host
-        else LocalOutboxEmailSender(outbox / "email", settings.smtp_from)
-    )
-    sms: SmsGateway = (
-        HttpSmsGateway(settings.sms_gateway_url)
-        if settings.sms_gateway_url
-        else LocalOutboxSmsGateway(outbox / "sms")
-    )
-    return Channels(email=email, sms=sms)
-
-
-_channels: Channels | None = None
-
-
-def get_channels() -> Channels:
-    global _channels
-    if _channels is None:
-        _channels = channels_from_settings(get_settings())
-    return _channels
-
-
-def set_channels(channels: Channels | None) -> None:
-    """Use these channels in this process (tests, or an app wiring its own); None: settings."""
-    global _channels
-    _channels = channels
+    @property
+    def channels(self) -> Channels: ...

@@ -13,7 +13,7 @@ from eid.core.jobs import task
 from eid.core.settings import get_settings
 from eid.notify import repository
 from eid.notify.models import Notification
-from eid.notify.ports import Channels, DeliveryFailed, get_channels
+from eid.notify.ports import Channels, DeliveryFailed, HasChannels
 from eid.notify.service import DELIVER_TASK, message_text
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def _send(notification: Notification, channels: Channels) -> None:
 
 
 @task(DELIVER_TASK)
-def deliver(session: Session, payload: dict[str, Any]) -> None:
+def deliver(session: Session, payload: dict[str, Any], ports: HasChannels) -> None:
     """Send once. A transient failure raises, so the queue retries with backoff; a permanent
     one, or a transient one on the job's last attempt, marks the message failed and ends."""
     notification_id = uuid.UUID(payload["notification_id"])
@@ -54,7 +54,7 @@ def deliver(session: Session, payload: dict[str, Any]) -> None:
     attempt = repository.deliver_attempt(session, notification_id)
     notification.attempts = attempt.number if attempt else notification.attempts + 1
     try:
-        _send(notification, get_channels())
+        _send(notification, ports.channels)
     except DeliveryFailed as failure:
         notification.last_error = failure.reason
         if failure.permanent or (attempt is not None and attempt.last):

@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from sqlalchemy.orm import Session
+
 EVENT_KINDS = (
     "card_renewed",
     "card_expired",
@@ -69,3 +71,17 @@ class ImmigrationRegistry(Protocol):
     def find_by_person(self, person_ref: str) -> RegistryRecord | None: ...
     def biometrics_on_file(self, person_ref: str) -> BiometricsOnFile: ...
     def events_since(self, cursor: int, limit: int = 500) -> list[StatusEvent]: ...
+
+
+class RegistryConnector(Protocol):
+    """The registry as one transaction sees it. The reference registry reads its own tables
+    in the caller's transaction (`registry.service.registry_port`); a remote one ignores it."""
+
+    def __call__(self, session: Session) -> ImmigrationRegistry: ...
+
+
+class HasRegistry(Protocol):
+    """What a job or request that asks the immigration database is handed (`eid.wiring.Ports`)."""
+
+    @property
+    def registry(self) -> RegistryConnector: ...

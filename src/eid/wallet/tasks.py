@@ -15,7 +15,7 @@ from eid.wallet.models import VerifierNonce
 
 @periodic("wallet.purge_nonces", every=dt.timedelta(hours=1))
 @task("wallet.purge_nonces")
-def purge_nonces(session: Session, payload: dict[str, Any]) -> None:
+def purge_nonces(session: Session, payload: dict[str, Any], _: object) -> None:
     session.execute(
         delete(VerifierNonce).where(VerifierNonce.expires_at < clock.now() - dt.timedelta(hours=1))
     )

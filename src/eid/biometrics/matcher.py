@@ -1,41 +1,10 @@
-"""The biometric matcher port: what verification needs from a biometric engine."""
+"""`eid.biometrics` behind the `BiometricMatcher` port: one engine and one 1:N index."""
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-
-@dataclass(frozen=True)
-class QualityResult:
-    acceptable: bool
-    score: float
-    issues: list[dict[str, str]] = field(default_factory=list)
-    metrics: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class MatchResult:
-    is_match: bool
-    score: float
-    threshold: float
-
-
-class BiometricMatcher(Protocol):
-    def portrait_quality(self, image: bytes) -> QualityResult: ...
-    def fingerprint_quality(self, image: bytes, position: int) -> QualityResult: ...
-    def face_template(self, image: bytes) -> bytes: ...
-    def fingerprint_template(self, image: bytes, position: int) -> bytes: ...
-    def fingerprint_capture(self, image: bytes, position: int) -> tuple[QualityResult, bytes]: ...
-    def compare_faces(self, probe: bytes, reference: bytes) -> MatchResult: ...
-    def compare_fingerprints(self, probe: bytes, reference: bytes) -> MatchResult: ...
-    def search_faces(self, template: bytes, k: int) -> list[tuple[str, float]]: ...
-    def index_face(self, key: str, template: bytes) -> None: ...
-    def index_faces(self, keys: list[str], templates: list[bytes]) -> None: ...
-    def prepare_search(self) -> None: ...
-    def unindex_face(self, key: str) -> None: ...
-    def indexed(self) -> int: ...
+from eid.biometrics.ports import MatchResult, QualityResult
 
 
 class EngineMatcher:
@@ -118,22 +87,3 @@ class EngineMatcher:
 
     def indexed(self) -> int:
         return len(self.index)
-
-
-_matcher: BiometricMatcher | None = None
-_lock = threading.Lock()
-
-
-def get_matcher() -> BiometricMatcher:
-    global _matcher
-    with _lock:
-        if _matcher is None:
-            _matcher = EngineMatcher()
-        return _matcher
-
-
-def set_matcher(matcher: BiometricMatcher | None) -> None:
-    """Replace the process's matcher (tests that need an engine without models)."""
-    global _matcher
-    with _lock:
-        _matcher = matcher
