@@ -97,9 +97,7 @@ def test_the_checker_sees_imports_and_circles() -> None:
     assert "eid.verification.service" in EDGES["eid.enrolment.service"]
     assert cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
-    assert offending({"eid.x.m": {"eid.y.n"}}, "eid.x", ["eid.core"]) == [
-        "eid.x.m imports eid.y.n"
-    ]
+    assert offending({"eid.x.m": {"eid.y.n"}}, "eid.x", ["eid.core"]) == ["eid.x.m imports eid.y.n"]
 
 
 def test_verification_imports_nothing_from_enrolment() -> None:

@@ -115,3 +115,30 @@ def test_a_failed_jobs_reason_keeps_no_personal_data(committed: Engine) -> None:
     assert job.last_error is not None
     assert "NGUYEN" not in job.last_error
     assert "UniqueViolation" in job.last_error and "pk_offices" in job.last_error
+
+
+@task("test.refused_with_trace")
+def _refused(session: Session, payload: dict[str, Any], _: object) -> None:
+    session.execute(
+        text("INSERT INTO offices (code, name, province) VALUES (:c, 'x', 'y')"),
+        {"c": payload["code"]},
+    )
+    raise EidError("refused", code="REFUSED", keep_writes=payload["keep"])
+
+
+def test_a_job_refusal_keeps_its_writes_only_when_it_says_so(committed: Engine) -> None:
+    """The one rule of requests holds for jobs too: `keep_writes` commits the bookkeeping, any
+    other failure leaves nothing; either way the job is retried with its reason."""
+    with unit_of_work() as session:
+        enqueue(session, "test.refused_with_trace", {"code": "K1", "keep": True}, key="k-keep")
+        enqueue(session, "test.refused_with_trace", {"code": "K2", "keep": False}, key="k-drop")
+    assert Worker(context=None).drain() == 2
+    with unit_of_work() as session:
+        offices = session.execute(
+            text("SELECT code FROM offices WHERE code IN ('K1', 'K2')")
+        ).scalars()
+        assert list(offices) == ["K1"]
+        jobs_left = session.execute(
+            select(Job.status, Job.last_error).where(Job.idempotency_key.in_(["k-keep", "k-drop"]))
+        ).all()
+    assert sorted(jobs_left) == [("queued", "REFUSED: refused")] * 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -27,6 +28,27 @@ def get_db() -> Iterator[Session]:
     """
     with unit_of_work() as session:
         yield session
+
+
+@contextmanager
+def refusal_savepoint(session: Session) -> Iterator[None]:
+    """For an endpoint that catches an `EidError` to render it itself (a login page), so the
+    boundary never sees it: the boundary's rule on a savepoint. The work inside stays if it
+    succeeds, or if its error keeps its writes (`keep_writes`: a failed attempt counted);
+    otherwise it is undone, and the endpoint's answer commits the rest."""
+    savepoint = session.begin_nested()
+    try:
+        yield
+    except EidError as refused:
+        if refused.keep_writes:
+            savepoint.commit()
+        else:
+            savepoint.rollback()
+        raise
+    except BaseException:
+        savepoint.rollback()
+        raise
+    savepoint.commit()
 
 
 def commit_before_waiting(session: Session) -> None:

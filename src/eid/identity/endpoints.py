@@ -46,17 +46,16 @@ def _session_out(issued: service.IssuedSession) -> SessionOut:
 
 @auth.post("/activation", status_code=201)
 def activate(body: ActivationBody, db: Session = Depends(get_db, scope="function")) -> SessionOut:
-    # A wrong code must still count against the authority's five attempts.
-    with service.attempt(db):
-        issued = service.activate(
-            db,
-            eid_number=body.eid_number,
-            activation_code=body.activation_code,
-            password=body.password,
-            passcode=body.passcode,
-            device_jwk=body.device.public_jwk,
-            device_label=body.device.label,
-        )
+    # A wrong code still counts against the authority's five attempts (`keep_writes`).
+    issued = service.activate(
+        db,
+        eid_number=body.eid_number,
+        activation_code=body.activation_code,
+        password=body.password,
+        passcode=body.passcode,
+        device_jwk=body.device.public_jwk,
+        device_label=body.device.label,
+    )
     return _session_out(issued)
 
 
@@ -72,21 +71,20 @@ def new_challenge(
 
 @auth.post("/sessions", status_code=201)
 def login(body: LoginBody, db: Session = Depends(get_db, scope="function")) -> SessionOut:
-    with service.attempt(db):
-        if body.challenge_id and body.proof:
-            issued = service.login_with_device(
-                db,
-                eid_number=body.eid_number,
-                password=body.password,
-                challenge_id=body.challenge_id,
-                proof=body.proof,
-            )
-        elif body.passcode:
-            issued = service.login_with_passcode(
-                db, eid_number=body.eid_number, password=body.password, passcode=body.passcode
-            )
-        else:
-            raise ValidationFailed("give a device proof or the passcode", code="SECOND_FACTOR")
+    if body.challenge_id and body.proof:
+        issued = service.login_with_device(
+            db,
+            eid_number=body.eid_number,
+            password=body.password,
+            challenge_id=body.challenge_id,
+            proof=body.proof,
+        )
+    elif body.passcode:
+        issued = service.login_with_passcode(
+            db, eid_number=body.eid_number, password=body.password, passcode=body.passcode
+        )
+    else:
+        raise ValidationFailed("give a device proof or the passcode", code="SECOND_FACTOR")
     return _session_out(issued)
 
 
@@ -101,8 +99,7 @@ def logout(
 def rebind_start(
     body: RebindStartBody, db: Session = Depends(get_db, scope="function")
 ) -> ChallengeOut:
-    with service.attempt(db):
-        challenge = rebind.start_rebind(db, eid_number=body.eid_number, password=body.password)
+    challenge = rebind.start_rebind(db, eid_number=body.eid_number, password=body.password)
     return ChallengeOut(
         challenge_id=challenge.id, nonce=challenge.nonce, expires_at=challenge.expires_at
     )
@@ -118,18 +115,17 @@ def rebind_complete(
         selfie = base64.b64decode(body.selfie, validate=True)
     except (binascii.Error, ValueError):
         raise ValidationFailed("the selfie is not base64", code="INVALID_IMAGE") from None
-    with service.attempt(db):
-        issued = rebind.complete_rebind(
-            db,
-            eid_number=body.eid_number,
-            challenge_id=body.challenge_id,
-            otp=body.otp,
-            selfie=selfie,
-            device_jwk=body.device.public_jwk,
-            device_label=body.device.label,
-            proof=body.proof,
-            matcher=ports.face_matcher,
-        )
+    issued = rebind.complete_rebind(
+        db,
+        eid_number=body.eid_number,
+        challenge_id=body.challenge_id,
+        otp=body.otp,
+        selfie=selfie,
+        device_jwk=body.device.public_jwk,
+        device_label=body.device.label,
+        proof=body.proof,
+        matcher=ports.face_matcher,
+    )
     return _session_out(issued)
 
 
@@ -188,10 +184,9 @@ def lock(
 
 @me.post("/unlock")
 def unlock(body: UnlockBody, db: Session = Depends(get_db, scope="function")) -> ProfileOut:
-    with service.attempt(db):
-        account = holder.self_unlock(
-            db, eid_number=body.eid_number, password=body.password, passcode=body.passcode
-        )
+    account = holder.self_unlock(
+        db, eid_number=body.eid_number, password=body.password, passcode=body.passcode
+    )
     return ProfileOut.model_validate(account.model_dump())
 
 

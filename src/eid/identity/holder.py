@@ -40,7 +40,7 @@ def self_unlock(session: Session, *, eid_number: str, password: str, passcode: s
     assert credential is not None
     if not verify_secret(credential.passcode_hash, passcode):
         register_failure(session, credential, "passcode")
-        raise Unauthorized("wrong passcode", code="LOGIN_FAILED")
+        raise Unauthorized("wrong passcode", code="LOGIN_FAILED", keep_writes=True)
     return authority.remove_lock_ground(
         session,
         account.id,

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from eid.core.crypto import get_keystore, hash_token
 from eid.core.errors import EidError
 from eid.core.settings import get_settings
-from eid.core.web import get_db
+from eid.core.web import get_db, refusal_savepoint
 from eid.identity import consents, keys, pages, service
 from eid.identity.claims import SUPPORTED_SCOPES, claims_for_scopes, labels
 from eid.identity.dependencies import COOKIE
@@ -195,7 +195,7 @@ async def login_submit(
 
     def run() -> Response:
         try:
-            with service.attempt(db):
+            with refusal_savepoint(db):
                 issued = service.login_with_passcode(
                     db,
                     eid_number=fields.get("eid_number", "").strip(),

@@ -112,15 +112,19 @@ def complete_rebind(
     if not verify_secret(challenge.otp_hash, otp):
         challenge.attempts += 1
         register_failure(session, credential, "otp")
-        raise Unauthorized("wrong one-time code", code="OTP_INVALID")
+        raise Unauthorized("wrong one-time code", code="OTP_INVALID", keep_writes=True)
     take_challenge(session, challenge_id, account.id, "rebind")
     public_jwk = devices.clean_public_jwk(device_jwk)
     # The new device proves it holds the key it registers (signature over our nonce).
-    devices.verify_proof(public_jwk, proof, challenge.nonce)
+    try:
+        devices.verify_proof(public_jwk, proof, challenge.nonce)
+    except Unauthorized as refused:
+        refused.keep_writes = True  # the challenge stays used: a wrong proof is not retried
+        raise
     reference = authority.account_portrait(session, account.id)
     if reference is None or not matcher.matches(selfie, reference):
         register_failure(session, credential, "face")
-        raise FaceMismatch("the face does not match the enrolled portrait")
+        raise FaceMismatch("the face does not match the enrolled portrait", keep_writes=True)
     require_usable_audited(session, account)
     old = bound_device(session, account.id)
     if old is not None:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,10 +66,14 @@ def acr_for(account: AccountView) -> str:
     return ACR_LEVEL2 if account.level >= 2 else ACR_LEVEL1
 
 
-def require_usable(account: AccountView) -> None:
+def require_usable(account: AccountView, *, keep_writes: bool = False) -> None:
     """A locked, unactivated or closed account authenticates nowhere."""
     if not account.usable:
-        raise AccountUnusable("the account cannot be used", details={"status": account.status})
+        raise AccountUnusable(
+            "the account cannot be used",
+            details={"status": account.status},
+            keep_writes=keep_writes,
+        )
 
 
 # --- activation ---
@@ -107,7 +109,9 @@ def activate(
     audit.record(
         session, actor, "holder.device_bound", "account", account.id, details={"first": True}
     )
-    require_usable(account)
+    # Activated while a lock ground holds: the activation stands (credentials, device), only
+    # the session is refused until the account unlocks.
+    require_usable(account, keep_writes=True)
     return open_session(session, account, amr=["otp", "pwd", "hwk"])
 
 
@@ -123,7 +127,8 @@ def _credential_row(session: Session, account_id: uuid.UUID) -> HolderCredential
 def check_password(session: Session, eid_number: str, password: str) -> AccountView:
     """First factor, with lockout: after FREE_ATTEMPTS failures each further failure doubles the
     wait (1 min, 2 min, 4 min ... 24 h). The refused request must still keep the counter and
-    the audit event: the HTTP edge commits before re-raising (`endpoints.attempt`)."""
+    the audit event: its errors say so with `keep_writes`, which the request's boundary
+    honours (`core.database.unit_of_work`)."""
     account = authority.find_by_eid_number(session, eid_number)
     credential = _credential_row(session, account.id) if account else None
     if account is None or credential is None:
@@ -136,7 +141,7 @@ def check_password(session: Session, eid_number: str, password: str) -> AccountV
             "unknown",
             details={"why": "unknown_account"},
         )
-        raise Unauthorized("wrong e-ID number or password", code="LOGIN_FAILED")
+        raise Unauthorized("wrong e-ID number or password", code="LOGIN_FAILED", keep_writes=True)
     now = clock.now()
     if credential.locked_until and credential.locked_until > now:
         audit.record(
@@ -150,10 +155,11 @@ def check_password(session: Session, eid_number: str, password: str) -> AccountV
         raise TemporarilyLocked(
             "too many failed attempts; try again later",
             details={"retry_after": int((credential.locked_until - now).total_seconds()) + 1},
+            keep_writes=True,
         )
     if not verify_secret(credential.password_hash, password):
         register_failure(session, credential, "password")
-        raise Unauthorized("wrong e-ID number or password", code="LOGIN_FAILED")
+        raise Unauthorized("wrong e-ID number or password", code="LOGIN_FAILED", keep_writes=True)
     return account
 
 
@@ -189,7 +195,7 @@ def login_with_passcode(
     assert credential is not None
     if not verify_secret(credential.passcode_hash, passcode):
         register_failure(session, credential, "passcode")
-        raise Unauthorized("wrong passcode", code="LOGIN_FAILED")
+        raise Unauthorized("wrong passcode", code="LOGIN_FAILED", keep_writes=True)
     require_usable_audited(session, account)
     _succeeded(session, account.id)
     return open_session(session, account, amr=["pwd", "pin"])
@@ -246,8 +252,9 @@ def login_with_device(
         if device is None:
             raise Unauthorized("no device is bound to this account", code="NO_BOUND_DEVICE")
         devices.verify_proof(device.public_jwk, proof, challenge.nonce)
-    except Unauthorized:
+    except Unauthorized as refused:
         register_failure(session, credential, "device")
+        refused.keep_writes = True  # the failure counts, and the challenge stays used
         raise
     require_usable_audited(session, account)
     _succeeded(session, account.id)
@@ -264,7 +271,7 @@ def require_usable_audited(session: Session, account: AccountView) -> None:
             account.id,
             details={"why": "account_" + account.status},
         )
-    require_usable(account)
+    require_usable(account, keep_writes=True)
 
 
 # --- sessions ---
@@ -310,15 +317,3 @@ def end_session(session: Session, token: str) -> None:
         audit.record(
             session, holder_actor(row.account_id), "holder.logout", "account", row.account_id
         )
-
-
-@contextmanager
-def attempt(session: Session) -> Iterator[None]:
-    """An authentication attempt at the HTTP edge: a refusal still commits the failure counter
-    and its audit event before the error goes out (the request's transaction would otherwise
-    roll them back and make the lockout useless)."""
-    try:
-        yield
-    except (Unauthorized, TemporarilyLocked, AccountUnusable):
-        session.commit()
-        raise

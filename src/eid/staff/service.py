@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from eid.core import audit, clock
 from eid.core.audit import Actor
 from eid.core.crypto import hash_token, seal, unseal
-from eid.core.database import unit_of_work
 from eid.core.errors import Conflict, Unauthorized, ValidationFailed
 from eid.staff.models import ROLES, Office, Officer, OfficerSession
 
@@ -104,8 +103,10 @@ def login(
     except VerificationError:
         password_ok = False
     if not (password_ok and totp_ok):
-        _record_failed_login(officer.id, who)
-        raise Unauthorized("wrong username, password or code", code="LOGIN_FAILED")
+        _record_failed_login(session, officer.id, who)
+        raise Unauthorized(
+            "wrong username, password or code", code="LOGIN_FAILED", keep_writes=True
+        )
     officer.failed_logins = 0
     officer.locked_until = None
     officer.last_totp_step = step
@@ -121,18 +122,21 @@ def login(
     return token, ttl_seconds
 
 
-def _record_failed_login(officer_id: object, who: Actor) -> None:
-    """Its own transaction: the failure count must survive the error response's rollback."""
-    with unit_of_work() as tx:
-        officer = tx.execute(
-            select(Officer).where(Officer.id == officer_id).with_for_update()
-        ).scalar_one()
-        officer.failed_logins += 1
-        if officer.failed_logins >= 5:
-            # Backoff doubles with every failure past the fifth: 1, 2, 4 ... minutes, max 1 day.
-            minutes = min(2 ** (officer.failed_logins - 5), 1440)
-            officer.locked_until = clock.now() + timedelta(minutes=minutes)
-        audit.record(tx, who, "officer.login_failed", "officer", officer.id)
+def _record_failed_login(session: Session, officer_id: object, who: Actor) -> None:
+    """The failure count and its audit event: the refusal keeps them (`keep_writes`), so they
+    survive the error response, which rolls back anything else."""
+    officer = session.execute(
+        select(Officer)
+        .where(Officer.id == officer_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)  # the count as it is now, not as first read
+    ).scalar_one()
+    officer.failed_logins += 1
+    if officer.failed_logins >= 5:
+        # Backoff doubles with every failure past the fifth: 1, 2, 4 ... minutes, max 1 day.
+        minutes = min(2 ** (officer.failed_logins - 5), 1440)
+        officer.locked_until = clock.now() + timedelta(minutes=minutes)
+    audit.record(session, who, "officer.login_failed", "officer", officer.id)
 
 
 def _check_totp(secret: str, code: str, last_step: int) -> tuple[bool, int]:

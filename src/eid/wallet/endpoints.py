@@ -21,7 +21,6 @@ from eid.wallet.schemas import (
     VerificationBody,
     VerificationOut,
 )
-from eid.wallet.verifier import PresentationRefused
 
 router = APIRouter(prefix="/api/v1/wallet", tags=["wallet"])
 DB = Depends(get_db, scope="function")
@@ -65,11 +64,7 @@ def verifier_nonce(body: NonceBody, db: Session = DB) -> NonceOut:
 
 @router.post("/verifications")
 def verify(body: VerificationBody, db: Session = DB) -> VerificationOut:
-    try:
-        card = verification.verify(db, body.presentation, body.nonce)
-    except PresentationRefused:
-        db.commit()  # the nonce stays spent: a refused answer cannot be retried with it
-        raise
+    card = verification.verify(db, body.presentation, body.nonce)
     return VerificationOut(
         valid=True, status=card.status, disclosed=card.disclosed, claims=card.claims
     )

@@ -40,10 +40,14 @@ def verify(session: Session, presentation: str, nonce: str) -> VerifiedCard:
     if row is None or row.used_at is not None or row.expires_at < clock.now():
         raise PresentationRefused("unknown, used or expired nonce", code="NONCE_INVALID")
     row.used_at = clock.now()  # one answer per nonce, even a refused one
-    return verify_presentation(
-        presentation,
-        issuer_key=keys.issuer_key(),
-        audience=row.audience,
-        nonce=nonce,
-        status_lookup=local_status(session),
-    )
+    try:
+        return verify_presentation(
+            presentation,
+            issuer_key=keys.issuer_key(),
+            audience=row.audience,
+            nonce=nonce,
+            status_lookup=local_status(session),
+        )
+    except PresentationRefused as refused:
+        refused.keep_writes = True  # the nonce stays spent: a refused answer is not retried
+        raise
