@@ -40,7 +40,7 @@ def build_ports(
     from eid.biometrics.matcher import EngineMatcher
     from eid.identity.rebind import EngineFaceMatcher
     from eid.notify.channels import channels_from_settings
-    from eid.registry.service import registry_port
+    from eid.registry.service import ReferenceRegistry
 
     settings = settings or get_settings()
     matcher = matcher or EngineMatcher()
@@ -49,7 +49,7 @@ def build_ports(
         gallery=Gallery(matcher),
         face_matcher=face_matcher or EngineFaceMatcher(matcher),
         channels=channels or channels_from_settings(settings),
-        registry=registry or registry_port,
+        registry=registry or ReferenceRegistry,
     )
 
 

@@ -19,7 +19,7 @@ from eid.authority.service import (
 from eid.core import clock
 from eid.core.audit import Actor
 from eid.registry.schemas import EventIn, PersonIn
-from eid.registry.service import add_person, record_event, registry_port
+from eid.registry.service import ReferenceRegistry, add_person, record_event
 from tests.authority.factories import account_request
 
 HOLDER = Actor(kind="holder", id="h", role="holder")
@@ -77,9 +77,9 @@ def test_registry_feed_locks_on_expiry_and_unlocks_on_renewal(db: Session) -> No
     )
     ref = add_person(db, person, actor=SYSTEM)
     account = _active_account(db, registry_ref=str(ref))
-    follow_registry(db, registry_port(db))  # catch up with older events
+    follow_registry(db, ReferenceRegistry(db))  # catch up with older events
     record_event(db, EventIn(passport_number="TK1234567", kind="card_expired"), actor=SYSTEM)
-    follow_registry(db, registry_port(db))
+    follow_registry(db, ReferenceRegistry(db))
     assert get_account(db, account.id).lock_grounds == ["residence_card_expired"]
     renewed = today + dt.timedelta(days=730)
     record_event(
@@ -87,7 +87,7 @@ def test_registry_feed_locks_on_expiry_and_unlocks_on_renewal(db: Session) -> No
         EventIn(passport_number="TK1234567", kind="card_renewed", new_expiry_date=renewed),
         actor=SYSTEM,
     )
-    follow_registry(db, registry_port(db))
+    follow_registry(db, ReferenceRegistry(db))
     view = get_account(db, account.id)
     assert view.status == "active" and view.lock_grounds == []
     assert view.residence_card["expiry_date"] == renewed.isoformat()

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from eid.cli import app
 from eid.core.database import unit_of_work
-from eid.registry.service import registry_port
+from eid.registry.service import ReferenceRegistry
 
 runner = CliRunner()
 
@@ -41,7 +41,7 @@ def test_registry_add_reads_the_design_format_with_images(
     assert result.exit_code == 0, result.output
     ref = json.loads(result.output)["person_ref"]
     with unit_of_work() as session:
-        on_file = registry_port(session).biometrics_on_file(ref)
+        on_file = ReferenceRegistry(session).biometrics_on_file(ref)
     assert on_file.portrait is not None and set(on_file.fingerprints) == {2}
 
     again = runner.invoke(app, ["registry", "add", str(file)])
@@ -77,7 +77,9 @@ def test_registry_add_finds_relative_images_next_to_the_file_or_in_the_working_d
     result = runner.invoke(app, ["registry", "add", str(file)])
     assert result.exit_code == 0, result.output
     with unit_of_work() as session:
-        on_file = registry_port(session).biometrics_on_file(json.loads(result.output)["person_ref"])
+        on_file = ReferenceRegistry(session).biometrics_on_file(
+            json.loads(result.output)["person_ref"]
+        )
     assert on_file.portrait is not None and set(on_file.fingerprints) == {7}
     person["portrait"] = "faces/nobody.jpg"
     person["passport"]["number"] = "TR7654322"  # type: ignore[index]

@@ -75,7 +75,7 @@ class ImmigrationRegistry(Protocol):
 
 class RegistryConnector(Protocol):
     """The registry as one transaction sees it. The reference registry reads its own tables
-    in the caller's transaction (`registry.service.registry_port`); a remote one ignores it."""
+    in the caller's transaction (`registry.service.ReferenceRegistry`); a remote one ignores it."""
 
     def __call__(self, session: Session) -> ImmigrationRegistry: ...
 

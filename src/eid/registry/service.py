@@ -58,7 +58,9 @@ def _record(p: RegistryPerson) -> RegistryRecord:
 
 
 class ReferenceRegistry:
-    """Implements `ImmigrationRegistry` on the reference tables, in the caller's transaction."""
+    """Implements `ImmigrationRegistry` on the reference tables, in the caller's transaction.
+    The class itself is the `RegistryConnector` that `eid.wiring` passes in by default; a real
+    agency client would be built there instead."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -227,8 +229,3 @@ def record_event(session: Session, event: EventIn, *, actor: Actor) -> int:
     session.flush()
     audit.record(session, actor, f"registry.{event.kind}", "registry_person", person.id)
     return row.id
-
-
-def registry_port(session: Session) -> ReferenceRegistry:
-    """The registry eid talks to. The reference one here; a real agency client would plug in."""
-    return ReferenceRegistry(session)

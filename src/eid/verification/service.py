@@ -8,7 +8,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -390,7 +390,7 @@ def close_review(
     session: Session,
     review_id: uuid.UUID,
     *,
-    decision: Literal["approve", "reject"] | str,
+    decision: str,
     note: str,
     actor: Actor,
 ) -> ClosedReview:
