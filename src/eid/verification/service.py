@@ -1,5 +1,8 @@
 """The checks of one application: documents against the registry, face and fingers 1:1,
-duplicates 1:N. Hard failures reject; biometric doubt and possible duplicates go to review."""
+duplicates 1:N. Hard failures reject; biometric doubt and possible duplicates go to review.
+
+Given plain inputs (`schemas.Applicant`, `CapturedBiometrics`), it answers a typed outcome and
+keeps its own rows (checks, reviews, the gallery); the application is enrolment's to change."""
 
 from __future__ import annotations
 
@@ -341,7 +344,7 @@ def run_checks(
 ) -> VerificationOutcome:
     """One verification run: the checks, kept as this run's rows; a held application's review;
     a verified or held identity's templates in the duplicate gallery. The application itself is
-    enrolment's to change (`enrolment.service.apply_verification`)."""
+    enrolment's to change (`enrolment.service.run_verification`)."""
     out = Outcome()
     record = registry.find_by_passport(applicant.passport_number)
     _check_documents(applicant, record, out)
@@ -395,7 +398,7 @@ def close_review(
     actor: Actor,
 ) -> ClosedReview:
     """The supervisor's decision on the review (audited); enrolment applies it to the
-    application (`enrolment.service.decide_review`) in the same transaction."""
+    application (`enrolment.reviews.decide_review`) in the same transaction."""
     review = session.execute(
         select(Review).where(Review.id == review_id).with_for_update()
     ).scalar_one_or_none()
