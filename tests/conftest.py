@@ -1,7 +1,10 @@
 """Test fixtures: a real PostgreSQL, one fresh database per run, built by the migrations.
 
-EID_TEST_DATABASE_URL names a server to use (CI: the one at 127.0.0.1:5432); without it the
-embedded PostgreSQL starts, so a fresh laptop runs the same tests.
+EID_TEST_DATABASE_URL names a server to use (CI: the one at 127.0.0.1:5432), as a superuser;
+without it the embedded PostgreSQL starts, so a fresh laptop runs the same tests. Each run's
+database gets its own owner and application roles (named after it, so parallel runs never
+share one): the migrations run as the owner and every test as the application role, under the
+grants production has.
 """
 
 from __future__ import annotations
@@ -29,9 +32,9 @@ from eid.core import clock  # noqa: E402
 from eid.core.database import (  # noqa: E402
     _embedded_url,
     configure_engine,
-    ensure_database,
     normalise_url,
 )
+from eid.core.roles import DatabaseRoles, drop_roles, provision  # noqa: E402
 from eid.core.settings import get_settings  # noqa: E402
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -47,26 +50,56 @@ def _server_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
-    server = _server_url()
+def admin_url() -> str:
+    """The test server's superuser, on the server's `postgres` database."""
+    return make_url(_server_url()).set(database="postgres").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_roles(admin_url: str) -> Iterator[DatabaseRoles]:
     name = f"eid_test_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = make_url(server).set(database="postgres").render_as_string(hide_password=False)
-    ensure_database(admin, name)
-    url = make_url(server).set(database=name).render_as_string(hide_password=False)
-    os.environ["EID_DATABASE_URL"] = url
+    roles = provision(
+        admin_url, name, owner=f"{name}_owner", app=f"{name}_app", with_passwords=True
+    )
+    os.environ["EID_DATABASE_URL"] = roles.app_url
+    os.environ["EID_MIGRATION_DATABASE_URL"] = roles.owner_url
     get_settings.cache_clear()
     from eid.core.schema import upgrade
 
-    upgrade(url)
-    yield url
+    upgrade(roles.owner_url, app_role=roles.app)
+    yield roles
     from eid.core import database
 
     if database._engine is not None:
         database._engine.dispose()
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     engine.dispose()
+    drop_roles(admin_url, roles.owner, roles.app)
+
+
+@pytest.fixture(scope="session")
+def database_url(database_roles: DatabaseRoles) -> str:
+    """The application role's URL on this run's database."""
+    return database_roles.app_url
+
+
+@pytest.fixture(scope="session")
+def owner_engine(database_roles: DatabaseRoles) -> Iterator[Engine]:
+    """The owner role (what the migrations run as): for cleaning up between tests."""
+    eng = create_engine(database_roles.owner_url, pool_size=2, hide_parameters=True)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def superuser_engine(admin_url: str, database_roles: DatabaseRoles) -> Iterator[Engine]:
+    """The server's superuser on this run's database: an attacker who got past the grants."""
+    url = make_url(admin_url).set(database=make_url(database_roles.app_url).database)
+    eng = create_engine(url.render_as_string(hide_password=False), pool_size=2)
+    yield eng
+    eng.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -94,14 +127,17 @@ def db(engine: Engine) -> Iterator[Session]:
 
 
 @pytest.fixture
-def committed(engine: Engine) -> Iterator[Engine]:
+def committed(engine: Engine, owner_engine: Engine) -> Iterator[Engine]:
     """For tests whose code commits (HTTP, worker): every table but the audit log is emptied
-    afterwards; the audit log is append-only by design, so tests read it by their own ids."""
+    afterwards (by the owner: the application role may not TRUNCATE); the audit log is
+    append-only by design, so tests read it by their own ids."""
     yield engine
     from eid.core.database import Base
+    from eid.core.roles import APPEND_ONLY_TABLES, READ_ONLY_TABLES
 
-    tables = [t.name for t in Base.metadata.sorted_tables if t.name != "audit_events"]
-    with engine.begin() as conn:
+    kept = {*APPEND_ONLY_TABLES, *READ_ONLY_TABLES}
+    tables = [t.name for t in Base.metadata.sorted_tables if t.name not in kept]
+    with owner_engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from eid.core.audit import Actor
-from eid.core.database import database_url, unit_of_work
+from eid.core.database import application_role, migration_database_url, unit_of_work
 from eid.core.schema import upgrade
 from eid.core.settings import Settings
 
@@ -23,7 +23,8 @@ def shared_data_dir() -> Path | None:
 
 
 def migrate() -> None:
-    upgrade(database_url())
+    """Migrate as the owner role; the application role gets its grants in the same run."""
+    upgrade(migration_database_url(), app_role=application_role())
 
 
 def seed_development(settings: Settings) -> dict[str, object] | None:

@@ -21,9 +21,11 @@ app = typer.Typer(
 officer_app = typer.Typer(help="Officer accounts", no_args_is_help=True)
 registry_app = typer.Typer(help="The reference immigration database", no_args_is_help=True)
 client_app = typer.Typer(help="Relying parties (OpenID Connect clients)", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log's hash chain and checkpoints", no_args_is_help=True)
 app.add_typer(officer_app, name="officer")
 app.add_typer(registry_app, name="registry")
 app.add_typer(client_app, name="client")
+app.add_typer(audit_app, name="audit")
 
 CLI_ACTOR = Actor(kind="system", id="cli", role="admin")
 
@@ -242,6 +244,40 @@ def oidc_rotate_key() -> None:
     _echo({"kid": kid})
 
 
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the audit chain and check its signed checkpoints: exit 0 when intact, else 1
+    with the first edited, deleted, inserted or reordered row named by id."""
+    from sqlalchemy.orm import Session
+
+    from eid.core.audit_chain import describe, verify
+    from eid.core.crypto import get_keystore
+    from eid.core.database import get_engine
+
+    # One snapshot for the whole walk: rows committing meanwhile are simply not seen yet.
+    with (
+        get_engine().connect().execution_options(isolation_level="REPEATABLE READ") as conn,
+        Session(bind=conn) as session,
+    ):
+        report = verify(session, get_keystore())
+    _echo(describe(report))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign the chain's head now (the worker does it every ten minutes)."""
+    from eid.core.audit_chain import write_checkpoint
+    from eid.core.crypto import get_keystore
+    from eid.core.database import unit_of_work
+
+    with unit_of_work() as session:
+        made = write_checkpoint(session, get_keystore())
+        result = {"rows": made.seq, "head": made.head_hash.hex()} if made else None
+    _echo({"checkpoint": result})
+
+
 @app.command()
 def demo(
     applicants: Annotated[
@@ -270,9 +306,6 @@ def demo(
     # Its own fresh database on the same server, dropped afterwards: the demo's real faces
     # would otherwise be found as duplicates of the previous run's, as they should be.
     with scratch_database("eid_demo", keep=keep) as url:
-        from eid.core.schema import upgrade
-
-        upgrade(url)
         run_demo(applicants, folder)
         if keep:
             typer.echo(f"demo database kept: {url}")

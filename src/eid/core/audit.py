@@ -1,7 +1,9 @@
 """Append-only audit log: who (and in which role and office) did what, when and why.
 
-The table refuses UPDATE and DELETE by trigger (see the migration), so even the application's
-own database role cannot rewrite history.
+The table refuses UPDATE and DELETE by trigger (see the migration), and the application's
+database role holds only SELECT and INSERT on it (eid.core.roles). Each committed row is
+hash-chained to the one before by the database (audit_chain, revision 0002_audit_chain) and the
+chain's head is signed periodically (audit_checkpoints); eid.core.audit_chain verifies both.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, String, Text, func
+from sqlalchemy import BigInteger, DateTime, ForeignKey, LargeBinary, String, Text, func
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from eid.core.database import Base
@@ -47,6 +49,31 @@ class AuditEvent(Base):
     subject_id: Mapped[str] = mapped_column(String(64), index=True)
     reason: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class AuditChainLink(Base):
+    """Position `seq` of the chain: the hash over the event and the previous link's hash.
+    Written only by the database's commit-time trigger."""
+
+    __tablename__ = "audit_chain"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    event_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("audit_events.id"), unique=True)
+    prev_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    row_hash: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AuditCheckpoint(Base):
+    """An Ed25519 signature over the chain's head (its hash and row count) at a time."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    head_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    key_id: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(Text)
 
 
 def record(

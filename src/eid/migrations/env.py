@@ -18,6 +18,11 @@ def run_migrations_online() -> None:
         context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
         with context.begin_transaction():
             context.run_migrations()
+            app_role = context.config.attributes.get("app_role")
+            if app_role and not context.is_offline_mode():
+                from eid.core.roles import apply_grants
+
+                apply_grants(connection, app_role)
     engine.dispose()
 
 

@@ -1,0 +1,292 @@
+"""The audit log's hash chain: recompute it, check its signed checkpoints, sign a new one.
+
+The database writes the chain (a commit-time trigger, revision 0002_audit_chain); this module
+recomputes the same v1 serialisation independently, so a row edited, deleted, inserted or moved
+by someone who got around the grants and triggers (a superuser with
+`session_replication_role=replica`) shows up, named by its id. A superuser who rewrites the
+chain itself from some row on is caught by the first signed checkpoint after that row: the
+signing key lives in the key store, not in the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from eid.core import clock
+from eid.core.audit import AuditChainLink, AuditCheckpoint
+from eid.core.crypto import KeyStore, sign_message, verify_message
+
+GENESIS = bytes(32)
+CHECKPOINT_KEY = "audit-checkpoint"
+_VERSION = b"eid-audit-v1"
+# How many of the mismatched rows get the (slower) search for where their content went.
+_CLASSIFY_AT_MOST = 5
+
+_EVENT_COLUMNS = (
+    "e.id, e.at, e.actor_kind, e.actor_id, e.actor_role, e.office, e.action, "
+    "e.subject_type, e.subject_id, e.reason, e.details::text"
+)
+
+
+def _field(value: str | None) -> bytes:
+    if value is None:
+        return b"~"
+    raw = value.encode()
+    return str(len(raw)).encode() + b":" + raw
+
+
+def link_hash(prev: bytes, seq: int, event: tuple[Any, ...]) -> bytes:
+    """sha256(prev || v1 serialisation of the event at position `seq`); `event` holds the
+    columns of _EVENT_COLUMNS in order (details as PostgreSQL's jsonb text)."""
+    event_id, at, *texts = event
+    stamp = at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    body = _VERSION + b"".join(_field(v) for v in (str(seq), str(event_id), stamp, *texts))
+    return hashlib.sha256(prev + body).digest()
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: str  # edited | deleted | inserted | reordered | rewritten | checkpoint
+    event_id: int | None
+    position: int | None
+    message: str
+
+
+@dataclass
+class Report:
+    rows: int = 0
+    checkpoints: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def first(self) -> Problem | None:
+        return self.problems[0] if self.problems else None
+
+
+def key_id(public_key: Ed25519PublicKey) -> str:
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def checkpoint_payload(seq: int, head_hash: bytes, at: dt.datetime, kid: str) -> dict[str, Any]:
+    return {
+        "log": "eid-audit",
+        "rows": seq,
+        "head": head_hash.hex(),
+        "at": at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "kid": kid,
+    }
+
+
+def checkpoint_valid(cp: AuditCheckpoint, public_key: Ed25519PublicKey) -> bool:
+    payload = checkpoint_payload(cp.seq, cp.head_hash, cp.at, cp.key_id)
+    return cp.key_id == key_id(public_key) and verify_message(payload, cp.signature, public_key)
+
+
+def write_checkpoint(session: Session, keystore: KeyStore) -> AuditCheckpoint | None:
+    """Sign the chain's current head, unless the last checkpoint already covers it."""
+    head = session.execute(
+        select(AuditChainLink.seq, AuditChainLink.row_hash)
+        .order_by(AuditChainLink.seq.desc())
+        .limit(1)
+    ).first()
+    if head is None:
+        return None
+    covered = session.execute(
+        select(AuditCheckpoint.seq).order_by(AuditCheckpoint.id.desc()).limit(1)
+    ).scalar()
+    if covered == head.seq:
+        return None
+    key = keystore.signing_key(CHECKPOINT_KEY)
+    kid = key_id(key.public_key())
+    at = clock.now()
+    checkpoint = AuditCheckpoint(
+        at=at,
+        seq=head.seq,
+        head_hash=head.row_hash,
+        key_id=kid,
+        signature=sign_message(checkpoint_payload(head.seq, head.row_hash, at, kid), key),
+    )
+    session.add(checkpoint)
+    session.flush()
+    return checkpoint
+
+
+def verify(session: Session, keystore: KeyStore) -> Report:
+    """Recompute the whole chain and check every checkpoint. Run it in one snapshot (a
+    REPEATABLE READ transaction) so rows committing meanwhile do not look inserted."""
+    public_key = keystore.signing_key(CHECKPOINT_KEY).public_key()
+    report = Report()
+    checkpoints: dict[int, list[AuditCheckpoint]] = {}
+    for cp in session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.id)).scalars():
+        report.checkpoints += 1
+        if not checkpoint_valid(cp, public_key):
+            report.problems.append(
+                Problem(
+                    "checkpoint",
+                    None,
+                    cp.seq,
+                    f"checkpoint {cp.id} ({cp.seq} rows) has an invalid signature",
+                )
+            )
+        else:
+            checkpoints.setdefault(cp.seq, []).append(cp)
+    mismatched: list[tuple[int, int, bytes, bytes]] = []
+    expected, prev, last_good_checkpoint = 1, GENESIS, 0
+    rows = session.execute(
+        text(
+            "SELECT c.seq, c.event_id, c.prev_hash, c.row_hash, e.id IS NOT NULL, "
+            f"{_EVENT_COLUMNS} FROM audit_chain c LEFT JOIN audit_events e ON e.id = c.event_id "
+            "ORDER BY c.seq"
+        ).execution_options(yield_per=5000)
+    )
+    for seq, event_id, prev_hash, row_hash, present, *event in rows:
+        prev_hash, row_hash = bytes(prev_hash), bytes(row_hash)
+        report.rows += 1
+        if seq != expected:
+            report.problems.append(
+                Problem(
+                    "deleted",
+                    event_id,
+                    expected,
+                    f"chain positions {expected}..{seq - 1} are missing: "
+                    f"rows deleted before id {event_id}",
+                )
+            )
+        elif prev_hash != prev:
+            report.problems.append(_broken_link(session, seq, event_id, prev_hash))
+        if not present:
+            report.problems.append(
+                Problem("deleted", event_id, seq, f"row {event_id} was deleted")
+            )
+        elif link_hash(prev_hash, seq, tuple(event)) != row_hash:
+            mismatched.append((seq, event_id, prev_hash, row_hash))
+        for cp in checkpoints.pop(seq, []):
+            if cp.head_hash != row_hash:
+                report.problems.append(
+                    Problem(
+                        "rewritten",
+                        event_id,
+                        seq,
+                        f"checkpoint {cp.id} signed a different chain: rows after position "
+                        f"{last_good_checkpoint} up to id {event_id} (position {seq}) "
+                        "were rewritten",
+                    )
+                )
+            else:
+                last_good_checkpoint = seq
+        prev, expected = row_hash, seq + 1
+    for seq, cps in checkpoints.items():
+        for cp in cps:
+            report.problems.append(
+                Problem(
+                    "deleted",
+                    None,
+                    seq,
+                    f"checkpoint {cp.id} covered {seq} rows; the chain ends at "
+                    f"{expected - 1}: the last rows were deleted",
+                )
+            )
+    for index, (seq, event_id, prev_hash, row_hash) in enumerate(mismatched):
+        moved_to = (
+            _content_now_at(session, seq, event_id, prev_hash, row_hash)
+            if index < _CLASSIFY_AT_MOST
+            else None
+        )
+        if moved_to is not None:
+            report.problems.append(
+                Problem(
+                    "reordered",
+                    event_id,
+                    seq,
+                    f"row {event_id} was reordered: its content is now at id {moved_to}",
+                )
+            )
+        else:
+            report.problems.append(
+                Problem("edited", event_id, seq, f"row {event_id} was edited")
+            )
+    unlinked = session.execute(
+        text(
+            "SELECT e.id FROM audit_events e LEFT JOIN audit_chain c ON c.event_id = e.id "
+            "WHERE c.seq IS NULL ORDER BY e.id"
+        )
+    ).scalars()
+    for event_id in unlinked:
+        report.problems.append(
+            Problem("inserted", event_id, None, f"row {event_id} was inserted outside the chain")
+        )
+    report.problems.sort(key=lambda p: (p.position is None, p.position or 0, p.event_id or 0))
+    return report
+
+
+def _broken_link(session: Session, seq: int, event_id: int, prev_hash: bytes) -> Problem:
+    """The link does not follow the one before it: moved (its predecessor is elsewhere in the
+    chain) or the chain was cut and patched."""
+    elsewhere = session.execute(
+        text("SELECT seq FROM audit_chain WHERE row_hash = :h"), {"h": prev_hash}
+    ).scalar()
+    if elsewhere is not None:
+        return Problem(
+            "reordered",
+            event_id,
+            seq,
+            f"row {event_id} was reordered: it followed chain position {elsewhere}, "
+            f"now sits at {seq}",
+        )
+    return Problem(
+        "rewritten", event_id, seq, f"chain broken before row {event_id} (position {seq})"
+    )
+
+
+def _content_now_at(
+    session: Session, seq: int, event_id: int, prev_hash: bytes, row_hash: bytes
+) -> int | None:
+    """Whether the content once at `event_id` now sits under another id (ids swapped)."""
+    rows = session.execute(
+        text(f"SELECT {_EVENT_COLUMNS} FROM audit_events e WHERE e.id <> :id").execution_options(
+            yield_per=5000
+        ),
+        {"id": event_id},
+    )
+    for other_id, *rest in rows:
+        if link_hash(prev_hash, seq, (event_id, *rest)) == row_hash:
+            return int(other_id)
+    return None
+
+
+def describe(report: Report) -> dict[str, Any]:
+    """What `eid audit verify` prints."""
+    if report.ok:
+        return {"ok": True, "rows": report.rows, "checkpoints": report.checkpoints}
+    first = report.first
+    assert first is not None
+    return {
+        "ok": False,
+        "rows": report.rows,
+        "checkpoints": report.checkpoints,
+        "first": _problem(first),
+        "problems": [_problem(p) for p in _at_most(report.problems, 100)],
+        "problem_count": len(report.problems),
+    }
+
+
+def _problem(p: Problem) -> dict[str, Any]:
+    return {"kind": p.kind, "id": p.event_id, "position": p.position, "message": p.message}
+
+
+def _at_most(problems: Iterable[Problem], n: int) -> list[Problem]:
+    return list(problems)[:n]
