@@ -1,15 +1,30 @@
+"""The application's database role can add to the audit log and read it, never rewrite it."""
+
+# ruff: noqa: S608  (the SQL here is built from this file's own table names, on purpose)
+
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from eid.core import audit
 from eid.core.audit import Actor
+from eid.core.roles import DatabaseRoles, least_privilege_problems
+from eid.core.schema import upgrade
+
+AUDIT_TABLES = ("audit_events", "audit_chain", "audit_checkpoints")
 
 
-def test_audit_log_is_append_only_at_the_database(db: Session) -> None:
+def _refused(db: Session, statement: str, match: str) -> None:
+    with pytest.raises(DBAPIError, match=match), db.begin_nested():
+        db.execute(text(statement))
+
+
+def test_application_role_appends_and_reads_the_audit_log(db: Session) -> None:
     actor = Actor(kind="officer", id="o-1", role="officer", office="HN-01")
     audit.record(db, actor, "application.read", "application", "a-1", reason="test")
     db.flush()
@@ -17,10 +32,85 @@ def test_audit_log_is_append_only_at_the_database(db: Session) -> None:
         text("SELECT actor_role, office, action FROM audit_events WHERE subject_id = 'a-1'")
     ).one()
     assert tuple(row) == ("officer", "HN-01", "application.read")
+
+
+@pytest.mark.parametrize("table", AUDIT_TABLES)
+def test_application_role_cannot_change_or_delete_audit_rows(db: Session, table: str) -> None:
     for statement in (
-        "UPDATE audit_events SET reason = 'x'",
-        "DELETE FROM audit_events",
-        "TRUNCATE audit_events",
+        f"UPDATE {table} SET {'reason' if table == 'audit_events' else 'seq'} = NULL",
+        f"DELETE FROM {table}",
+        f"TRUNCATE {table}",
     ):
-        with pytest.raises(DBAPIError, match="append-only"), db.begin_nested():
-            db.execute(text(statement))
+        _refused(db, statement, f"permission denied for table {table}")
+
+
+def test_application_role_cannot_write_chain_links_itself(db: Session) -> None:
+    _refused(
+        db,
+        "INSERT INTO audit_chain (seq, event_id, prev_hash, row_hash) "
+        "VALUES (999999999, 1, '\\x00', '\\x00')",
+        "permission denied for table audit_chain",
+    )
+
+
+def test_application_role_cannot_switch_off_triggers_or_run_ddl(db: Session) -> None:
+    # The issue's attack: replica mode skips every trigger, the append-only one included.
+    _refused(
+        db,
+        "SET LOCAL session_replication_role = replica",
+        'permission denied to set parameter "session_replication_role"',
+    )
+    for statement in (
+        "ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_change",
+        "ALTER TABLE audit_events DISABLE TRIGGER ALL",
+        "DROP TRIGGER audit_events_chain ON audit_events",
+        "ALTER TABLE audit_chain DISABLE TRIGGER audit_chain_no_change",
+        "DROP TABLE audit_checkpoints",
+        "ALTER TABLE accounts ADD COLUMN x int",
+    ):
+        _refused(db, statement, "must be owner")
+    _refused(db, "CREATE TABLE shadow (id int)", "permission denied for schema public")
+    _refused(db, "CREATE TEMP TABLE shadow (id int)", "permission denied to create temporary")
+    _refused(db, "CREATE SCHEMA shadow", "permission denied for database")
+
+
+def test_owner_is_held_by_the_append_only_triggers(owner_engine: Engine) -> None:
+    with owner_engine.connect() as conn:
+        for table in AUDIT_TABLES:
+            with pytest.raises(DBAPIError, match="append-only"), conn.begin():
+                conn.execute(text(f"DELETE FROM {table}"))
+
+
+def test_application_role_has_no_more_power_than_it_needs(
+    engine: Engine, superuser_engine: Engine
+) -> None:
+    with engine.connect() as conn:
+        assert least_privilege_problems(conn) == []
+    with superuser_engine.connect() as conn:
+        assert "the application's database role has SUPERUSER" in least_privilege_problems(conn)
+
+
+@pytest.fixture
+def later_table(owner_engine: Engine) -> Iterator[str]:
+    """A table a later migration adds (created here by the owner, as a migration would)."""
+    with owner_engine.begin() as conn:
+        conn.execute(text("CREATE TABLE later_things (id bigserial PRIMARY KEY, note text)"))
+    yield "later_things"
+    with owner_engine.begin() as conn:
+        conn.execute(text("DROP TABLE later_things"))
+
+
+def test_tables_added_by_later_migrations_get_the_application_grants(
+    later_table: str, database_roles: DatabaseRoles, engine: Engine
+) -> None:
+    with engine.connect() as conn, pytest.raises(DBAPIError, match="permission denied"):
+        conn.execute(text(f"SELECT * FROM {later_table}"))
+    upgrade(database_roles.owner_url, app_role=database_roles.app)
+    with engine.begin() as conn:
+        conn.execute(text(f"INSERT INTO {later_table} (note) VALUES ('a')"))
+        conn.execute(text(f"UPDATE {later_table} SET note = 'b'"))
+        assert conn.execute(text(f"SELECT note FROM {later_table}")).scalar_one() == "b"
+        conn.execute(text(f"DELETE FROM {later_table}"))
+    # and the audit tables stay append-only for it after the re-grant
+    with engine.connect() as conn, pytest.raises(DBAPIError, match="permission denied"):
+        conn.execute(text("DELETE FROM audit_events"))

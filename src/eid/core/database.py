@@ -87,8 +87,10 @@ def _embedded_admin_url(data_dir: Path) -> str:
             # "stop": the server stops when the last process using it exits; data stays.
             _embedded = postgres_server.get_server(pgdata, cleanup_mode="stop")
         admin_uri = str(_embedded.get_uri("postgres"))
-    return make_url(admin_uri).set(drivername="postgresql+psycopg").render_as_string(
-        hide_password=False
+    return (
+        make_url(admin_uri)
+        .set(drivername="postgresql+psycopg")
+        .render_as_string(hide_password=False)
     )
 
 

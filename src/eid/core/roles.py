@@ -73,17 +73,15 @@ def provision(
                     text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": database}
                 ).scalar()
                 if not exists:
-                    conn.execute(
-                        text(f"CREATE DATABASE {_quote(database)} OWNER {_quote(owner)}")
-                    )
+                    conn.execute(text(f"CREATE DATABASE {_quote(database)} OWNER {_quote(owner)}"))
                 else:
-                    conn.execute(text(f"ALTER DATABASE {_quote(database)} OWNER TO {_quote(owner)}"))
+                    conn.execute(
+                        text(f"ALTER DATABASE {_quote(database)} OWNER TO {_quote(owner)}")
+                    )
                 # PUBLIC gets CONNECT and TEMPORARY on a new database by default: the
                 # application gets CONNECT alone (temporary tables are DDL too).
                 conn.execute(text(f"REVOKE ALL ON DATABASE {_quote(database)} FROM PUBLIC"))
-                conn.execute(
-                    text(f"GRANT CONNECT ON DATABASE {_quote(database)} TO {_quote(app)}")
-                )
+                conn.execute(text(f"GRANT CONNECT ON DATABASE {_quote(database)} TO {_quote(app)}"))
             finally:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PROVISION_LOCK})
     finally:
@@ -108,9 +106,7 @@ def provision(
         owner_url=base.set(username=owner, password=owner_password).render_as_string(
             hide_password=False
         ),
-        app_url=base.set(username=app, password=app_password).render_as_string(
-            hide_password=False
-        ),
+        app_url=base.set(username=app, password=app_password).render_as_string(hide_password=False),
     )
 
 
