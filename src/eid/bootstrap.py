@@ -7,10 +7,17 @@ import logging
 import secrets
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from eid.core.audit import Actor
-from eid.core.database import application_role, migration_database_url, unit_of_work
+from eid.core.database import (
+    application_role,
+    get_engine,
+    migration_database_url,
+    unit_of_work,
+)
+from eid.core.errors import EidError
+from eid.core.roles import least_privilege_problems
 from eid.core.schema import upgrade
 from eid.core.settings import Settings
 
@@ -25,6 +32,27 @@ def shared_data_dir() -> Path | None:
 def migrate() -> None:
     """Migrate as the owner role; the application role gets its grants in the same run."""
     upgrade(migration_database_url(), app_role=application_role())
+
+
+def migrates_at_start(settings: Settings) -> bool:
+    """`eid serve` migrates first, except in production without the owner's URL: there the
+    server holds only the application role and `eid migrate` is the operator's own step."""
+    return settings.env != "production" or bool(settings.migration_database_url)
+
+
+def check_database_role(settings: Settings, engine: Engine | None = None) -> None:
+    """Refuse (in production) or warn when the application connects with more power than it
+    needs: a superuser or table owner could switch off the audit log's triggers and rewrite it."""
+    with (engine or get_engine()).connect() as conn:
+        problems = least_privilege_problems(conn)
+    if not problems:
+        return
+    if settings.env == "production":
+        raise EidError(
+            "; ".join(problems) + ": connect as the application role (see README, Configuration)",
+            code="DATABASE_ROLE_TOO_POWERFUL",
+        )
+    log.warning("database role: %s (refused in production)", "; ".join(problems))
 
 
 def seed_development(settings: Settings) -> dict[str, object] | None:

@@ -65,8 +65,8 @@ def serve(
     import uvicorn
 
     from eid.app import create_app
+    from eid.bootstrap import check_database_role, migrates_at_start, seed_development
     from eid.bootstrap import migrate as run_migrate
-    from eid.bootstrap import seed_development
     from eid.core.settings import get_settings
     from eid.wiring import build_ports
     from eid.worker import start_embedded
@@ -78,7 +78,9 @@ def serve(
         os.environ["EID_ISSUER"] = f"http://{bind_host}:{bind_port}"
         get_settings.cache_clear()
         settings = get_settings()
-    run_migrate()
+    if migrates_at_start(settings):
+        run_migrate()
+    check_database_role(settings)
     creds = seed_development(settings)
     ports = build_ports(settings)  # one set for the server and its embedded worker
     if worker and settings.embedded_worker:
@@ -102,7 +104,11 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
 def worker(concurrency: Annotated[int, typer.Option()] = 2) -> None:
     """Run the durable job worker."""
     _logging()
+    from eid.bootstrap import check_database_role
+    from eid.core.settings import get_settings
     from eid.worker import run_worker
+
+    check_database_role(get_settings())
 
     run_worker(concurrency)
 

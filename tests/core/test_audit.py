@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
@@ -114,3 +115,42 @@ def test_tables_added_by_later_migrations_get_the_application_grants(
     # and the audit tables stay append-only for it after the re-grant
     with engine.connect() as conn, pytest.raises(DBAPIError, match="permission denied"):
         conn.execute(text("DELETE FROM audit_events"))
+
+
+def test_production_refuses_a_too_powerful_database_role(
+    engine: Engine, superuser_engine: Engine, tmp_path: Path
+) -> None:
+    from eid.bootstrap import check_database_role
+    from eid.core.errors import EidError
+    from eid.core.settings import Settings
+
+    production = Settings(
+        env="production",
+        database_url="postgresql://app@db/eid",
+        migration_database_url="postgresql://owner@db/eid",
+        keys_dir=tmp_path,
+        smtp_host="smtp.example",
+        sms_gateway_url="https://sms.example/send",
+        issuer="https://eid.example",
+    )
+    check_database_role(production, engine)  # the application role: starts
+    with pytest.raises(EidError) as refused:
+        check_database_role(production, superuser_engine)
+    assert refused.value.code == "DATABASE_ROLE_TOO_POWERFUL"
+
+
+def test_production_wants_two_roles_not_one(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    from eid.core.settings import Settings
+
+    with pytest.raises(ValidationError, match="two roles"):
+        Settings(
+            env="production",
+            database_url="postgresql://eid@db/eid",
+            migration_database_url="postgresql://eid@db/eid",
+            keys_dir=tmp_path,
+            smtp_host="smtp.example",
+            sms_gateway_url="https://sms.example/send",
+            issuer="https://eid.example",
+        )
