@@ -45,6 +45,13 @@ def test_application_role_cannot_change_or_delete_audit_rows(db: Session, table:
         _refused(db, statement, f"permission denied for table {table}")
 
 
+def test_application_role_deletes_only_from_the_tables_it_purges(db: Session) -> None:
+    _refused(db, "DELETE FROM applications", "permission denied for table applications")
+    _refused(db, "DELETE FROM accounts", "permission denied for table accounts")
+    with db.begin_nested():
+        db.execute(text("DELETE FROM wallet_verifier_nonces WHERE false"))
+
+
 def test_application_role_cannot_write_chain_links_itself(db: Session) -> None:
     _refused(
         db,
@@ -111,6 +118,8 @@ def test_tables_added_by_later_migrations_get_the_application_grants(
         conn.execute(text(f"INSERT INTO {later_table} (note) VALUES ('a')"))
         conn.execute(text(f"UPDATE {later_table} SET note = 'b'"))
         assert conn.execute(text(f"SELECT note FROM {later_table}")).scalar_one() == "b"
+    # deleting rows is for the tables the application purges, by name (eid.core.roles)
+    with engine.connect() as conn, pytest.raises(DBAPIError, match="permission denied"):
         conn.execute(text(f"DELETE FROM {later_table}"))
     # and the audit tables stay append-only for it after the re-grant
     with engine.connect() as conn, pytest.raises(DBAPIError, match="permission denied"):

@@ -27,6 +27,20 @@ APPEND_ONLY_TABLES = ("audit_events", "audit_checkpoints")
 # Written only by the owner's SECURITY DEFINER chain trigger; the application reads it.
 READ_ONLY_TABLES = ("audit_chain", "alembic_version")
 
+# Tables the application deletes rows from: expired holder challenges, sessions, OIDC codes and
+# tokens, spent verifier nonces, a withdrawn calendar override, finished jobs (pruned). Any other
+# table: no DELETE, so a stray or injected DELETE fails instead of erasing a record. A new purge
+# adds its table here (its test fails with "permission denied" until it does).
+PURGED_TABLES = (
+    "holder_challenges",
+    "holder_sessions",
+    "oidc_authorization_codes",
+    "oidc_tokens",
+    "wallet_verifier_nonces",
+    "calendar_overrides",
+    "jobs",
+)
+
 # Serialises role creation when several processes start on one embedded cluster at once.
 _PROVISION_LOCK = 0x6549_4452  # "eIDR"
 
@@ -185,8 +199,10 @@ def apply_grants(conn: Connection, app: str) -> None:
             privileges = "SELECT, INSERT"
         elif table in READ_ONLY_TABLES:
             privileges = "SELECT"
-        else:
+        elif table in PURGED_TABLES:
             privileges = "SELECT, INSERT, UPDATE, DELETE"
+        else:
+            privileges = "SELECT, INSERT, UPDATE"
         conn.execute(text(f"GRANT {privileges} ON {name} TO {role}"))
     # nextval() for the identity columns of the tables it may insert into.
     conn.execute(text(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}"))
