@@ -243,6 +243,7 @@ def _copy(
         if not (
             c.primary_key and c.autoincrement is True and c.name == "id" and str(c.type) == "BIGINT"
         )
+        and (table, c.name) != ("audit_events", "at")  # stamped by the database (eid.core.roles)
     ]
     select_list = ", ".join(overrides.get(c, c) for c in columns)
     conn.execute(

@@ -45,6 +45,19 @@ def test_application_role_cannot_change_or_delete_audit_rows(db: Session, table:
         _refused(db, statement, f"permission denied for table {table}")
 
 
+def test_application_role_cannot_choose_an_audit_rows_id_or_time(db: Session) -> None:
+    columns = "actor_kind, actor_id, action, subject_type, subject_id, details"
+    values = "'system', 'x', 'x', 'x', 'x', '{}'"
+    for column, value in (("at", "now() - interval '1 year'"), ("id", "1")):
+        _refused(
+            db,
+            f"INSERT INTO audit_events ({columns}, {column}) VALUES ({values}, {value})",
+            "permission denied for table audit_events",
+        )
+    with db.begin_nested():
+        db.execute(text(f"INSERT INTO audit_events ({columns}) VALUES ({values})"))
+
+
 def test_application_role_deletes_only_from_the_tables_it_purges(db: Session) -> None:
     _refused(db, "DELETE FROM applications", "permission denied for table applications")
     _refused(db, "DELETE FROM accounts", "permission denied for table accounts")

@@ -349,6 +349,15 @@ def test_the_migration_chains_rows_logged_before_it(admin_url: str) -> None:
             app.dispose()
         assert report.ok, report.problems
         assert report.rows == 5
+        # and the revision goes down and up again, re-chaining the same rows
+        command.downgrade(alembic_config(roles.owner_url), "0001")
+        upgrade(roles.owner_url, app_role=roles.app)
+        app = create_engine(roles.app_url)
+        try:
+            with Session(app) as session:
+                assert _verify(session).rows == 5
+        finally:
+            app.dispose()
     finally:
         owner.dispose()
         drop = create_engine(admin_url, isolation_level="AUTOCOMMIT")

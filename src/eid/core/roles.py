@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 # Tables the application may only read and append to: the audit log, its chain and checkpoints.
 APPEND_ONLY_TABLES = ("audit_events", "audit_checkpoints")
+# Columns of an append-only table that only the database fills in (the application may not).
+DATABASE_STAMPED = {"audit_events": ("id", "at")}
 # Written only by the owner's SECURITY DEFINER chain trigger; the application reads it.
 READ_ONLY_TABLES = ("audit_chain", "alembic_version")
 
@@ -195,7 +197,19 @@ def apply_grants(conn: Connection, app: str) -> None:
     for table in list(tables):
         name = f"public.{_quote(table)}"
         conn.execute(text(f"REVOKE ALL ON {name} FROM {role}"))
-        if table in APPEND_ONLY_TABLES:
+        if table in DATABASE_STAMPED:
+            # The row's id and time come from the database alone: the application cannot
+            # back-date an event or slip one in between existing ids.
+            columns = conn.execute(
+                text(
+                    "SELECT attname FROM pg_attribute WHERE attrelid = CAST(:t AS regclass) "
+                    "AND attnum > 0 AND NOT attisdropped AND attname <> ALL(:stamped) "
+                    "ORDER BY attnum"
+                ),
+                {"t": name, "stamped": list(DATABASE_STAMPED[table])},
+            ).scalars()
+            privileges = f"SELECT, INSERT ({', '.join(_quote(c) for c in columns)})"
+        elif table in APPEND_ONLY_TABLES:
             privileges = "SELECT, INSERT"
         elif table in READ_ONLY_TABLES:
             privileges = "SELECT"
