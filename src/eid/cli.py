@@ -251,12 +251,20 @@ def oidc_rotate_key() -> None:
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
+def audit_verify(
+    anchor: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="ROWS:HEX, a chain head kept outside the database (the worker logs one per "
+            "checkpoint; verify prints the current one); repeatable"
+        ),
+    ] = None,
+) -> None:
     """Recompute the audit chain and check its signed checkpoints: exit 0 when intact, else 1
     with the first edited, deleted, inserted or reordered row named by id."""
     from sqlalchemy.orm import Session
 
-    from eid.core.audit_chain import describe, verify
+    from eid.core.audit_chain import CHECKPOINT_EVERY, describe, parse_anchor, verify
     from eid.core.crypto import get_keystore
     from eid.core.database import get_engine
 
@@ -265,7 +273,12 @@ def audit_verify() -> None:
         get_engine().connect().execution_options(isolation_level="REPEATABLE READ") as conn,
         Session(bind=conn) as session,
     ):
-        report = verify(session, get_keystore())
+        report = verify(
+            session,
+            get_keystore(),
+            anchors=[parse_anchor(a) for a in anchor or []],
+            checkpoint_every=CHECKPOINT_EVERY,
+        )
     _echo(describe(report))
     if not report.ok:
         raise typer.Exit(1)

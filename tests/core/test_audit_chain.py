@@ -3,6 +3,8 @@ and named by row id; checkpoints catch a rewritten chain and are themselves unfo
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,9 +14,15 @@ from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from eid.core import audit
+from eid.core import audit, clock
 from eid.core.audit import Actor, AuditChainLink, AuditCheckpoint
-from eid.core.audit_chain import Report, checkpoint_valid, verify, write_checkpoint
+from eid.core.audit_chain import (
+    Report,
+    checkpoint_valid,
+    parse_anchor,
+    verify,
+    write_checkpoint,
+)
 from eid.core.crypto import get_keystore
 from eid.core.database import unit_of_work
 
@@ -204,6 +212,33 @@ def test_reordered_links_are_found(committed: Engine, superuser_engine: Engine) 
     assert (report.first.kind, report.first.event_id) == ("reordered", ids[1])
 
 
+def _rewrite_from(conn: Connection, event_id: int) -> int:
+    """Edit a row, then recompute every link from it on with the database's own function: the
+    chain is consistent again, but no longer the one that was signed. Returns its position."""
+    conn.execute(
+        text("UPDATE audit_events SET reason = 'rewritten' WHERE id = :id"), {"id": event_id}
+    )
+    start: int = conn.execute(
+        text("SELECT seq FROM audit_chain WHERE event_id = :id"), {"id": event_id}
+    ).scalar_one()
+    prev = conn.execute(
+        text("SELECT row_hash FROM audit_chain WHERE seq = :s"), {"s": start - 1}
+    ).scalar()
+    prev = prev if prev is not None else bytes(32)
+    for seq, linked in conn.execute(
+        text("SELECT seq, event_id FROM audit_chain WHERE seq >= :s ORDER BY seq"),
+        {"s": start},
+    ).all():
+        prev = conn.execute(
+            text(
+                "UPDATE audit_chain SET prev_hash = :p, row_hash = audit_link_hash(:p, :s, e) "
+                "FROM audit_events e WHERE e.id = :id AND seq = :s RETURNING row_hash"
+            ),
+            {"p": prev, "s": seq, "id": linked},
+        ).scalar_one()
+    return start
+
+
 def test_a_rewritten_chain_is_caught_by_the_next_checkpoint(
     committed: Engine, superuser_engine: Engine
 ) -> None:
@@ -211,31 +246,42 @@ def test_a_rewritten_chain_is_caught_by_the_next_checkpoint(
     with unit_of_work() as session:
         assert write_checkpoint(session, get_keystore()) is not None
     with tampering(superuser_engine) as conn:
-        # Edit a row, then recompute every link from it on with the database's own function:
-        # the chain is consistent again, but no longer the one that was signed.
-        conn.execute(
-            text("UPDATE audit_events SET reason = 'rewritten' WHERE id = :id"), {"id": ids[0]}
-        )
-        start = conn.execute(
-            text("SELECT seq FROM audit_chain WHERE event_id = :id"), {"id": ids[0]}
-        ).scalar_one()
-        prev = conn.execute(
-            text("SELECT row_hash FROM audit_chain WHERE seq = :s"), {"s": start - 1}
-        ).scalar()
-        prev = prev if prev is not None else bytes(32)
-        for seq, event_id in conn.execute(
-            text("SELECT seq, event_id FROM audit_chain WHERE seq >= :s ORDER BY seq"),
-            {"s": start},
-        ).all():
-            prev = conn.execute(
-                text(
-                    "UPDATE audit_chain SET prev_hash = :p, row_hash = audit_link_hash(:p, :s, e) "
-                    "FROM audit_events e WHERE e.id = :id AND seq = :s RETURNING row_hash"
-                ),
-                {"p": prev, "s": seq, "id": event_id},
-            ).scalar_one()
+        _rewrite_from(conn, ids[0])
         report = _verify_on(conn)
     assert [p.kind for p in report.problems] == ["rewritten"]
+
+
+def test_an_anchor_kept_outside_catches_a_rewrite_whose_checkpoints_were_deleted(
+    committed: Engine, superuser_engine: Engine
+) -> None:
+    ids = _log(2, "chain-anchor")
+    with Session(committed) as session:
+        anchor = _verify(session).head
+    assert anchor is not None
+    with tampering(superuser_engine) as conn:
+        start = _rewrite_from(conn, ids[0])
+        conn.execute(text("DELETE FROM audit_checkpoints WHERE seq >= :s"), {"s": start})
+        with Session(bind=conn) as session:
+            unanchored = verify(session, get_keystore())
+            anchored = verify(session, get_keystore(), anchors=[parse_anchor(anchor)])
+    # what the database alone can no longer tell, the head kept outside it can
+    assert unanchored.ok
+    assert anchored.first is not None
+    assert (anchored.first.kind, anchored.first.event_id) == ("rewritten", ids[-1])
+
+
+def test_verify_warns_when_checkpoints_stop(committed: Engine) -> None:
+    _log(1, "chain-stale")
+    with unit_of_work() as session:
+        write_checkpoint(session, get_keystore())
+    _log(1, "chain-stale-after")
+    every = dt.timedelta(minutes=10)
+    with Session(committed) as session:
+        assert _verify(session).warnings == []
+        clock.shift(dt.timedelta(hours=1))
+        report = verify(session, get_keystore(), checkpoint_every=every)
+    assert report.ok
+    assert "not covered by a checkpoint" in report.warnings[0]
 
 
 def test_a_checkpoint_over_a_tampered_head_fails(
@@ -298,6 +344,9 @@ def test_eid_audit_verify_exit_codes(committed: Engine, superuser_engine: Engine
     clean = CliRunner().invoke(app, ["audit", "verify"])
     assert clean.exit_code == 0, clean.output
     assert '"ok": true' in clean.output
+    head = json.loads(clean.output)["head"]
+    anchored = CliRunner().invoke(app, ["audit", "verify", "--anchor", head])
+    assert anchored.exit_code == 0, anchored.output
     # Commit a real edit (then put it back, so the run's chain stays intact for other tests).
     edit = "UPDATE audit_events SET reason = :r WHERE id = :id"
     with superuser_engine.begin() as conn:

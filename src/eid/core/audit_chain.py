@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,9 +24,11 @@ from sqlalchemy.orm import Session
 from eid.core import clock
 from eid.core.audit import AuditChainLink, AuditCheckpoint
 from eid.core.crypto import KeyStore, sign_message, verify_message
+from eid.core.errors import EidError
 
 GENESIS = bytes(32)
 CHECKPOINT_KEY = "audit-checkpoint"
+CHECKPOINT_EVERY = dt.timedelta(minutes=10)
 _VERSION = b"eid-audit-v1"
 # How many of the mismatched rows get the (slower) search for where their content went.
 _CLASSIFY_AT_MOST = 5
@@ -66,6 +68,9 @@ class Report:
     rows: int = 0
     checkpoints: int = 0
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    head: str | None = None  # ROWS:HEX of the last link, to keep outside as an anchor
 
     @property
     def ok(self) -> bool:
@@ -125,12 +130,34 @@ def write_checkpoint(session: Session, keystore: KeyStore) -> AuditCheckpoint | 
     return checkpoint
 
 
-def verify(session: Session, keystore: KeyStore) -> Report:
-    """Recompute the whole chain and check every checkpoint. Run it in one snapshot (a
-    REPEATABLE READ transaction) so rows committing meanwhile do not look inserted."""
+def parse_anchor(value: str) -> tuple[int, bytes]:
+    """`ROWS:HEX`: a chain head kept outside the database (from the worker's log line)."""
+    rows, _, head = value.partition(":")
+    try:
+        parsed = (int(rows), bytes.fromhex(head))
+    except ValueError:
+        parsed = (0, b"")
+    if parsed[0] < 1 or len(parsed[1]) != 32:
+        raise EidError("an anchor is ROWS:HEX (a 64-digit sha256)", code="AUDIT_ANCHOR_INVALID")
+    return parsed
+
+
+def verify(
+    session: Session,
+    keystore: KeyStore,
+    *,
+    anchors: Sequence[tuple[int, bytes]] = (),
+    checkpoint_every: dt.timedelta | None = None,
+) -> Report:
+    """Recompute the whole chain, check every checkpoint and every anchor (a head kept outside
+    the database: the one defence against a superuser who rewrites the chain and deletes the
+    checkpoints after it). Run it in one snapshot (a REPEATABLE READ transaction) so rows
+    committing meanwhile do not look inserted."""
     public_key = keystore.signing_key(CHECKPOINT_KEY).public_key()
     report = Report()
-    checkpoints: dict[int, list[AuditCheckpoint]] = {}
+    # chain position -> (what vouches for it, the head hash it vouches for)
+    heads: dict[int, list[tuple[str, bytes]]] = {}
+    newest: AuditCheckpoint | None = None
     for cp in session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.id)).scalars():
         report.checkpoints += 1
         if not checkpoint_valid(cp, public_key):
@@ -143,9 +170,12 @@ def verify(session: Session, keystore: KeyStore) -> Report:
                 )
             )
         else:
-            checkpoints.setdefault(cp.seq, []).append(cp)
+            heads.setdefault(cp.seq, []).append((f"checkpoint {cp.id}", cp.head_hash))
+            newest = cp
+    for rows_, head in anchors:
+        heads.setdefault(rows_, []).append((f"the anchor {rows_}:{head.hex()}", head))
     mismatched: list[tuple[int, int, bytes, bytes]] = []
-    expected, prev, last_good_checkpoint = 1, GENESIS, 0
+    expected, prev, last_good = 1, GENESIS, 0
     rows = session.execute(
         text(
             "SELECT c.seq, c.event_id, c.prev_hash, c.row_hash, e.id IS NOT NULL, "  # noqa: S608 (constant columns)
@@ -172,32 +202,34 @@ def verify(session: Session, keystore: KeyStore) -> Report:
             report.problems.append(Problem("deleted", event_id, seq, f"row {event_id} was deleted"))
         elif link_hash(prev_hash, seq, tuple(event)) != row_hash:
             mismatched.append((seq, event_id, prev_hash, row_hash))
-        for cp in checkpoints.pop(seq, []):
-            if cp.head_hash != row_hash:
+        for who, head in heads.pop(seq, []):
+            if head != row_hash:
                 report.problems.append(
                     Problem(
                         "rewritten",
                         event_id,
                         seq,
-                        f"checkpoint {cp.id} signed a different chain: rows after position "
-                        f"{last_good_checkpoint} up to id {event_id} (position {seq}) "
-                        "were rewritten",
+                        f"{who} vouches for a different chain: rows after position "
+                        f"{last_good} up to id {event_id} (position {seq}) were rewritten",
                     )
                 )
             else:
-                last_good_checkpoint = seq
+                last_good = seq
         prev, expected = row_hash, seq + 1
-    for seq, cps in checkpoints.items():
-        for cp in cps:
+    report.head = f"{expected - 1}:{prev.hex()}" if report.rows else None
+    for seq, vouchers in heads.items():
+        for who, _ in vouchers:
             report.problems.append(
                 Problem(
                     "deleted",
                     None,
                     seq,
-                    f"checkpoint {cp.id} covered {seq} rows; the chain ends at "
-                    f"{expected - 1}: the last rows were deleted",
+                    f"{who} covered {seq} rows; the chain ends at {expected - 1}: "
+                    "the last rows were deleted",
                 )
             )
+    if checkpoint_every is not None and report.rows:
+        _warn_if_checkpoints_stopped(report, newest, checkpoint_every)
     for index, (seq, event_id, prev_hash, row_hash) in enumerate(mismatched):
         moved_to = (
             _content_now_at(session, seq, event_id, prev_hash, row_hash)
@@ -227,6 +259,22 @@ def verify(session: Session, keystore: KeyStore) -> Report:
         )
     report.problems.sort(key=lambda p: (p.position is None, p.position or 0, p.event_id or 0))
     return report
+
+
+def _warn_if_checkpoints_stopped(
+    report: Report, newest: AuditCheckpoint | None, every: dt.timedelta
+) -> None:
+    """Rows long past the newest checkpoint: the worker is down, or checkpoints were deleted
+    (then only an anchor kept outside the database can tell a rewritten tail)."""
+    covered = newest.seq if newest else 0
+    if covered >= report.rows:
+        return
+    since = f"since {newest.at.isoformat()}" if newest else "ever"
+    if newest is None or clock.now() - newest.at > 3 * every:
+        report.warnings.append(
+            f"{report.rows - covered} rows are not covered by a checkpoint, and none was "
+            f"signed {since}: is the worker running, or were checkpoints deleted?"
+        )
 
 
 def _broken_link(session: Session, seq: int, event_id: int, prev_hash: bytes) -> Problem:
@@ -267,13 +315,20 @@ def _content_now_at(
 def describe(report: Report) -> dict[str, Any]:
     """What `eid audit verify` prints."""
     if report.ok:
-        return {"ok": True, "rows": report.rows, "checkpoints": report.checkpoints}
+        return {
+            "ok": True,
+            "rows": report.rows,
+            "checkpoints": report.checkpoints,
+            "head": report.head,
+            "warnings": report.warnings,
+        }
     first = report.first
     assert first is not None
     return {
         "ok": False,
         "rows": report.rows,
         "checkpoints": report.checkpoints,
+        "warnings": report.warnings,
         "first": _problem(first),
         "problems": [_problem(p) for p in _at_most(report.problems, 100)],
         "problem_count": len(report.problems),
