@@ -68,7 +68,7 @@ def provision(
 ) -> DatabaseRoles:
     """Create (or bring up to date) the database with its owner and application roles.
 
-    `admin_url` is a superuser (or CREATEROLE + CREATEDB) on the server. Idempotent: a database
+    `admin_url` is a superuser on the server. Idempotent: a database
     made before roles existed (tables owned by the admin) is handed over to the owner. Without
     passwords the roles log in only where pg_hba trusts them (the embedded cluster's socket,
     reachable by this OS user alone)."""
@@ -79,8 +79,14 @@ def provision(
         admin.set(database="postgres").render_as_string(hide_password=False),
         isolation_level="AUTOCOMMIT",
     )
+    in_db = create_engine(
+        admin.set(database=database).render_as_string(hide_password=False),
+        isolation_level="AUTOCOMMIT",
+    )
     try:
         with server.connect() as conn:
+            # Held to the end: two processes starting at once would otherwise race on the same
+            # catalog rows ("tuple concurrently updated").
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PROVISION_LOCK})
             try:
                 for role, password in ((owner, owner_password), (app, app_password)):
@@ -98,22 +104,16 @@ def provision(
                 # application gets CONNECT alone (temporary tables are DDL too).
                 conn.execute(text(f"REVOKE ALL ON DATABASE {_quote(database)} FROM PUBLIC"))
                 conn.execute(text(f"GRANT CONNECT ON DATABASE {_quote(database)} TO {_quote(app)}"))
+                with in_db.connect() as db:
+                    db.execute(text(f"ALTER SCHEMA public OWNER TO {_quote(owner)}"))
+                    # Before PostgreSQL 15 every role may create tables in `public`.
+                    db.execute(text("REVOKE CREATE ON SCHEMA public FROM PUBLIC"))
+                    db.execute(text(f"GRANT USAGE ON SCHEMA public TO {_quote(app)}"))
+                    _hand_over(db, owner)
             finally:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PROVISION_LOCK})
     finally:
         server.dispose()
-    in_db = create_engine(
-        admin.set(database=database).render_as_string(hide_password=False),
-        isolation_level="AUTOCOMMIT",
-    )
-    try:
-        with in_db.connect() as conn:
-            conn.execute(text(f"ALTER SCHEMA public OWNER TO {_quote(owner)}"))
-            # Before PostgreSQL 15 every role may create tables in `public`.
-            conn.execute(text("REVOKE CREATE ON SCHEMA public FROM PUBLIC"))
-            conn.execute(text(f"GRANT USAGE ON SCHEMA public TO {_quote(app)}"))
-            _hand_over(conn, owner)
-    finally:
         in_db.dispose()
     base = admin.set(database=database)
     return DatabaseRoles(
