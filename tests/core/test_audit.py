@@ -176,3 +176,47 @@ def test_production_wants_two_roles_not_one(tmp_path: Path) -> None:
             sms_gateway_url="https://sms.example/send",
             issuer="https://eid.example",
         )
+
+
+def test_a_database_made_before_the_roles_is_handed_to_the_owner(admin_url: str) -> None:
+    """An older embedded database (tables owned by the superuser) passes to the owner role on
+    the next start, so the application role then owns nothing; provisioning twice is harmless."""
+    import secrets
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    from eid.core.roles import drop_roles, provision
+
+    name = f"eid_handover_{secrets.token_hex(3)}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    in_db = create_engine(make_url(admin_url).set(database=name), isolation_level="AUTOCOMMIT")
+    try:
+        with in_db.connect() as conn:
+            conn.execute(text("CREATE TABLE old_things (id bigserial PRIMARY KEY)"))
+        for _ in range(2):
+            roles = provision(
+                admin_url, name, owner=f"{name}_owner", app=f"{name}_app", with_passwords=True
+            )
+        with in_db.connect() as conn:
+            owners = conn.execute(
+                text(
+                    "SELECT DISTINCT pg_get_userbyid(relowner) FROM pg_class c JOIN "
+                    "pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'"
+                )
+            ).scalars()
+            assert set(owners) == {roles.owner}
+        app = create_engine(roles.app_url)
+        try:
+            with app.connect() as conn:
+                assert least_privilege_problems(conn) == []
+        finally:
+            app.dispose()
+    finally:
+        in_db.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+        drop_roles(admin_url, f"{name}_owner", f"{name}_app")

@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:
         if self.env != "production":
-            return self
+            return self._two_roles_or_one()
         missing = [
             name
             for name, value in (
@@ -71,6 +71,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 "production needs EID_DATABASE_URL and EID_MIGRATION_DATABASE_URL as two roles"
             )
+        return self._two_roles_or_one()
+
+    def _two_roles_or_one(self) -> Settings:
+        if self.migration_database_url and not self.database_url:
+            raise ValueError("EID_MIGRATION_DATABASE_URL needs EID_DATABASE_URL (the app's role)")
         return self
 
     @property
