@@ -328,7 +328,7 @@ def test_the_worker_signs_checkpoints_periodically(committed: Engine) -> None:
     assert "audit.checkpoint" in jobs._periodic
     _log(1, "chain-periodic")
     with unit_of_work() as session:
-        jobs._handlers["audit.checkpoint"](session, {})
+        jobs._handlers["audit.checkpoint"](session, {}, None)
     with Session(committed) as session:
         latest = session.execute(
             select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1)

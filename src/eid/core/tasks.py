@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 # log system, it is an anchor for `eid audit verify --anchor` even if checkpoints are deleted.
 @periodic("audit.checkpoint", every=CHECKPOINT_EVERY)
 @task("audit.checkpoint")
-def sign_audit_checkpoint(session: Session, payload: dict[str, Any]) -> None:
+def sign_audit_checkpoint(session: Session, payload: dict[str, Any], _: object) -> None:
     checkpoint = write_checkpoint(session, get_keystore())
     if checkpoint is not None:
         log.info(
