@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from eid.core.audit import Actor
 from eid.core.errors import Forbidden, Unauthorized
-from eid.core.web import get_db
+from eid.core.web import get_db, officers_only
 from eid.staff import service
 
 
@@ -27,10 +27,15 @@ def require_roles(*roles: str) -> Callable[..., Actor]:
     def dependency(actor: Actor = Depends(current_officer)) -> Actor:
         if actor.role not in roles:
             raise Forbidden(
-                f"this needs the role {' or '.join(roles)}",
+                "this needs the role %(roles)s",
                 code="ROLE_NOT_ALLOWED",
                 details={"required": list(roles), "role": actor.role},
+                params={"roles": ", ".join(roles)},
             )
         return actor
 
     return dependency
+
+
+# Officers read their errors in Vietnamese or English (DESIGN.md §1).
+officers_only(current_officer)
