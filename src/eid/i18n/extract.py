@@ -77,8 +77,9 @@ def used_message_ids() -> dict[str, list[str]]:
 
 
 def formatted_messages() -> list[str]:
-    """Places where a marked message is an f-string: it cannot be looked up in a catalogue
-    (write the English text with `%(name)s` placeholders and pass `params` instead)."""
+    """Places where a marked message is built at run time (an f-string, a `+`): it cannot be
+    looked up in a catalogue (write the English text with `%(name)s` placeholders and pass
+    `params` instead)."""
     found = []
     marks = keywords()
     for path, tree in _sources():
@@ -90,7 +91,8 @@ def formatted_messages() -> list[str]:
             if name not in marks:
                 continue
             position = 1 if marks[name] == (2,) else 0
-            if len(node.args) > position and isinstance(node.args[position], ast.JoinedStr):
+            built = (ast.JoinedStr, ast.BinOp)
+            if len(node.args) > position and isinstance(node.args[position], built):
                 found.append(f"{path.relative_to(SOURCE)}:{node.lineno}")
     return found
 
