@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 import eid
+from eid.core.edge import edge_lifespan, install_edge
 from eid.core.schema import import_domain_modules
 from eid.core.web import install_error_handlers
 from eid.wiring import Ports, build_ports
@@ -47,7 +48,7 @@ def create_app(*, ports: Ports | None = None, lifespan: Any = None) -> FastAPI:
         title="eid",
         version=eid.__version__,
         description="Level-2 electronic identification for foreign residents of Viet Nam",
-        lifespan=lifespan,
+        lifespan=edge_lifespan(lifespan),
     )
     app.state.ports = ports or build_ports()
     install_error_handlers(app)
@@ -58,4 +59,5 @@ def create_app(*, ports: Ports | None = None, lifespan: Any = None) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    install_edge(app)  # after every route: it guards each one and declares their errors
     return app

@@ -8,7 +8,7 @@ import threading
 import time
 
 from eid.app import import_all_tasks
-from eid.core.database import unit_of_work
+from eid.core.database import as_worker, unit_of_work
 from eid.core.jobs import Worker
 from eid.wiring import Ports, build_ports
 
@@ -29,7 +29,7 @@ def warm_up(ports: Ports) -> threading.Thread:
             return
         log.info("1:N gallery loaded: %d faces in %.1f s", size, time.perf_counter() - started)
 
-    thread = threading.Thread(target=load, name="gallery-warm-up", daemon=True)
+    thread = threading.Thread(target=as_worker(load), name="gallery-warm-up", daemon=True)
     thread.start()
     return thread
 
@@ -41,7 +41,7 @@ def run_worker(concurrency: int = 1, ports: Ports | None = None) -> None:
     warm_up(ports)
     workers = [Worker(context=ports) for _ in range(concurrency)]
     threads = [
-        threading.Thread(target=w.run_forever, name=f"worker-{i}", daemon=True)
+        threading.Thread(target=as_worker(w.run_forever), name=f"worker-{i}", daemon=True)
         for i, w in enumerate(workers)
     ]
 
@@ -65,6 +65,8 @@ def start_embedded(concurrency: int, ports: Ports) -> list[Worker]:
     warm_up(ports)
     workers = [Worker(context=ports) for _ in range(concurrency)]
     for i, w in enumerate(workers):
-        threading.Thread(target=w.run_forever, name=f"embedded-worker-{i}", daemon=True).start()
+        threading.Thread(
+            target=as_worker(w.run_forever), name=f"embedded-worker-{i}", daemon=True
+        ).start()
     log.info("embedded worker started with %d thread(s)", concurrency)
     return workers

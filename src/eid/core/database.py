@@ -7,7 +7,7 @@ import logging
 import os
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -176,30 +176,82 @@ def application_role(settings: Settings | None = None) -> str | None:
 
 _engine: Engine | None = None
 _sessionmaker: sessionmaker[Session] | None = None
+_worker_sessionmaker: sessionmaker[Session] | None = None
+_worker_thread = threading.local()
+
+
+def pool_options(settings: Settings, *, worker: bool = False) -> dict[str, Any]:
+    """The one place the pools are sized. The API's pool is bounded (no overflow) and matches
+    its thread pool and in-flight bound (eid.core.backpressure), so an admitted request never
+    waits for a connection held by a request that waits for a thread; a short timeout turns a
+    wait that does happen into 503 instead of a stall. The worker has its own small pool."""
+    if worker:
+        size = settings.worker_db_pool_size
+        return {"pool_size": size, "max_overflow": size, "pool_timeout": 30}
+    return {
+        "pool_size": settings.db_pool_size,
+        "max_overflow": 0,
+        "pool_timeout": settings.db_pool_timeout_seconds,
+    }
+
+
+def _create_engine(settings: Settings, *, worker: bool) -> Engine:
+    # hide_parameters: SQL errors (logged, or kept as a job's last_error) never carry the
+    # personal data bound into the statement.
+    return create_engine(
+        database_url(settings),
+        **pool_options(settings, worker=worker),
+        pool_pre_ping=True,
+        hide_parameters=True,
+    )
 
 
 def get_engine() -> Engine:
-    global _engine, _sessionmaker
+    global _engine, _sessionmaker, _worker_sessionmaker
     if _engine is None:
-        # hide_parameters: SQL errors (logged, or kept as a job's last_error) never carry the
-        # personal data bound into the statement.
-        _engine = create_engine(
-            database_url(), pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True
-        )
+        settings = get_settings()
+        _engine = _create_engine(settings, worker=False)
         _sessionmaker = sessionmaker(_engine, expire_on_commit=False)
+        _worker_sessionmaker = sessionmaker(
+            _create_engine(settings, worker=True), expire_on_commit=False
+        )
     return _engine
 
 
 def configure_engine(engine: Engine) -> None:
-    """Point the process at a given engine (tests, CLI with an explicit URL)."""
-    global _engine, _sessionmaker
+    """Point the process at a given engine (tests, CLI with an explicit URL); workers share it."""
+    global _engine, _sessionmaker, _worker_sessionmaker
     _engine = engine
     _sessionmaker = sessionmaker(engine, expire_on_commit=False)
+    _worker_sessionmaker = None
+
+
+@contextmanager
+def worker_pool() -> Iterator[None]:
+    """Meanwhile this thread's sessions come from the worker's pool, not the API's."""
+    before = getattr(_worker_thread, "active", False)
+    _worker_thread.active = True
+    try:
+        yield
+    finally:
+        _worker_thread.active = before
+
+
+def as_worker(run: Callable[[], None]) -> Callable[[], None]:
+    """`run` (a worker thread's body) on the worker's pool."""
+
+    def in_worker_thread() -> None:
+        with worker_pool():
+            run()
+
+    return in_worker_thread
 
 
 def session_factory() -> sessionmaker[Session]:
     get_engine()
     assert _sessionmaker is not None
+    if _worker_sessionmaker is not None and getattr(_worker_thread, "active", False):
+        return _worker_sessionmaker
     return _sessionmaker
 
 

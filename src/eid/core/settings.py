@@ -47,6 +47,19 @@ class Settings(BaseSettings):
     embedded_worker: bool = True
     refused_image_retention_days: int = 30
 
+    # The HTTP edge under load (eid.core.backpressure, eid.core.database): every admitted request
+    # can get a thread and a connection at once; the rest wait briefly, then get 503.
+    db_pool_size: int = 20  # the API's connections; also its thread pool and in-flight bound
+    db_pool_timeout_seconds: float = 3.0
+    worker_db_pool_size: int = 4  # the worker's own pool: never starved behind the API
+    max_requests_in_flight: int = 0  # 0: db_pool_size
+    max_requests_waiting: int = 200
+    max_queue_wait_seconds: float = 5.0
+    request_timeout_seconds: float = 30.0
+    # /metrics: open on loopback; from elsewhere (and always in production) it needs this bearer.
+    metrics_token: str | None = None
+    json_logs: bool = True
+
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:
         if self.env != "production":

@@ -12,6 +12,7 @@ from starlette.datastructures import UploadFile
 from eid.biometrics.ports import HasMatcher
 from eid.core.audit import Actor
 from eid.core.errors import ValidationFailed
+from eid.core.limits import IMAGE_BODY_LIMIT, body_limit
 from eid.core.web import app_ports, caller_language, commit_before_waiting, get_db
 from eid.enrolment import consent, phone, reviews, service
 from eid.enrolment.schemas import (
@@ -34,15 +35,28 @@ router = APIRouter(prefix="/api/v1", tags=["applications"])
 review_router = APIRouter(prefix="/api/v1/reviews", tags=["reviews"])
 routers = [review_router]
 counter = require_roles("officer", "supervisor")
-MAX_IMAGE = 10 * 1024 * 1024
+MAX_IMAGE = IMAGE_BODY_LIMIT
+# The image routes' body: raw JPEG/PNG bytes (or one file of a form upload, not described here).
+IMAGE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            kind: {"schema": {"type": "string", "format": "binary"}}
+            for kind in ("image/jpeg", "image/png")
+        },
+    }
+}
 
 
 class EnrolmentPorts(HasMatcher, HasRegistry, Protocol):
     """The counter's requests judge captures and ask the immigration database."""
 
 
-async def _image(request: Request) -> bytes:
-    """The image as the raw request body (DESIGN.md §3), or as the one file of a form upload."""
+async def _image(request: Request, actor: Actor = Depends(counter)) -> bytes:
+    """The image as the raw request body (DESIGN.md §3), or as the one file of a form upload.
+
+    Depends on the officer first: a request without a valid credential is refused before a
+    byte of its body is read (the edge caps what is read at the route's `body_limit`)."""
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         form = await request.form()
         files = [v for v in form.values() if isinstance(v, UploadFile)]
@@ -52,7 +66,7 @@ async def _image(request: Request) -> bytes:
     if not body:
         raise ValidationFailed("send the image bytes as the request body", code="IMAGE_MISSING")
     if len(body) > MAX_IMAGE:
-        raise ValidationFailed("the image is larger than 10 MiB", code="IMAGE_TOO_LARGE")
+        raise ValidationFailed("the image is larger than 5 MiB", code="IMAGE_TOO_LARGE")
     return body
 
 
@@ -107,7 +121,8 @@ def _read_by(request: Request, report: QualityOut) -> QualityOut:
     return report.model_copy(update={"issues": issues})
 
 
-@router.put("/applications/{app_id}/portrait", response_model=QualityOut)
+@router.put("/applications/{app_id}/portrait", response_model=QualityOut, openapi_extra=IMAGE_BODY)
+@body_limit(MAX_IMAGE + 64 * 1024)  # room for a multipart envelope around the image
 def portrait(
     app_id: uuid.UUID,
     request: Request,
@@ -122,7 +137,12 @@ def portrait(
     )
 
 
-@router.put("/applications/{app_id}/fingerprints/{position}", response_model=QualityOut)
+@router.put(
+    "/applications/{app_id}/fingerprints/{position}",
+    response_model=QualityOut,
+    openapi_extra=IMAGE_BODY,
+)
+@body_limit(MAX_IMAGE + 64 * 1024)
 def fingerprint(
     app_id: uuid.UUID,
     position: int,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, Field
+from pydantic import AfterValidator, AliasChoices, BaseModel, Field
 
+from eid.core.limits import bounded_object
 from eid.enrolment.consent import CURRENT_VERSION
 from eid.registry.schemas import ResidenceCardIn
 
@@ -40,7 +41,12 @@ class TK01(BaseModel):
     phone: str = Field(min_length=4, max_length=20)
     email: str | None = Field(default=None, max_length=254)
     language: str = Field(default="vi", pattern=r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
-    integrations: dict[str, Any] = Field(default_factory=dict)
+    # Other cards to integrate (driving licence, health insurance, tax code): a few short
+    # entries, bounded so a client cannot store megabytes in a free-form column.
+    integrations: Annotated[
+        dict[str, Any],
+        AfterValidator(bounded_object(max_bytes=4096, max_depth=3, max_keys=32)),
+    ] = Field(default_factory=dict)
     guardian: Guardian | None = None
 
 

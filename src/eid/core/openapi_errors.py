@@ -1,0 +1,105 @@
+"""Every status the server can answer, declared in the OpenAPI with the one error shape.
+
+Derived from what each route is: a route that authenticates can answer 401, one that checks
+roles 403, one with path parameters 404, one that changes state 409, one that reads a body 413,
+every one 422 (text in the query is checked everywhere) and 503 (shed under load). A route
+declares anything else itself with `responses=`; what it declares wins.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from eid.core.backpressure import UNMETERED_PATHS
+from eid.core.limits import api_routes, credential_kind, dependency_calls, route_reads_body
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {
+                "code": {"type": "string", "description": "stable: clients branch on it"},
+                "message": {"type": "string"},
+                "details": {"type": "object"},
+            },
+        }
+    },
+}
+REF = {"$ref": "#/components/schemas/Error"}
+DESCRIPTIONS = {
+    401: "no valid credential (INVALID_TOKEN, INVALID_SESSION)",
+    403: "the credential's role may not do this (ROLE_NOT_ALLOWED, ...)",
+    404: "no such resource (NOT_FOUND, ...)",
+    409: "the resource's state does not allow it (ILLEGAL_TRANSITION, CONFLICT, ...)",
+    413: "the body is larger than this route accepts (BODY_TOO_LARGE)",
+    422: "invalid input (INVALID_REQUEST, INVALID_TEXT, VALIDATION_FAILED, ...)",
+    429: "too many attempts; retry after Retry-After (TOO_MANY_REQUESTS)",
+    503: "overloaded or timed out; retry after Retry-After (OVERLOADED, REQUEST_TIMEOUT)",
+}
+RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}
+
+
+def _checks_roles(route: APIRoute) -> bool:
+    return any(
+        "require_roles" in getattr(call, "__qualname__", "")
+        for call in dependency_calls(route.dependant)
+    )
+
+
+def statuses_for(route: APIRoute, path: str, method: str) -> set[int]:
+    statuses = {422}
+    if not path.startswith(UNMETERED_PATHS):
+        statuses.add(503)
+    if credential_kind(route) is not None:
+        statuses.add(401)
+    if _checks_roles(route):
+        statuses.add(403)
+    if "{" in path:
+        statuses.add(404)
+    if method in ("POST", "PUT", "PATCH", "DELETE"):
+        statuses.add(409)
+    if route_reads_body(route):
+        statuses.add(413)
+    return statuses
+
+
+def declare_error_responses(app: FastAPI, schema: dict[str, Any]) -> dict[str, Any]:
+    schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    for route, path, methods in api_routes(app):
+        if not route.include_in_schema:
+            continue
+        operations = schema.get("paths", {}).get(path, {})
+        for method in methods:
+            operation = operations.get(method.lower())
+            if operation is None:
+                continue
+            responses = operation.setdefault("responses", {})
+            declared_by_route = {int(s) for s in (route.responses or {}) if str(s).isdigit()}
+            for status in sorted(statuses_for(route, path, method)):
+                if status in declared_by_route:
+                    continue
+                response: dict[str, Any] = {
+                    "description": DESCRIPTIONS[status],
+                    "content": {"application/json": {"schema": REF}},
+                }
+                if status in (429, 503):
+                    response["headers"] = RETRY_AFTER
+                responses[str(status)] = response
+    return schema
+
+
+def install_error_responses(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = declare_error_responses(app, generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
