@@ -30,10 +30,19 @@ app.add_typer(audit_app, name="audit")
 CLI_ACTOR = Actor(kind="system", id="cli", role="admin")
 
 
-def _logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+def _logging(*, service: bool = False) -> None:
+    """Services (serve, worker) write one JSON object per line (EID_JSON_LOGS, default on), for
+    a log collector; one-off commands write plain lines for the person at the terminal."""
+    from eid.core.settings import get_settings
+
+    if service and get_settings().json_logs:
+        from eid.core.observability import configure_json_logging
+
+        configure_json_logging()
+    else:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
     # Chatty at INFO: faiss's loader reports each CPU-specific module it does not ship (1.15
     # dispatches AVX2/AVX-512 inside one library), alembic every plugin it sets up.
     for noisy in ("faiss.loader", "alembic.runtime.plugins"):
@@ -61,7 +70,7 @@ def serve(
     worker: Annotated[bool, typer.Option(help="run the job worker inside the server")] = True,
 ) -> None:
     """Run the HTTP server (with its worker): migrates, and seeds in development."""
-    _logging()
+    _logging(service=True)
     import uvicorn
 
     from eid.app import create_app
@@ -93,7 +102,16 @@ def serve(
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it; with the default action the
     # process would die without its exit handlers, which stop the embedded PostgreSQL.
     signal.signal(signal.SIGTERM, _exit_on_signal)
-    uvicorn.run(create_app(ports=ports), host=bind_host, port=bind_port, log_level="info")
+    # Our request log replaces uvicorn's access log (raw paths and query strings can carry
+    # personal data); log_config=None leaves uvicorn's loggers to the JSON root handler.
+    uvicorn.run(
+        create_app(ports=ports),
+        host=bind_host,
+        port=bind_port,
+        log_level="info",
+        log_config=None if settings.json_logs else uvicorn.config.LOGGING_CONFIG,
+        access_log=False,
+    )
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:
@@ -103,7 +121,7 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
 @app.command()
 def worker(concurrency: Annotated[int, typer.Option()] = 2) -> None:
     """Run the durable job worker."""
-    _logging()
+    _logging(service=True)
     from eid.bootstrap import check_database_role
     from eid.core.settings import get_settings
     from eid.worker import run_worker

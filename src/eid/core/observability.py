@@ -75,6 +75,8 @@ def configure_json_logging(level: int = logging.INFO) -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
+    # httpx logs every outgoing URL at INFO; keep only its warnings.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def route_template(scope: Scope) -> str:
@@ -170,7 +172,7 @@ class EdgeCollector(Collector):
 # Cheap at scrape time: the indexed status column, a few thousand rows per day of campaign.
 _QUEUE = text(
     "SELECT status, count(*), "
-    "EXTRACT(EPOCH FROM now() - min(run_at)) FILTER (WHERE status = 'queued' AND run_at <= now()) "
+    "EXTRACT(EPOCH FROM now() - min(run_at) FILTER (WHERE status = 'queued' AND run_at <= now())) "
     "FROM jobs GROUP BY status"
 )
 _DELIVERIES = text("SELECT channel, status, count(*) FROM notifications GROUP BY channel, status")
@@ -189,7 +191,7 @@ class DatabaseCollector(Collector):
             rows = self._read()
         except Exception as exc:  # the scrape still answers; the gauge says what is missing
             logging.getLogger(__name__).warning(
-                "metrics: database unreadable", extra={"fields": {"error": type(exc).__name__}}
+                "metrics: database unreadable: %s", type(exc).__name__, exc_info=True
             )
             up.add_metric([], 0)
             yield up
