@@ -2,8 +2,13 @@
 
 Derived from what each route is: a route that authenticates can answer 401, one that checks
 roles 403, one with path parameters 404, one that changes state 409, one that reads a body 413,
-every one 422 (text in the query is checked everywhere) and 503 (shed under load). A route
-declares anything else itself with `responses=`; what it declares wins.
+every one 422 (text in the query is checked everywhere) and 503 (shed under load). A body that
+carries a credential (password, passcode, TOTP, OTP, activation code) can answer 401, 403 (account
+locked) and 429; the OAuth/OIDC endpoints answer RFC 6749 errors (400, 401, 403) in their own
+shape. A route declares anything else itself with `responses=`; what it declares wins.
+
+Links for stateful testing: what a `POST` that answers 201 creates (`id` in its body) feeds the
+path parameter of every operation under it (POST /applications -> /applications/{app_id}/...).
 """
 
 from __future__ import annotations
@@ -32,10 +37,18 @@ ERROR_SCHEMA: dict[str, Any] = {
     },
 }
 REF = {"$ref": "#/components/schemas/Error"}
+OAUTH_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 6749 section 5.2 error",
+    "properties": {"error": {"type": "string"}, "error_description": {"type": "string"}},
+}
+OAUTH_PREFIXES = ("/oauth2/",)
+CREDENTIAL_FIELDS = frozenset({"password", "passcode", "totp", "otp", "activation_code"})
 DESCRIPTIONS = {
     401: "no valid credential (INVALID_TOKEN, INVALID_SESSION)",
     403: "the credential's role may not do this (ROLE_NOT_ALLOWED, ...)",
     404: "no such resource (NOT_FOUND, ...)",
+    400: "an OAuth 2.0 / OpenID Connect error (RFC 6749)",
     409: "the resource's state does not allow it (ILLEGAL_TRANSITION, CONFLICT, ...)",
     413: "the body is larger than this route accepts (BODY_TOO_LARGE)",
     422: "invalid input (INVALID_REQUEST, INVALID_TEXT, VALIDATION_FAILED, ...)",
@@ -52,8 +65,20 @@ def _checks_roles(route: APIRoute) -> bool:
     )
 
 
+def _takes_credential_in_body(route: APIRoute) -> bool:
+    model = route.body_field.field_info.annotation if route.body_field else None
+    fields = getattr(model, "model_fields", {})
+    return bool(CREDENTIAL_FIELDS & set(fields))
+
+
 def statuses_for(route: APIRoute, path: str, method: str) -> set[int]:
     statuses = {422}
+    if credential_kind(route) == "holder":
+        statuses |= {401, 403}  # 403: the holder's account is locked
+    if _takes_credential_in_body(route):
+        statuses |= {401, 403, 429}
+    if path.startswith(OAUTH_PREFIXES):
+        statuses |= {400, 401, 403}
     if not path.startswith(UNMETERED_PATHS):
         statuses.add(503)
     if credential_kind(route) is not None:
@@ -88,10 +113,38 @@ def declare_error_responses(app: FastAPI, schema: dict[str, Any]) -> dict[str, A
                     "description": DESCRIPTIONS[status],
                     "content": {"application/json": {"schema": REF}},
                 }
+                if path.startswith(OAUTH_PREFIXES) and status in (400, 401, 403):
+                    response["content"] = {
+                        "application/json": {"schema": OAUTH_ERROR_SCHEMA},
+                        "text/html": {"schema": {"type": "string"}},
+                    }
                 if status in (429, 503):
                     response["headers"] = RETRY_AFTER
                 responses[str(status)] = response
+    add_links(schema)
     return schema
+
+
+def add_links(schema: dict[str, Any]) -> None:
+    paths: dict[str, dict[str, Any]] = schema.get("paths", {})
+    for path, item in paths.items():
+        created = item.get("post", {}).get("responses", {}).get("201")
+        if created is None or "{" in path:
+            continue
+        links: dict[str, Any] = {}
+        for other, other_item in paths.items():
+            if not other.startswith(path + "/{"):
+                continue
+            parameter = other[len(path) + 2 :].split("}", 1)[0]
+            for method, operation in other_item.items():
+                if method in ("get", "put", "post", "delete", "patch"):
+                    name = f"{method}_{other}".replace("/", "_").replace("{", "").replace("}", "")
+                    links[name] = {
+                        "operationId": operation["operationId"],
+                        "parameters": {parameter: "$response.body#/id"},
+                    }
+        if links:
+            created["links"] = links
 
 
 def install_error_responses(app: FastAPI) -> None:
