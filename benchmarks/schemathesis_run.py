@@ -90,18 +90,18 @@ def wait_ready(base: str, server: subprocess.Popen[bytes], data_dir: Path) -> No
 
 
 def summarise(junit: Path) -> dict[str, Counter[str]]:
-    """Failures by kind, keyed by 'METHOD /path -> status'."""
+    """Failing test cases by kind, keyed by 'METHOD /path -> status'."""
     found: dict[str, Counter[str]] = {"server_error": Counter(), "undeclared": Counter()}
     for case in ET.parse(junit).getroot().iter("testcase"):
         operation = case.get("name", "?")
         for failure in [*case.iter("failure"), *case.iter("error")]:
-            text = (failure.get("message") or "") + "\n" + (failure.text or "")
-            for block in re.split(r"\n(?=\s*- )|\n\n", text):
-                status = re.search(r"\[(\d{3})\]", block)
+            text = failure.text or failure.get("message") or ""
+            for block in re.split(r"\n(?=\d+\. Test Case ID)", text):
+                status = re.search(r"^\[(\d{3})\]", block, re.MULTILINE)
                 code = status.group(1) if status else "?"
-                if "Server error" in block:
+                if code.startswith("5") or "Server error" in block:
                     found["server_error"][f"{operation} -> {code}"] += 1
-                elif "Undocumented HTTP status code" in block:
+                if "Undocumented status code" in block:
                     found["undeclared"][f"{operation} -> {code}"] += 1
     return found
 

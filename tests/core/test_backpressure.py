@@ -115,3 +115,35 @@ def test_the_worker_has_its_own_pool() -> None:
     worker = database.pool_options(settings, worker=True)
     assert api["max_overflow"] == 0 and api["pool_size"] == settings.db_pool_size
     assert worker["pool_size"] == settings.worker_db_pool_size
+
+
+def test_a_request_that_runs_too_long_is_answered_503_at_the_timeout(committed: Engine) -> None:
+    from eid.app import create_app
+
+    os.environ["EID_REQUEST_TIMEOUT_SECONDS"] = "1"
+    get_settings.cache_clear()
+    try:
+        app = create_app()
+        finished = []
+
+        @app.get("/api/v1/slow-for-test")
+        def slow() -> dict[str, str]:
+            time.sleep(3)  # a stuck dependency, say
+            finished.append(True)
+            return {"status": "late"}
+
+        with LiveServer(app) as server:
+            started = time.monotonic()
+            r = httpx.get(f"{server.url}/api/v1/slow-for-test", timeout=15)
+            elapsed = time.monotonic() - started
+            assert r.status_code == 503 and r.json()["error"]["code"] == "REQUEST_TIMEOUT"
+            assert r.headers["retry-after"] == "2"
+            assert elapsed < 2.5
+            assert httpx.get(f"{server.url}/healthz").status_code == 200
+            deadline = time.monotonic() + 10
+            while not finished and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert finished  # the handler ran to its end, unheard
+    finally:
+        os.environ.pop("EID_REQUEST_TIMEOUT_SECONDS", None)
+        get_settings.cache_clear()

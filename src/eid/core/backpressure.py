@@ -10,6 +10,7 @@ a slot, and the rest are told at once to come back (`503 OVERLOADED` with `Retry
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -20,11 +21,12 @@ import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from eid.core.limits import send_error
 from eid.core.settings import Settings
 
+log = logging.getLogger(__name__)
 # Probes and the scrape must answer while the API is saturated.
 UNMETERED_PATHS = ("/healthz", "/readyz", "/metrics")
 RETRY_AFTER = "2"
@@ -106,26 +108,60 @@ class Backpressure:
             if not admitted:
                 await overloaded(send)
                 return
-            started = False
+            await self._answer_in_time(scope, receive, send)
 
-            async def tracking_send(message: Any) -> None:
-                nonlocal started
-                if message["type"] == "http.response.start":
-                    started = True
-                await send(message)
+    async def _answer_in_time(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The client hears within the timeout: if the route has not started its answer by
+        then, it gets 503 REQUEST_TIMEOUT while the route (a sync handler's thread cannot be
+        interrupted) finishes unheard. The slot stays taken until it does, so the bound on
+        threads and connections holds."""
+        started = anyio.Event()
+        finished = anyio.Event()
+        timed_out = False
 
-            # A sync handler's thread cannot be interrupted: the timeout takes effect when it
-            # returns, and the slot stays taken until then, so the bound on connections holds.
-            with anyio.move_on_after(self.timeout_seconds) as timer:
-                await self.app(scope, receive, tracking_send)
-            if timer.cancelled_caught and not started:
+        async def send_unless_late(message: Message) -> None:
+            if timed_out:
+                return
+            if message["type"] == "http.response.start":
+                started.set()
+            await send(message)
+
+        failure: Exception | None = None
+
+        async def run() -> None:
+            nonlocal failure
+            try:
+                await self.app(scope, receive, send_unless_late)
+            except Exception as exc:  # raised below, outside the task group (no group wrapper)
+                if timed_out:
+                    log.exception("request failed after its timeout answer")
+                else:
+                    failure = exc
+            finally:
+                finished.set()
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(run)
+            with anyio.move_on_after(self.timeout_seconds):
+                async with anyio.create_task_group() as first:
+
+                    async def wait_for(event: anyio.Event) -> None:
+                        await event.wait()
+                        first.cancel_scope.cancel()
+
+                    first.start_soon(wait_for, started)
+                    first.start_soon(wait_for, finished)
+            if not started.is_set() and not finished.is_set():
+                timed_out = True
                 await send_error(
                     send,
                     503,
                     "REQUEST_TIMEOUT",
-                    f"the request took longer than {self.timeout_seconds:g} s; try again",
+                    f"no answer within {self.timeout_seconds:g} s; try again",
                     headers={"Retry-After": RETRY_AFTER},
                 )
+        if failure is not None:
+            raise failure
 
 
 async def overloaded(send: Send) -> None:

@@ -55,7 +55,8 @@ class Settings(BaseSettings):
     max_requests_in_flight: int = 0  # 0: db_pool_size
     max_requests_waiting: int = 200
     max_queue_wait_seconds: float = 5.0
-    request_timeout_seconds: float = 30.0
+    # Above the longest deliberate wait: POST .../verification?wait= (at most 60 s).
+    request_timeout_seconds: float = 65.0
     # /metrics: open on loopback; from elsewhere (and always in production) it needs this bearer.
     metrics_token: str | None = None
     json_logs: bool = True
