@@ -146,6 +146,8 @@ def main() -> None:
                     "--request-timeout",
                     "30",
                     "--continue-on-failure",
+                    "--generation-allow-x00",
+                    "true",
                     "--suppress-health-check",
                     "all",
                     "--report",
