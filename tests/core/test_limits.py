@@ -226,3 +226,15 @@ def test_integrations_are_bounded(api: Any, officer_headers: dict[str, str]) -> 
         headers=officer_headers,
     )
     assert r.status_code == 201, r.text
+
+
+def test_an_upload_without_a_content_type_is_not_read_as_text(
+    api: Any, officer_headers: dict[str, str]
+) -> None:
+    app_id = _app_id(api, officer_headers)
+    r = api.put(
+        f"/api/v1/applications/{app_id}/portrait",
+        content=PNG + b"\xff\xfe\x00 binary",
+        headers={**officer_headers, "Content-Type": ""},
+    )
+    assert r.json()["error"]["code"] != "INVALID_TEXT"

@@ -109,6 +109,8 @@ class EdgeState:
     """Per request, shared by the middleware and the matched route's guard."""
 
     limit: int = JSON_BODY_LIMIT
+    # A body without a Content-Type is read as JSON only by a route that declares a JSON body.
+    untyped_is_json: bool = True
     received: int = 0
     rejection: Rejection | None = None
 
@@ -176,6 +178,7 @@ class RoutePolicy:
     limit: int
     credential: str | None
     reads_body: bool
+    json_body: bool
 
 
 def api_routes(app: FastAPI) -> Iterator[tuple[APIRoute, str, frozenset[str]]]:
@@ -203,6 +206,7 @@ def route_policies(app: FastAPI) -> list[RoutePolicy]:
             limit=route_body_limit(route),
             credential=credential_kind(route),
             reads_body=route_reads_body(route),
+            json_body=route.body_field is not None,
         )
         for route, path, methods in api_routes(app)
     ]
@@ -250,6 +254,7 @@ class InputLimits:
         if policy is None:
             return None
         state.limit = policy.limit
+        state.untyped_is_json = policy.json_body
         if not policy.reads_body:
             return None
         if policy.credential is not None and not _has_credential(scope):
@@ -263,7 +268,9 @@ class InputLimits:
     async def _counted(self, scope: Scope, receive: Receive, send: Send) -> None:
         state: EdgeState = scope.setdefault(EDGE_SCOPE_KEY, EdgeState())
         content_type = Headers(scope=scope).get("content-type", "")
-        checks_text = not content_type.lower().startswith("multipart/")
+        checks_text = not content_type.lower().startswith("multipart/") and (
+            bool(content_type) or state.untyped_is_json
+        )
         kept: list[bytes] = []
         started = False
 
