@@ -30,7 +30,7 @@ import httpx
 import pyotp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_db import add_db_option, scratch  # noqa: E402
+from bench_db import add_db_option, scratch
 
 CHECKS = "not_a_server_error,status_code_conformance"
 
@@ -79,9 +79,10 @@ def wait_ready(base: str, server: subprocess.Popen[bytes], data_dir: Path) -> No
         if server.poll() is not None:
             raise SystemExit(f"server exited; see {data_dir / 'server.log'}")
         try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200 and (
-                data_dir / "demo-officer.json"
-            ).exists():
+            if (
+                httpx.get(f"{base}/healthz", timeout=2).status_code == 200
+                and (data_dir / "demo-officer.json").exists()
+            ):
                 return
         except httpx.HTTPError:
             pass
@@ -92,7 +93,8 @@ def wait_ready(base: str, server: subprocess.Popen[bytes], data_dir: Path) -> No
 def summarise(junit: Path) -> dict[str, Counter[str]]:
     """Failing test cases by kind, keyed by 'METHOD /path -> status'."""
     found: dict[str, Counter[str]] = {"server_error": Counter(), "undeclared": Counter()}
-    for case in ET.parse(junit).getroot().iter("testcase"):
+    # S314: the report is our own schemathesis run's, written a moment ago.
+    for case in ET.parse(junit).getroot().iter("testcase"):  # noqa: S314
         operation = case.get("name", "?")
         for failure in [*case.iter("failure"), *case.iter("error")]:
             text = failure.text or failure.get("message") or ""
