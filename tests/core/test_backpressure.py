@@ -109,12 +109,32 @@ def test_a_connection_that_does_not_come_is_a_503_not_a_stall(
     assert r.status_code == 200  # and it recovers at once
 
 
-def test_the_worker_has_its_own_pool() -> None:
-    settings = get_settings()
-    api = database.pool_options(settings)
-    worker = database.pool_options(settings, worker=True)
-    assert api["max_overflow"] == 0 and api["pool_size"] == settings.db_pool_size
-    assert worker["pool_size"] == settings.worker_db_pool_size
+def test_the_worker_has_its_own_pool(engine: Engine) -> None:
+    """As `eid serve` builds them: the API's pool bounded with no overflow, and worker threads
+    on a pool of their own, so a saturated API cannot starve the jobs."""
+    import threading
+
+    database._engine = None  # as at process start
+    try:
+        api_engine = database.get_engine()
+        api_bind = database.session_factory().kw["bind"]
+        seen: list[Any] = []
+        thread = threading.Thread(
+            target=database.as_worker(lambda: seen.append(database.session_factory().kw["bind"]))
+        )
+        thread.start()
+        thread.join()
+        worker_bind = seen[0]
+        settings = get_settings()
+        assert api_bind is api_engine and worker_bind is not api_engine
+        assert api_engine.pool.size() == settings.db_pool_size  # type: ignore[attr-defined]
+        assert api_engine.pool._max_overflow == 0  # type: ignore[attr-defined]
+        assert worker_bind.pool.size() == settings.worker_db_pool_size
+        assert database.session_factory().kw["bind"] is api_engine  # this thread: still the API
+        worker_bind.dispose()
+        api_engine.dispose()
+    finally:
+        database.configure_engine(engine)
 
 
 def test_a_request_that_runs_too_long_is_answered_503_at_the_timeout(committed: Engine) -> None:

@@ -75,6 +75,7 @@ def configure_json_logging(level: int = logging.INFO) -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
+    logging.captureWarnings(True)  # Python warnings as JSON lines too, not raw stderr text
     # httpx logs every outgoing URL at INFO; keep only its warnings.
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
@@ -134,7 +135,8 @@ class RequestTelemetry:
             route = route_template(scope)
             method = scope.get("method", "")
             self.metrics.latency.labels(method, route, f"{status // 100}xx").observe(duration)
-            log.info(
+            log.log(
+                logging.ERROR if status >= 500 else logging.INFO,
                 "request",
                 extra={
                     "fields": {
