@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 import eid
 from eid.core.schema import import_domain_modules
 from eid.core.web import install_error_handlers
+from eid.web import install as install_pages
 from eid.wiring import Ports, build_ports
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ def create_app(*, ports: Ports | None = None, lifespan: Any = None) -> FastAPI:
     )
     app.state.ports = ports or build_ports()
     install_error_handlers(app)
+    install_pages(app)
     for router in domain_routers():
         app.include_router(router)
 

@@ -39,15 +39,21 @@ def _accept_language(header: str) -> list[str]:
     return [tag for _, _, tag in sorted(weighted)]
 
 
-def negotiate(*preferences: str | None) -> str:
+def negotiate(
+    *preferences: str | None,
+    among: tuple[str, ...] = SUPPORTED,
+    fallback: str = FALLBACK,
+) -> str:
     """The first supported language among `preferences` (BCP 47 tags or whole Accept-Language
     headers, best first; None skipped), else English. `vi-VN` is Vietnamese, `zh-Hans-CN` Chinese.
+    A narrower audience names its own languages and fallback (officers: `among=("vi", "en")`,
+    `fallback="vi"`).
     """
     candidates: Iterable[str] = (
         tag for preference in preferences if preference for tag in _accept_language(preference)
     )
     for tag in candidates:
         primary = _primary(tag)
-        if primary in SUPPORTED:
+        if primary in among:
             return primary
-    return FALLBACK
+    return fallback
