@@ -57,18 +57,18 @@ def test_officer_walks_tk01_in_the_console(
     assert page.get_attribute("#status", "data-status") == "draft"
 
     page.set_input_files("#portrait", str(faces / "df11_deepface_img17.jpg"))
-    page.wait_for_function("document.querySelector('#quality').dataset.kind === 'portrait'")
+    page.wait_for_function("() => document.querySelector('#quality').dataset.kind === 'portrait'")
     for position, image in (("2", "pyfnprint_013_2.png"), ("7", "pyfnprint_014_2.png")):
         page.select_option("#finger-pos", position)
         page.set_input_files("#finger", str(prints / image))
         page.wait_for_function(
-            f"document.querySelector('#quality').dataset.kind === 'fingerprint-{position}'"
+            f"() => document.querySelector('#quality').dataset.kind === 'fingerprint-{position}'"
         )
-    page.wait_for_function("document.querySelector('#status').dataset.status === 'captured'")
+    page.wait_for_function("() => document.querySelector('#status').dataset.status === 'captured'")
 
     page.click("#verify")
     page.wait_for_function(
-        "document.querySelector('#status').dataset.status === 'verified'", timeout=60_000
+        "() => document.querySelector('#status').dataset.status === 'verified'", timeout=60_000
     )
     # The checks read in the officer's language (the browser asks for Vietnamese).
     face = page.locator("#checks tr[data-check=face_1to1] td").first.inner_text()
@@ -83,12 +83,14 @@ def test_officer_walks_tk01_in_the_console(
     assert code is not None
     page.fill("#code", code.group(1))
     page.click("#confirm-code")
-    page.wait_for_function("document.querySelector('#status').dataset.phoneVerified === 'yes'")
+    page.wait_for_function(
+        "() => document.querySelector('#status').dataset.phoneVerified === 'yes'"
+    )
     page.click("#consent")
-    page.wait_for_function("document.querySelector('#status').dataset.status === 'consented'")
+    page.wait_for_function("() => document.querySelector('#status').dataset.status === 'consented'")
     page.click("#submit")
     page.wait_for_function(
-        "document.querySelector('#status').dataset.status === 'issued'", timeout=60_000
+        "() => document.querySelector('#status').dataset.status === 'issued'", timeout=60_000
     )
     assert re.fullmatch(r"\d{12}", page.inner_text("#eid-number"))
     assert page.inner_text("#deadline-date")

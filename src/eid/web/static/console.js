@@ -15,11 +15,6 @@ function nested(form) {
   if (out.passport) out.passport.type = "P";
   return out;
 }
-function formatDate(iso) {
-  const [y, m, d] = iso.split("-").map(Number);
-  return new Intl.DateTimeFormat(lang, {dateStyle: "long", timeZone: "UTC"})
-    .format(new Date(Date.UTC(y, m - 1, d)));
-}
 async function refresh() {
   const a = await call("GET", `/applications/${appId}`);
   $("app-id").textContent = a.id;

@@ -17,6 +17,12 @@ function say(text, params) {
   for (const [k, v] of Object.entries(params || {})) out = out.replaceAll(`{${k}}`, String(v));
   return out;
 }
+// An ISO date (YYYY-MM-DD) as a reader of the page's language writes it.
+function formatDate(iso) {
+  const [y, m, d] = iso.split("-").map(Number);
+  return new Intl.DateTimeFormat(lang, {dateStyle: "long", timeZone: "UTC"})
+    .format(new Date(Date.UTC(y, m - 1, d)));
+}
 function statusLabel(status) { return texts.statuses[status] || status; }
 function checkLabel(name) { return texts.checks[name] || name; }
 function outcomeLabel(outcome) { return texts.outcomes[outcome] || outcome; }

@@ -39,7 +39,7 @@ function score(c) {
 function render(review) {
   const node = $("review-template").content.firstElementChild.cloneNode(true);
   node.dataset.id = review.id;
-  node.querySelector(".reasons").textContent = (review.reasons || []).join(" · ");
+  node.querySelector(".reasons").textContent = (review.reasons || []).map(checkLabel).join(" · ");
   for (const which of ["application", "candidate"]) {
     const side = node.querySelector(`[data-side=${which}]`);
     const record = review[which];
@@ -53,8 +53,9 @@ function render(review) {
       portrait(side, review.id, "registry");
       continue;
     }
-    rows(side.querySelector(".record"), FIELDS.map(k => [
-      texts.fields[k], k === "status" ? statusLabel(record[k]) : record[k]]));
+    rows(side.querySelector(".record"), FIELDS.map(k => [texts.fields[k],
+      k === "status" ? statusLabel(record[k])
+        : (k === "date_of_birth" && record[k] ? formatDate(record[k]) : record[k])]));
     portrait(side, review.id, which);
   }
   const checks = node.querySelector(".checks");
