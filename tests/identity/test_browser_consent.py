@@ -22,7 +22,7 @@ pytestmark = pytest.mark.usefixtures("server")
 
 def test_holder_signs_in_and_consents_in_a_real_browser(server: str, page: object) -> None:
     rp = register(["openid", "ekyc_basic", "residence"], name="Ngân hàng Ví dụ")
-    who = holder()
+    who = holder(language="vi")
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
     query = urlencode(

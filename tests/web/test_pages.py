@@ -159,7 +159,8 @@ def _template_messages() -> dict[str, list[str]]:
             for line, _, message, _ in babel_extract(
                 source, ("_", "gettext", "ngettext"), [], {"extensions": "jinja2.ext.i18n"}
             ):
-                text = message if isinstance(message, str) else message[0]
+                text = message if isinstance(message, str) else (message or (None,))[0]
+                assert text, f"{path.name}:{line} translates no text"
                 found.setdefault(text, []).append(f"{path.name}:{line}")
     return found
 

@@ -151,6 +151,11 @@ def _authorize(
         return RedirectResponse("/oauth2/login?" + urlencode(login), status_code=303)
     row, account = holder
     client = oreq.client
+    # Signed in, the holder's own language (chosen at enrolment) outranks the relying party's
+    # hint and the browser's; a language picked on the page still outranks it.
+    language = holder_language(
+        request, account.language, _ui_locales(oreq.payload.data.get("ui_locales"))
+    )
     if decision is None:
         if not account.usable:
             return _authlib_response(

@@ -21,7 +21,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from jinja2.runtime import Context
 from starlette.requests import Request
 
-from eid.i18n import SUPPORTED, format_date, format_datetime, negotiate, translations
+from eid.i18n import SUPPORTED, negotiate, translations
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -79,8 +79,6 @@ def environment() -> Environment:
     )
     env.globals["language_names"] = LANGUAGE_NAMES
     env.globals["static"] = static_url
-    env.filters["date"] = lambda value, lang: format_date(value, lang)
-    env.filters["datetime"] = lambda value, lang: format_datetime(value, lang)
     return env
 
 
@@ -107,8 +105,8 @@ def officer_language(request: Request) -> str:
 
 
 def holder_language(request: Request, *hints: str | None) -> str:
-    """The holder's pick first, then `hints` (an OpenID `ui_locales` request), then the
-    browser's Accept-Language, ending in English."""
+    """The holder's pick first, then `hints` in order (their language on file, an OpenID
+    `ui_locales` request), then the browser's Accept-Language, ending in English."""
     return negotiate(chosen_language(request), *hints, request.headers.get("accept-language"))
 
 
