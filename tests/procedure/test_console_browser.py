@@ -54,7 +54,7 @@ def test_officer_walks_tk01_in_the_console(
         page.fill(f'#tk01 [name="{field}"]', value)
     page.click("#tk01 button")
     page.wait_for_selector("#app-box", state="visible")
-    assert page.get_attribute("#status", "data-status") == "draft"
+    assert page.get_attribute("#status", "data-status") == "draft"  # filled before shown
 
     page.set_input_files("#portrait", str(faces / "df11_deepface_img17.jpg"))
     page.wait_for_function("() => document.querySelector('#quality').dataset.kind === 'portrait'")

@@ -61,7 +61,7 @@ signIn(() => show(["form-box"]));
 $("tk01").addEventListener("submit", async (e) => {
   e.preventDefault();
   const a = await call("POST", "/applications", nested(e.target));
-  appId = a.id; show(["app-box"]); await refresh();
+  appId = a.id; await refresh(); show(["app-box"]);
 });
 $("portrait").addEventListener("change", async (e) => {
   const q = await call("PUT", `/applications/${appId}/portrait`, e.target.files[0], true);
