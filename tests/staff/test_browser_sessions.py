@@ -104,7 +104,7 @@ def test_sign_out_revokes_the_session_and_clears_the_cookie(api: Any) -> None:
     # The token is dead server-side: a copy of the cookie, or the token as a bearer, is refused.
     api.cookies.clear()
     api.cookies.set("eid_officer", cookie)
-    assert api.get("/api/v1/reviews").json()["error"]["code"] == "INVALID_TOKEN"
+    assert api.get("/api/v1/reviews").json()["error"]["code"] == "TOKEN_REVOKED"
     api.cookies.clear()
     refused = api.get("/api/v1/reviews", headers={"Authorization": f"Bearer {cookie}"})
     assert refused.status_code == 401

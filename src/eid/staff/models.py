@@ -45,3 +45,5 @@ class OfficerSession(TimestampMixin, Base):
     last_seen_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )
+    # Set by sign-out: the token is refused from then on.
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -172,7 +172,8 @@ class SignedIn:
 
 def signed_in(session: Session, token: str, *, idle_timeout_seconds: int | None = None) -> SignedIn:
     """The officer of a live session, which this use keeps alive; else 401 (`INVALID_TOKEN`,
-    `TOKEN_EXPIRED` past its lifetime, `SESSION_IDLE` unused for `idle_timeout_seconds`)."""
+    `TOKEN_REVOKED` after sign-out, `TOKEN_EXPIRED` past its lifetime, `SESSION_IDLE` unused for
+    `idle_timeout_seconds`)."""
     row = session.execute(
         select(OfficerSession, Officer)
         .join(Officer, Officer.id == OfficerSession.officer_id)
@@ -181,6 +182,8 @@ def signed_in(session: Session, token: str, *, idle_timeout_seconds: int | None 
     if row is None:
         raise Unauthorized("missing or unknown bearer token", code="INVALID_TOKEN")
     officer_session, officer = row
+    if officer_session.revoked_at is not None:
+        raise Unauthorized("this session was signed out; log in again", code="TOKEN_REVOKED")
     now = clock.now()
     if officer_session.expires_at <= now or not officer.active:
         raise Unauthorized("the session has expired; log in again", code="TOKEN_EXPIRED")
@@ -204,8 +207,8 @@ def actor_for_token(
 def sign_out(session: Session, token: str, *, actor: Actor) -> None:
     """Revoke the session server-side: the token is worthless from now on, wherever a copy is."""
     officer_session = session.get(OfficerSession, hash_token(token))
-    if officer_session is not None:
-        session.delete(officer_session)
+    if officer_session is not None and officer_session.revoked_at is None:
+        officer_session.revoked_at = clock.now()
         session.flush()
     audit.record(session, actor, "officer.logout", "officer", actor.id)
 
