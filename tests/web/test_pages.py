@@ -84,6 +84,15 @@ def test_every_response_carries_the_headers_and_api_errors_too(api: Any) -> None
         assert "strict-transport-security" not in response.headers  # not in production
 
 
+def test_the_api_docs_of_development_work_without_the_policy(api: Any) -> None:
+    """Swagger UI loads from a CDN with an inline script: a developer's tool, exempt outside
+    production; the OpenAPI document itself keeps the policy."""
+    docs = api.get("/docs")
+    assert docs.status_code == 200 and "content-security-policy" not in docs.headers
+    assert docs.headers["x-content-type-options"] == "nosniff"
+    assert api.get("/openapi.json").headers["content-security-policy"] == CSP
+
+
 def test_production_adds_strict_transport_security() -> None:
     def hello(_: Any) -> PlainTextResponse:
         return PlainTextResponse("hello")

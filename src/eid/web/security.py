@@ -44,19 +44,26 @@ class SecurityHeaders:
     A response that set its own policy (a page needing `blob:` images, or a form posting on to
     a relying party) keeps it; every other response gets the default."""
 
-    def __init__(self, app: ASGIApp, *, production: bool) -> None:
+    def __init__(
+        self, app: ASGIApp, *, production: bool, without_policy: tuple[str, ...] = ()
+    ) -> None:
         self.app = app
         self.production = production
+        self.without_policy = frozenset(without_policy)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
+        policy = scope["path"] not in self.without_policy
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers: list[tuple[bytes, bytes]] = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
+                if not policy:
+                    present.add(b"content-security-policy")
                 wanted = [
                     (b"content-security-policy", DEFAULT_CSP.encode()),
                     (b"x-content-type-options", b"nosniff"),
@@ -74,7 +81,12 @@ class SecurityHeaders:
 
 
 def install_security_headers(app: FastAPI) -> None:
-    app.add_middleware(SecurityHeaders, production=get_settings().env == "production")
+    production = get_settings().env == "production"
+    # FastAPI's /docs and /redoc load their scripts from a CDN and inline: a developer's tools,
+    # not eid's pages, so in development they go without the policy (every other header stays).
+    tools = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
+    without_policy = () if production else tuple(path for path in tools if path)
+    app.add_middleware(SecurityHeaders, production=production, without_policy=without_policy)
 
 
 def page_response(
