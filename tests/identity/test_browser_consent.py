@@ -87,6 +87,11 @@ def test_dashboard_page_signs_in_shows_the_campaign_and_signs_out(
             actor=Actor.system("tests"),
         )
     csp = watch_csp(page)
+    page.clock.install()  # type: ignore[attr-defined]
+    stats: list[str] = []
+    page.on(  # type: ignore[attr-defined]
+        "request", lambda r: stats.append(r.url) if "/campaign/stats" in r.url else None
+    )
     page.goto(f"{server}/dashboard")  # type: ignore[attr-defined]
     page.fill("#login [name=username]", "dash.auditor")  # type: ignore[attr-defined]
     page.fill("#login [name=password]", "a-long-password-1!")  # type: ignore[attr-defined]
@@ -97,6 +102,20 @@ def test_dashboard_page_signs_in_shows_the_campaign_and_signs_out(
     assert_session_unreadable(page)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "dashboard.png"), full_page=True)  # type: ignore[attr-defined]
+
+    # It refreshes while in use, and stops once left untouched for the idle timeout, so an
+    # unattended dashboard does not keep the session alive.
+    with page.expect_request("**/campaign/stats"):  # type: ignore[attr-defined]
+        page.clock.fast_forward("00:11")  # type: ignore[attr-defined]
+    page.clock.fast_forward("16:00")  # type: ignore[attr-defined]
+    page.clock.fast_forward("00:11")  # type: ignore[attr-defined]
+    seen = len(stats)
+    page.clock.fast_forward("00:11")  # type: ignore[attr-defined]
+    page.evaluate("1")  # type: ignore[attr-defined]
+    assert len(stats) == seen
+    page.keyboard.press("Shift")  # type: ignore[attr-defined]
+    with page.expect_request("**/campaign/stats"):  # type: ignore[attr-defined]
+        page.clock.fast_forward("00:11")  # type: ignore[attr-defined]
 
     # A reload keeps the session (the cookie), without the form.
     page.reload()  # type: ignore[attr-defined]

@@ -1,7 +1,17 @@
 "use strict";
-// Campaign figures (counts only), refreshed every 10 s while signed in.
+// Campaign figures (counts only), refreshed every 10 s while signed in and in use: with no key
+// or pointer touched for the officers' idle timeout, the refreshing stops, so a dashboard left
+// open does not keep its session alive for ever (the next touch refreshes again, or asks to
+// sign in once the server has ended the session).
 const WARN = new Set(["overdue", "failed_jobs"]);
 let timer = null;
+let lastUsed = Date.now();
+for (const kind of ["pointerdown", "keydown", "wheel"]) {
+  document.addEventListener(kind, () => { lastUsed = Date.now(); }, {passive: true});
+}
+function unattended() {
+  return Date.now() - lastUsed > texts.idle_timeout_seconds * 1000;
+}
 
 async function refresh() {
   let s;
@@ -40,5 +50,5 @@ async function refresh() {
 }
 signIn(async () => {
   await refresh();
-  if (timer === null) timer = setInterval(refresh, 10000);
+  if (timer === null) timer = setInterval(() => { if (!unattended()) refresh(); }, 10000);
 });
