@@ -49,8 +49,9 @@ def check_database_role(settings: Settings, engine: Engine | None = None) -> Non
         return
     if settings.env == "production":
         raise EidError(
-            "; ".join(problems) + ": connect as the application role (see README, Configuration)",
+            "%(problems)s: connect as the application role (see README, Configuration)",
             code="DATABASE_ROLE_TOO_POWERFUL",
+            params={"problems": "; ".join(problems)},
         )
     log.warning("database role: %s (refused in production)", "; ".join(problems))
 

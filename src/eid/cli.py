@@ -344,13 +344,19 @@ def bio_eval(
 
 
 def main() -> None:
-    """Errors an operator can act on print as `CODE: message`, not as a traceback."""
+    """Errors an operator can act on print as `CODE: message`, not as a traceback; the message
+    in the operator's locale (LC_ALL, LC_MESSAGES, LANG: Vietnamese or English)."""
+    import os
+
     from eid.core.errors import EidError
+    from eid.i18n import OFFICER_LANGUAGES, negotiate
 
     try:
         app()
     except EidError as exc:
-        typer.echo(f"error {exc.code}: {exc.message}", err=True)
+        locale = (os.environ.get(name) for name in ("LC_ALL", "LC_MESSAGES", "LANG"))
+        language = negotiate(*(tag.split(".")[0] for tag in locale if tag), among=OFFICER_LANGUAGES)
+        typer.echo(f"error {exc.code}: {exc.message_in(language)}", err=True)
         raise SystemExit(1) from None
 
 

@@ -117,3 +117,30 @@ def test_registry_seed_and_event(committed: Engine, shared_data: Path) -> None:
     passport = summary["examples"][0]
     event = runner.invoke(app, ["registry", "event", "--passport", passport, "--kind", "exit"])
     assert event.exit_code == 0, event.output
+
+
+@pytest.mark.parametrize(
+    ("locale", "message"),
+    [
+        ("vi_VN.UTF-8", "mật khẩu của cán bộ phải có ít nhất 8 ký tự"),
+        ("C.UTF-8", "officer passwords have at least 8 characters"),
+    ],
+)
+def test_errors_print_their_code_and_a_message_in_the_operators_locale(
+    committed: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    locale: str,
+    message: str,
+) -> None:
+    from eid.cli import main
+
+    for name in ("LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", locale)
+    arguments = ["--username", "lan.officer", "--password", "short", "--office", "HN-01"]
+    monkeypatch.setattr("sys.argv", ["eid", "officer", "create", *arguments, "--role", "officer"])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 1
+    assert capsys.readouterr().err.strip() == f"error WEAK_PASSWORD: {message}"

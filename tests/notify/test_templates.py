@@ -5,9 +5,31 @@ import datetime as dt
 import pytest
 
 from eid.core.errors import ValidationFailed
-from eid.notify.templates import TEMPLATES, render, resolve_language
+from eid.enrolment.notices import REFUSAL_TEXT
+from eid.i18n import SUPPORTED
+from eid.notify.templates import TEMPLATES, fields, render, resolve_language
 
 ISSUED = {"full_name": "KIM MIN-JUN", "eid_number": "123456789012", "activation_code": "04711234"}
+
+
+SAMPLE = {
+    "full_name": "KIM MIN-JUN",
+    "eid_number": "123456789012",
+    "activation_code": "04711234",
+    "legal_deadline": dt.date(2026, 3, 3),
+    "expiry_date": "2026-09-30",
+    "reason": "card expired",
+    "ground": "residence_card_expired",
+    "otp": "482913",
+}
+# A phrase each language's account_issued SMS must carry (the word for "activation code").
+ACTIVATION = {
+    "vi": "Mã kích hoạt",
+    "en": "Activation code",
+    "zh": "激活码",
+    "ko": "활성화 코드",
+    "ja": "有効化コード",
+}
 
 
 @pytest.mark.parametrize(
@@ -18,7 +40,9 @@ ISSUED = {"full_name": "KIM MIN-JUN", "eid_number": "123456789012", "activation_
         ("VI_vn", "vi"),
         ("en", "en"),
         ("en-GB", "en"),
-        ("ko-KR", "en"),
+        ("ko-KR", "ko"),
+        ("zh-Hans-CN", "zh"),
+        ("ja", "ja"),
         ("fr", "en"),
         ("", "en"),
     ],
@@ -38,8 +62,31 @@ def test_account_issued_in_vietnamese_carries_number_code_and_how_to_activate() 
     assert "04711234" not in text.subject  # subjects are stored in clear
 
 
-def test_other_languages_fall_back_to_english() -> None:
-    text = render("account_issued", "ko", ISSUED)
+@pytest.mark.parametrize("language", SUPPORTED)
+@pytest.mark.parametrize("template", sorted(TEMPLATES))
+def test_every_template_renders_in_every_language(template: str, language: str) -> None:
+    text = render(template, language, SAMPLE)
+    assert text.language == language
+    for part in (text.subject, text.body, text.sms):
+        assert part.strip() and "%(" not in part and "{" not in part
+    for name in fields(TEMPLATES[template]) - {"legal_deadline", "expiry_date", "ground"}:
+        assert str(SAMPLE[name]) in text.body + text.sms, (name, text.body)
+    if language != "en":  # really translated, not English read out in another language
+        english = render(template, "en", SAMPLE)
+        assert (text.subject, text.sms) != (english.subject, english.sms)
+
+
+@pytest.mark.parametrize("language", SUPPORTED)
+def test_activation_sms_is_short_in_every_language(language: str) -> None:
+    sms = render("account_issued", language, ISSUED).sms
+    assert ACTIVATION[language] in sms and "123456789012" in sms and "04711234" in sms
+    # GSM-7 carries 160 characters in one SMS; UCS-2 (Vietnamese, CJK) 67 per part of two.
+    limit = 160 if sms.isascii() else 2 * 67
+    assert len(sms) <= limit, (language, len(sms))
+
+
+def test_a_language_without_texts_reads_english() -> None:
+    text = render("account_issued", "fr-FR", ISSUED)
     assert text.language == "en"
     assert "Activation code: 04711234" in text.body
     assert "To activate it" in text.body
@@ -48,7 +95,10 @@ def test_other_languages_fall_back_to_english() -> None:
 def test_dates_are_written_the_local_way() -> None:
     params = {"full_name": "A", "legal_deadline": dt.date(2026, 3, 3)}
     assert "03/03/2026" in render("application_received", "vi", params).body
-    assert "3 March 2026" in render("application_received", "en", params).body
+    assert "March 3, 2026" in render("application_received", "en", params).body
+    assert "2026年3月3日" in render("application_received", "zh", params).body
+    assert "2026년 3월 3일" in render("application_received", "ko", params).body
+    assert "2026年3月3日" in render("application_received", "ja", params).body
     warning = render(
         "document_expiry_warning", "vi", {"eid_number": "1", "expiry_date": "2026-09-30"}
     )
@@ -59,6 +109,8 @@ def test_lock_grounds_are_put_in_words() -> None:
     params = {"eid_number": "123456789012", "ground": "residence_card_expired"}
     assert "thẻ tạm trú/thẻ thường trú đã hết hạn" in render("account_locked", "vi", params).body
     assert "the residence card has expired" in render("account_locked", "en", params).body
+    assert "在留カード" in render("account_locked", "ja", params).body
+    assert "residence_card_expired" not in render("account_locked", "ko", params).body
 
 
 def test_rejection_carries_the_reason() -> None:
@@ -66,17 +118,10 @@ def test_rejection_carries_the_reason() -> None:
     assert "Reason: card expired" in text.body
 
 
-def test_every_template_exists_in_both_languages() -> None:
-    assert set(TEMPLATES) >= {
-        "application_received",
-        "account_issued",
-        "application_rejected",
-        "document_expiry_warning",
-        "account_locked",
-        "account_unlocked",
-        "device_rebind_otp",
-    }
-    assert all(set(texts) == {"vi", "en"} for texts in TEMPLATES.values())
+def test_a_known_refusal_reads_in_the_applicants_language() -> None:
+    params = {"full_name": "A", "reason": REFUSAL_TEXT["ACCOUNT_EXISTS"]}
+    assert "이미 전자신원 계정을 보유" in render("application_rejected", "ko", params).body
+    assert "you already hold" in render("application_rejected", "en", params).body
 
 
 def test_missing_parameters_and_unknown_templates_are_refused() -> None:
@@ -89,9 +134,11 @@ def test_missing_parameters_and_unknown_templates_are_refused() -> None:
     assert unknown.value.code == "UNKNOWN_TEMPLATE"
 
 
-def test_braces_in_a_value_are_not_interpreted() -> None:
-    text = render("application_rejected", "en", {"full_name": "{eid_number}", "reason": "{0}"})
-    assert "Dear {eid_number}" in text.body
+def test_placeholders_in_a_value_are_not_interpreted() -> None:
+    params = {"full_name": "%(eid_number)s {eid_number}", "reason": "%s {0}"}
+    text = render("application_rejected", "en", params)
+    assert "Dear %(eid_number)s {eid_number}" in text.body
+    assert "Reason: %s {0}" in text.body
 
 
 def test_device_rebind_code_goes_in_the_text_not_the_subject() -> None:

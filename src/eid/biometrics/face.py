@@ -111,13 +111,16 @@ def read_verified_model(path: Path, expected_sha256: str) -> bytes:
         content = path.read_bytes()
     except OSError as exc:
         raise ModelIntegrityError(
-            f"Face model {path.name} cannot be read ({exc.strerror}).", code="MODEL_MISSING"
+            "Face model %(file)s cannot be read (%(problem)s).",
+            code="MODEL_MISSING",
+            params={"file": path.name, "problem": exc.strerror},
         ) from exc
     actual = hashlib.sha256(content).hexdigest()
     if actual != expected_sha256:
         raise ModelIntegrityError(
-            f"Face model {path.name} failed its SHA-256 check; refusing to load it.",
+            "Face model %(file)s failed its SHA-256 check; refusing to load it.",
             details={"file": path.name, "expected": expected_sha256, "actual": actual},
+            params={"file": path.name},
         )
     return content
 

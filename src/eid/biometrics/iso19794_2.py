@@ -86,7 +86,9 @@ def angle_code(degrees: float) -> int:
 
 def _invalid(reason: str) -> BiometricError:
     return BiometricError(
-        f"Not a valid ISO/IEC 19794-2:2005 record: {reason}.", code="INVALID_TEMPLATE"
+        "Not a valid ISO/IEC 19794-2:2005 record: %(reason)s.",
+        code="INVALID_TEMPLATE",
+        params={"reason": reason},
     )
 
 

@@ -75,13 +75,15 @@ def validate_finger_position(position: int) -> int:
     # bool is an int subclass; True would silently mean "right thumb".
     if isinstance(position, bool) or not isinstance(position, int):
         raise BiometricError(
-            f"Finger position must be an ISO/IEC 19794 code 1..10, got {position!r}.",
+            "Finger position must be an ISO/IEC 19794 code 1..10, got %(position)s.",
             code="INVALID_FINGER_POSITION",
+            params={"position": repr(position)},
         )
     if position not in fingerprint_positions:
         raise BiometricError(
-            f"Finger position must be an ISO/IEC 19794 code 1..10, got {position}.",
+            "Finger position must be an ISO/IEC 19794 code 1..10, got %(position)s.",
             code="INVALID_FINGER_POSITION",
+            params={"position": position},
             details={"position": position},
         )
     return position
@@ -102,6 +104,7 @@ def parse_finger_exception(value: str) -> FingerException:
     except ValueError:
         allowed = ", ".join(reason.value for reason in FingerException)
         raise BiometricError(
-            f"Unknown finger exception {value!r}; expected one of {allowed}.",
+            "Unknown finger exception %(value)s; expected one of %(allowed)s.",
             code="INVALID_FINGER_EXCEPTION",
+            params={"value": repr(value), "allowed": allowed},
         ) from None

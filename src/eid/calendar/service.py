@@ -141,9 +141,10 @@ def set_override(
     """Create or replace the override of one day."""
     if kind not in OVERRIDE_KINDS:
         raise ValidationFailed(
-            f"kind must be one of {', '.join(OVERRIDE_KINDS)}",
+            "kind must be one of %(allowed)s",
             code="INVALID_OVERRIDE_KIND",
             details={"kind": kind, "allowed": list(OVERRIDE_KINDS)},
+            params={"allowed": ", ".join(OVERRIDE_KINDS)},
         )
     if not name.strip():
         raise ValidationFailed("an override needs a name", code="OVERRIDE_NAME_REQUIRED")

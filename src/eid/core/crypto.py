@@ -48,7 +48,11 @@ class FileKeyStore:
         if path.exists():
             return path.read_bytes()
         if not self.generate:
-            raise EidError(f"key {name} is missing from the key store", code="KEY_MISSING")
+            raise EidError(
+                "key %(name)s is missing from the key store",
+                code="KEY_MISSING",
+                params={"name": name},
+            )
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         value: bytes = make()
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -75,7 +79,7 @@ class FileKeyStore:
         )
         key = serialization.load_pem_private_key(pem, password=None)
         if not isinstance(key, Ed25519PrivateKey):
-            raise EidError(f"key {name} is not Ed25519", code="KEY_INVALID")
+            raise EidError("key %(name)s is not Ed25519", code="KEY_INVALID", params={"name": name})
         return key
 
 

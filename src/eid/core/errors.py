@@ -1,8 +1,16 @@
-"""One error type with a stable code, rendered as {"error": {"code", "message", "details"}}."""
+"""One error type with a stable code, rendered as {"error": {"code", "message", "details"}}.
+
+The message is a gettext message id of the `messages` domain (the English text, with named
+`%(name)s` placeholders whose values are passed separately as `params`), so the error handler
+can answer in the caller's language; `message` itself is the English text, for logs and the CLI.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+from eid.i18n import FALLBACK, gettext
 
 
 class EidError(Exception):
@@ -23,19 +31,36 @@ class EidError(Exception):
         status: int | None = None,
         details: dict[str, Any] | None = None,
         keep_writes: bool | None = None,
+        params: Mapping[str, object] | None = None,
     ) -> None:
-        super().__init__(message)
+        self.msgid = message
+        self.params: dict[str, Any] = dict(params or {})
+        self.message = self.message_in(FALLBACK)
+        super().__init__(self.message)
         if keep_writes is not None:
             self.keep_writes = keep_writes
-        self.message = message
         if code is not None:
             self.code = code
         if status is not None:
             self.status = status
         self.details: dict[str, Any] = details or {}
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+    def message_in(self, language: str) -> str:
+        """The message in `language` (a supported language; anything else reads English)."""
+        try:
+            return gettext(language, self.msgid, **self.params)
+        except (KeyError, ValueError, TypeError):
+            # A raise site whose params do not fit its text must still report the error itself.
+            return self.msgid
+
+    def to_dict(self, language: str = FALLBACK) -> dict[str, Any]:
+        return {
+            "error": {
+                "code": self.code,
+                "message": self.message_in(language),
+                "details": self.details,
+            }
+        }
 
 
 class ValidationFailed(EidError):

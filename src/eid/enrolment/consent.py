@@ -1,29 +1,52 @@
-"""Consent texts shown to the applicant (or guardian), by version and language."""
+"""Consent texts shown to the applicant (or guardian), by version and language.
+
+A version names one wording, kept readable for as long as any consent given to it is on record.
+The text of each version is a message id of the `messages` catalogues (its English wording), so
+it reads in every language the catalogues hold. The Vietnamese text is the legal original: every
+other language carries a notice that it is a translation and that the Vietnamese text prevails.
+"""
 
 from __future__ import annotations
 
-CURRENT_VERSION = "2025-07-v1"
+from eid.i18n import N_, Msgid, gettext, negotiate
 
-TEXTS: dict[str, dict[str, str]] = {
-    "2025-07-v1": {
-        "vi": (
-            "Tôi đồng ý để cơ quan quản lý xuất nhập cảnh thu thập, xử lý và chuyển cho cơ quan "
-            "định danh điện tử các thông tin nhân thân, ảnh chân dung và vân tay của tôi nhằm tạo "
-            "tài khoản định danh điện tử mức độ 2, theo Nghị định 69/2024/NĐ-CP và Luật Bảo vệ dữ "
-            "liệu cá nhân. Tôi có quyền xem, yêu cầu chỉnh sửa và xem lịch sử sử dụng dữ liệu."
-        ),
-        "en": (
-            "I agree that the immigration authority collects, processes and passes to the e-ID "
-            "authority my identity data, portrait and fingerprints to create a Level-2 electronic "
-            "identification account, under Decree 69/2024/ND-CP and the Personal Data Protection "
-            "Law. I may access my data, ask for corrections and see the history of its use."
-        ),
-    }
+CURRENT_VERSION = "2025-07-v1"
+ORIGINAL_LANGUAGE = "vi"
+
+TEXTS: dict[str, Msgid] = {
+    "2025-07-v1": N_(
+        "I agree that the immigration authority collects, processes and passes to the e-ID "
+        "authority my identity data, portrait and fingerprints to create a Level-2 electronic "
+        "identification account, under Decree 69/2024/ND-CP and the Personal Data Protection "
+        "Law. I may access my data, ask for corrections and see the history of its use."
+    ),
 }
+
+TRANSLATION_NOTICE = N_(
+    "This text is a translation of the Vietnamese original. In case of any difference in "
+    "meaning, the Vietnamese text prevails."
+)
+
+
+def language_for(*requested: str | None) -> str:
+    """The language a consent text is shown in: the first of the `requested` BCP 47 tags (or
+    Accept-Language headers) with texts of its own, else English."""
+    return negotiate(*requested)
+
+
+def has_text(requested: str) -> bool:
+    """Whether the catalogues hold the consent texts in the `requested` language itself."""
+    return language_for(requested) == requested.replace("_", "-").split("-")[0].lower()
 
 
 def text_for(version: str, language: str) -> str | None:
-    texts = TEXTS.get(version)
-    if texts is None:
+    """The consent text of `version` in `language` (a BCP 47 tag; one without texts of its own
+    reads English, see `language_for`), or None for an unknown version."""
+    msgid = TEXTS.get(version)
+    if msgid is None:
         return None
-    return texts.get(language.split("-")[0].lower())
+    language = language_for(language)
+    text = gettext(language, msgid)
+    if language != ORIGINAL_LANGUAGE:
+        text = f"{text}\n\n{gettext(language, TRANSLATION_NOTICE)}"
+    return text

@@ -12,7 +12,7 @@ from starlette.datastructures import UploadFile
 from eid.biometrics.ports import HasMatcher
 from eid.core.audit import Actor
 from eid.core.errors import ValidationFailed
-from eid.core.web import app_ports, commit_before_waiting, get_db
+from eid.core.web import app_ports, caller_language, commit_before_waiting, get_db
 from eid.enrolment import consent, phone, reviews, service
 from eid.enrolment.schemas import (
     TK01,
@@ -26,6 +26,7 @@ from eid.enrolment.schemas import (
     SubmissionOut,
     VerificationOut,
 )
+from eid.i18n import gettext
 from eid.registry.ports import HasRegistry
 from eid.staff.dependencies import require_roles
 
@@ -99,28 +100,43 @@ def read(
     return service.view(db, app_id, actor=actor)
 
 
+def _read_by(request: Request, report: QualityOut) -> QualityOut:
+    """The report's advice to the officer in the officer's language (codes unchanged)."""
+    language = caller_language(request)
+    issues = [issue | {"message": gettext(language, issue["message"])} for issue in report.issues]
+    return report.model_copy(update={"issues": issues})
+
+
 @router.put("/applications/{app_id}/portrait", response_model=QualityOut)
 def portrait(
     app_id: uuid.UUID,
+    request: Request,
     image: bytes = Depends(_image),
     db: Session = Depends(get_db, scope="function"),
     actor: Actor = Depends(counter),
     ports: EnrolmentPorts = Depends(app_ports),
 ) -> QualityOut:
-    return service.capture_portrait(db, app_id, image, actor=actor, matcher=ports.matcher)
+    return _read_by(
+        request,
+        service.capture_portrait(db, app_id, image, actor=actor, matcher=ports.matcher),
+    )
 
 
 @router.put("/applications/{app_id}/fingerprints/{position}", response_model=QualityOut)
 def fingerprint(
     app_id: uuid.UUID,
     position: int,
+    request: Request,
     image: bytes = Depends(_image),
     db: Session = Depends(get_db, scope="function"),
     actor: Actor = Depends(counter),
     ports: EnrolmentPorts = Depends(app_ports),
 ) -> QualityOut:
-    return service.capture_fingerprint(
-        db, app_id, position, image, actor=actor, matcher=ports.matcher
+    return _read_by(
+        request,
+        service.capture_fingerprint(
+            db, app_id, position, image, actor=actor, matcher=ports.matcher
+        ),
     )
 
 
@@ -129,10 +145,13 @@ def finger_exception(
     app_id: uuid.UUID,
     position: int,
     body: FingerException,
+    request: Request,
     db: Session = Depends(get_db, scope="function"),
     actor: Actor = Depends(counter),
 ) -> QualityOut:
-    return service.record_finger_exception(db, app_id, position, body, actor=actor)
+    return _read_by(
+        request, service.record_finger_exception(db, app_id, position, body, actor=actor)
+    )
 
 
 @router.post(
@@ -187,13 +206,20 @@ def confirm_phone_code(
 
 
 @router.get("/consent-texts/{version}")
-def consent_text(version: str, language: str = "vi") -> dict[str, str]:
-    text = consent.text_for(version, language)
+def consent_text(
+    version: str,
+    language: str | None = None,
+    accept_language: str | None = Header(default=None),
+) -> dict[str, str]:
+    """The text in `language` (the application's), else the caller's Accept-Language, else
+    English; `language` in the answer is the one actually shown."""
+    shown = consent.language_for(language, accept_language)
+    text = consent.text_for(version, shown)
     if text is None:
         raise ValidationFailed(
             "unknown consent text version or language", code="CONSENT_TEXT_UNKNOWN"
         )
-    return {"version": version, "language": language, "text": text}
+    return {"version": version, "language": shown, "text": text}
 
 
 @router.post("/applications/{app_id}/consent", response_model=ApplicationOut)

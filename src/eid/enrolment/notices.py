@@ -5,12 +5,18 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from eid.enrolment.models import Application
+from eid.i18n import N_, Msgid
 from eid.notify.service import notify
 
-# What a holder reads for refusal codes (the code itself stays in the record).
-REFUSAL_TEXT = {
-    "ACCOUNT_EXISTS": "you already hold an e-ID account",
-    "REFUSED": "the e-ID authority refused the request",
+# What an applicant reads for refusal codes, in the applicant's language (the code itself, and
+# the officers' own wording of the reason, stay in the record).
+REFUSAL_TEXT: dict[str, Msgid] = {
+    "ACCOUNT_EXISTS": N_("you already hold an e-ID account"),
+    "REFUSED": N_("the e-ID authority refused the request"),
+    "VERIFICATION_FAILED": N_(
+        "the data or biometrics given do not match the national immigration database"
+    ),
+    "REVIEW_REJECTED": N_("the application was refused after review by a supervisor"),
 }
 
 
@@ -24,7 +30,8 @@ def notify_rejection(session: Session, app: Application) -> None:
         language=app.language,
         template="application_rejected",
         params={
-            "reason": app.rejection_reason or REFUSAL_TEXT.get(code, code),
+            # A known code reads in the applicant's language; an unknown one as recorded.
+            "reason": REFUSAL_TEXT.get(code) or app.rejection_reason or code,
             "full_name": app.full_name,
         },
         key=f"application-rejected:{app.id}",

@@ -18,6 +18,7 @@ from eid.core.crypto import get_keystore
 from eid.core.errors import Conflict, Unauthorized
 from eid.enrolment.models import Application
 from eid.enrolment.state import require_status
+from eid.i18n import N_
 from eid.notify.service import notify
 
 OTP_TTL = dt.timedelta(minutes=10)
@@ -35,7 +36,9 @@ def masked(phone: str) -> str:
 
 def send_code(session: Session, app: Application, *, actor: Actor) -> str:
     """Send a fresh code by SMS; returns it to the caller (the endpoint never shows it)."""
-    require_status(app, "draft", "captured", "verified", "in_review", action="verify the phone of")
+    require_status(
+        app, "draft", "captured", "verified", "in_review", action=N_("verify the phone of")
+    )
     if app.phone_verified_at is not None:
         raise Conflict("the phone number is already verified", code="PHONE_ALREADY_VERIFIED")
     code = f"{secrets.randbelow(10**6):06d}"

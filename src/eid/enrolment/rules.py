@@ -30,7 +30,7 @@ def e164(number: str, field: str) -> str:
         parsed = None
     if parsed is None or not phonenumbers.is_valid_number(parsed):
         raise ValidationFailed(
-            f"{field} must be a valid mobile number in E.164 form, e.g. +84912345678",
+            "%(field)s must be a valid mobile number in E.164 form, e.g. +84912345678",
             code="PHONE_INVALID",
             details={"field": field},
         )
@@ -40,7 +40,10 @@ def e164(number: str, field: str) -> str:
         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
     ):
         raise ValidationFailed(
-            f"{field} must be a mobile number", code="PHONE_NOT_MOBILE", details={"field": field}
+            "%(field)s must be a mobile number",
+            code="PHONE_NOT_MOBILE",
+            details={"field": field},
+            params={"field": field},
         )
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
@@ -112,9 +115,10 @@ def _check_mrz(form: TK01) -> None:
         fields = parse_td3(form.passport.mrz[0], form.passport.mrz[1])
     except MrzError as exc:
         raise ValidationFailed(
-            f"the passport MRZ is not valid ({exc.field})",
+            "the passport MRZ is not valid (%(field)s)",
             code="MRZ_INVALID",
             details={"field": exc.field},
+            params={"field": exc.field},
         ) from None
     expected = {
         "number": form.passport.number.upper(),
@@ -125,7 +129,8 @@ def _check_mrz(form: TK01) -> None:
     for name, value in expected.items():
         if fields[name] != value:
             raise ValidationFailed(
-                f"the MRZ's {name} does not match the form",
+                "the MRZ's %(field)s does not match the form",
                 code="MRZ_MISMATCH",
                 details={"field": name},
+                params={"field": name},
             )

@@ -44,6 +44,7 @@ from eid.enrolment.schemas import (
     SubmissionOut,
 )
 from eid.enrolment.state import STATUS_CHANNEL, require_status, transition
+from eid.i18n import N_
 from eid.notify.service import notify
 from eid.registry.ports import ImmigrationRegistry
 from eid.verification import service as verification
@@ -278,7 +279,7 @@ def capture_portrait(
     session: Session, app_id: uuid.UUID, image: bytes, *, actor: Actor, matcher: BiometricMatcher
 ) -> QualityOut:
     app = _load(session, app_id, actor)
-    require_status(app, "draft", "captured", action="capture a portrait for")
+    require_status(app, "draft", "captured", action=N_("capture a portrait for"))
     _image_kind(image)
     report = matcher.portrait_quality(image)
     codes = {issue["code"] for issue in report.issues}
@@ -288,7 +289,7 @@ def capture_portrait(
             template = matcher.face_template(image)
         except BiometricError as exc:
             if report.acceptable:
-                raise ValidationFailed(exc.message, code=exc.code) from None
+                raise ValidationFailed(exc.msgid, code=exc.code, params=exc.params) from None
     acceptable, quality = _retake_rule(
         session, app, "portrait", 0, report, usable=template is not None
     )
@@ -344,12 +345,12 @@ def capture_fingerprint(
 ) -> QualityOut:
     _check_position(position)
     app = _load(session, app_id, actor)
-    require_status(app, "draft", "captured", action="capture fingerprints for")
+    require_status(app, "draft", "captured", action=N_("capture fingerprints for"))
     _image_kind(image)
     try:
         report, extracted = matcher.fingerprint_capture(image, position)
     except BiometricError as exc:
-        raise ValidationFailed(exc.message, code=exc.code) from None
+        raise ValidationFailed(exc.msgid, code=exc.code, params=exc.params) from None
     codes = {issue["code"] for issue in report.issues}
     usable = bool(extracted) and not codes & UNUSABLE_FINGERPRINT
     acceptable, quality = _retake_rule(session, app, "fingerprint", position, report, usable=usable)
@@ -392,7 +393,7 @@ def record_finger_exception(
     """A missing or injured finger is recorded by the officer, never silently skipped."""
     _check_position(position)
     app = _load(session, app_id, actor)
-    require_status(app, "draft", "captured", action="record a finger exception for")
+    require_status(app, "draft", "captured", action=N_("record a finger exception for"))
     _store_capture(
         session,
         app,
@@ -419,7 +420,7 @@ def record_finger_exception(
         position=position,
         acceptable=False,
         score=0.0,
-        issues=[{"code": body.reason, "message": "recorded as an exception"}],
+        issues=[{"code": body.reason, "message": N_("recorded as an exception")}],
         metrics={},
         application_status=app.status,
     )
@@ -450,7 +451,7 @@ async def wait_for_verification(app_id: uuid.UUID, *, timeout: float) -> str | N
 
 def request_verification(session: Session, app_id: uuid.UUID, *, actor: Actor) -> Application:
     app = _load(session, app_id, actor)
-    require_status(app, "captured", action="verify")
+    require_status(app, "captured", action=N_("verify"))
     app.verification_run += 1
     jobs.enqueue(
         session,
@@ -551,15 +552,16 @@ def record_consent(
     session: Session, app_id: uuid.UUID, body: ConsentIn, *, actor: Actor
 ) -> Application:
     app = _load(session, app_id, actor)
-    require_status(app, "verified", action="record consent for")
+    require_status(app, "verified", action=N_("record consent for"))
     # TK01 carries a mobile number the office has verified (DESIGN.md §3: "phone (E.164,
     # verified)"); the SMS code endpoints let the office do that verification in eid itself,
     # and `phone_verified` in the application shows which way it went. Consent does not wait
     # for it, so offices that verify at the counter by other means keep the public contract.
-    language = body.language or app.language
-    if consent_texts.text_for(body.text_version, language) is None and body.language is None:
-        language = "en"  # the application's language has no text of its own: English is shown
-    if consent_texts.text_for(body.text_version, language) is None:
+    # The application's language without texts of its own reads English (as the text endpoint
+    # shows it); a language named explicitly must be one the text was actually shown in.
+    language = consent_texts.language_for(body.language or app.language)
+    unknown_language = body.language is not None and not consent_texts.has_text(body.language)
+    if unknown_language or consent_texts.text_for(body.text_version, language) is None:
         raise ValidationFailed(
             "unknown consent text version or language",
             code="CONSENT_TEXT_UNKNOWN",
@@ -583,7 +585,7 @@ def record_consent(
 
 def submit(session: Session, app_id: uuid.UUID, *, actor: Actor) -> SubmissionOut:
     app = _load(session, app_id, actor)
-    require_status(app, "consented", action="submit")
+    require_status(app, "consented", action=N_("submit"))
     assert app.registry_ref is not None
     on_file = bool(app.biometrics_on_file)
     now = clock.now()

@@ -9,6 +9,7 @@ from eid.core.audit import Actor
 from eid.core.errors import IllegalTransition
 from eid.core.listen import publish
 from eid.enrolment.models import Application
+from eid.i18n import Msgid
 
 # Notified with the application's id when it leaves `captured` (verification is done), so a
 # client waiting for the outcome wakes at the worker's commit (`service.wait_for_verification`).
@@ -27,11 +28,13 @@ ALLOWED: dict[str, frozenset[str]] = {
 }
 
 
-def require_status(app: Application, *statuses: str, action: str) -> None:
+def require_status(app: Application, *statuses: str, action: Msgid) -> None:
+    """`action` (marked with `N_`) is read in the refusal: "cannot <action> an application..."."""
     if app.status not in statuses:
         raise IllegalTransition(
-            f"cannot {action} an application that is {app.status}",
+            "cannot %(action)s an application that is %(status)s",
             details={"status": app.status, "allowed_from": list(statuses)},
+            params={"action": action, "status": app.status},
         )
 
 
@@ -40,8 +43,9 @@ def transition(
 ) -> None:
     if to not in ALLOWED[app.status]:
         raise IllegalTransition(
-            f"an application cannot go from {app.status} to {to}",
+            "an application cannot go from %(from_status)s to %(to_status)s",
             details={"from": app.status, "to": to},
+            params={"from_status": app.status, "to_status": to},
         )
     before = app.status
     app.status = to

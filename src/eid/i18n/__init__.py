@@ -6,14 +6,17 @@ string literals in code. Two domains: `messages` (notifications, consent texts, 
 and `pages` (the HTML pages' texts). Error `code`s stay English and stable; messages translate.
 """
 
-from eid.i18n.catalogues import DOMAINS, gettext, translations
+from eid.i18n.catalogues import DOMAINS, N_, Msgid, gettext, translations
 from eid.i18n.formatting import format_date, format_datetime, format_number
-from eid.i18n.negotiation import FALLBACK, SUPPORTED, negotiate
+from eid.i18n.negotiation import FALLBACK, OFFICER_LANGUAGES, SUPPORTED, negotiate
 
 __all__ = [
     "DOMAINS",
     "FALLBACK",
+    "N_",
+    "OFFICER_LANGUAGES",
     "SUPPORTED",
+    "Msgid",
     "format_date",
     "format_datetime",
     "format_number",

@@ -47,7 +47,29 @@ def translations(language: str, domain: str = "messages") -> NullTranslations:
     return found
 
 
+class Msgid(str):
+    """A message id given as a parameter of another message (an action, a reason): it is
+    translated into the same language as the message it fills. Mark it with `N_`."""
+
+
+def N_(message: str) -> Msgid:
+    """Marks `message` for extraction and for translation where it is finally shown."""
+    return Msgid(message)
+
+
 def gettext(language: str, message: str, /, domain: str = "messages", **params: Any) -> str:
-    """`message` (the English msgid) in `language`, with `%(name)s` placeholders filled."""
-    text = translations(language, domain).gettext(message)
-    return text % params if params else text
+    """`message` (the English msgid) in `language`, with `%(name)s` placeholders filled; a
+    parameter that is itself a `Msgid`, or a list of them, is translated too."""
+    catalogue = translations(language, domain)
+    text = catalogue.gettext(message)
+    if not params:
+        return text
+
+    def value_in_language(value: Any) -> Any:
+        if isinstance(value, Msgid):
+            return catalogue.gettext(value)
+        if isinstance(value, list | tuple) and value and all(isinstance(v, Msgid) for v in value):
+            return "; ".join(catalogue.gettext(v) for v in value)
+        return value
+
+    return text % {name: value_in_language(value) for name, value in params.items()}

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 # Foreign residents of Viet Nam read at least these (DESIGN.md §1). `zh` is Simplified Chinese.
 SUPPORTED: tuple[str, ...] = ("vi", "en", "zh", "ko", "ja")
 FALLBACK = "en"
+# Officers work in Vietnamese or English (DESIGN.md §1).
+OFFICER_LANGUAGES: tuple[str, ...] = ("vi", "en")
 
 
 def _primary(tag: str) -> str:

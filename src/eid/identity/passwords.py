@@ -9,6 +9,7 @@ from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from eid.core.errors import ValidationFailed
+from eid.i18n import N_, Msgid
 
 # Argon2id at the OWASP Password Storage Cheat Sheet's first setting (19 MiB, 2 passes, 1 lane).
 # RFC 9106's 64 MiB x 3 x 4 profile ran at 4 verifications/s on a 2-vCPU host: a login (password
@@ -19,20 +20,21 @@ _hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, type=Typ
 _PASSCODE = re.compile(r"\d{6}")
 
 
-def password_problems(password: str) -> list[str]:
+def password_problems(password: str) -> list[Msgid]:
+    """What the password lacks, each a message id (the English text is also the stable detail)."""
     problems = []
     if not 8 <= len(password) <= 20:
-        problems.append("length must be 8 to 20 characters")
+        problems.append(N_("length must be 8 to 20 characters"))
     if not re.search(r"[A-Z]", password):
-        problems.append("needs an upper-case letter")
+        problems.append(N_("needs an upper-case letter"))
     if not re.search(r"[a-z]", password):
-        problems.append("needs a lower-case letter")
+        problems.append(N_("needs a lower-case letter"))
     if not re.search(r"\d", password):
-        problems.append("needs a digit")
+        problems.append(N_("needs a digit"))
     if not re.search(r"[^A-Za-z0-9\s]", password):
-        problems.append("needs a symbol")
+        problems.append(N_("needs a symbol"))
     if re.search(r"\s", password):
-        problems.append("must not contain spaces")
+        problems.append(N_("must not contain spaces"))
     return problems
 
 
@@ -40,9 +42,10 @@ def check_new_credentials(password: str, passcode: str) -> None:
     problems = password_problems(password)
     if problems:
         raise ValidationFailed(
-            "the password does not meet the rules",
+            "the password does not meet the rules: %(problems)s",
             code="WEAK_PASSWORD",
-            details={"problems": problems},
+            details={"problems": [str(p) for p in problems]},
+            params={"problems": problems},
         )
     if not _PASSCODE.fullmatch(passcode):
         raise ValidationFailed("the passcode must be 6 digits", code="INVALID_PASSCODE")

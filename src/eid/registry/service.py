@@ -177,7 +177,9 @@ def add_person_from_file(session: Session, path: Path, *, actor: Actor) -> uuid.
         person = PersonIn.model_validate(json.loads(path.read_text()))
     except (ValidationError, json.JSONDecodeError) as exc:
         raise ValidationFailed(
-            f"{path} is not a valid person: {exc}", code="INVALID_PERSON_FILE"
+            "%(path)s is not a valid person: %(problem)s",
+            code="INVALID_PERSON_FILE",
+            params={"path": str(path), "problem": str(exc)},
         ) from exc
     base = path.parent
 
@@ -186,7 +188,9 @@ def add_person_from_file(session: Session, path: Path, *, actor: Actor) -> uuid.
         if not image.exists() and not Path(p).is_absolute() and Path(p).exists():
             image = Path(p)
         if not image.exists():
-            raise ValidationFailed(f"image {image} not found", code="IMAGE_NOT_FOUND")
+            raise ValidationFailed(
+                "image %(path)s not found", code="IMAGE_NOT_FOUND", params={"path": str(image)}
+            )
         return image.read_bytes()
 
     portrait = load(person.portrait) if person.portrait else None

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from eid.core.audit import Actor
 from eid.core.errors import EidError, Forbidden, Unauthorized
 from eid.core.settings import get_settings
-from eid.core.web import get_db
+from eid.core.web import get_db, officers_only
 from eid.staff import service
 
 CSRF_HEADER = "X-CSRF-Token"
@@ -54,7 +54,9 @@ def current_officer(request: Request, db: Session = Depends(get_db, scope="funct
     ):
         # Checked before the session is used, so a forged request does not even keep it alive.
         raise Forbidden(
-            f"a page's request needs its {CSRF_HEADER} header", code="CSRF_TOKEN_INVALID"
+            "a page's request needs its %(header)s header",
+            code="CSRF_TOKEN_INVALID",
+            params={"header": CSRF_HEADER},
         )
     return service.actor_for_token(db, token)
 
@@ -79,10 +81,15 @@ def require_roles(*roles: str) -> Callable[..., Actor]:
     def dependency(actor: Actor = Depends(current_officer)) -> Actor:
         if actor.role not in roles:
             raise Forbidden(
-                f"this needs the role {' or '.join(roles)}",
+                "this needs the role %(roles)s",
                 code="ROLE_NOT_ALLOWED",
                 details={"required": list(roles), "role": actor.role},
+                params={"roles": ", ".join(roles)},
             )
         return actor
 
     return dependency
+
+
+# Officers read their errors in Vietnamese or English (DESIGN.md §1).
+officers_only(current_officer)

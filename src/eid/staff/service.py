@@ -52,13 +52,18 @@ def create_officer(
 ) -> NewOfficer:
     if role not in ROLES:
         raise ValidationFailed(
-            f"role must be one of {', '.join(ROLES)}", code="INVALID_ROLE", details={"role": role}
+            "role must be one of %(allowed)s",
+            code="INVALID_ROLE",
+            details={"role": role},
+            params={"allowed": ", ".join(ROLES)},
         )
     # NIST SP 800-63B: a minimum length, no composition rules; TOTP is the second factor.
     if len(password) < 8:
         raise ValidationFailed("officer passwords have at least 8 characters", code="WEAK_PASSWORD")
     if session.execute(select(Officer.id).where(Officer.username == username)).first():
-        raise Conflict(f"username {username} is taken", code="USERNAME_TAKEN")
+        raise Conflict(
+            "username %(username)s is taken", code="USERNAME_TAKEN", params={"username": username}
+        )
     ensure_office(session, office)
     secret = pyotp.random_base32()
     officer = Officer(
@@ -98,9 +103,10 @@ def login(
     if officer.locked_until and officer.locked_until > now:
         wait = int((officer.locked_until - now).total_seconds()) + 1
         raise Unauthorized(
-            f"too many failed logins; try again in {wait} s",
+            "too many failed logins; try again in %(seconds)s s",
             code="LOGIN_LOCKED",
             details={"retry_after_seconds": wait},
+            params={"seconds": wait},
         )
     secret = unseal(officer.totp_secret, aad=f"totp:{username}".encode()).decode()
     totp_ok, step = _check_totp(secret, totp, officer.last_totp_step)

@@ -15,12 +15,19 @@ from joserfc.jwk import OKPKey
 
 from eid.core import clock
 from eid.core.errors import EidError
+from eid.i18n import N_
 from eid.identity.devices import DEVICE_ALGORITHMS, public_device_key
 from eid.wallet import sdjwt, status
 
 LEEWAY = 60  # seconds of clock skew tolerated on exp, nbf and iat
 KB_MAX_AGE = 300
 STATUS_NAMES = {status.VALID: "valid", status.INVALID: "revoked", status.SUSPENDED: "suspended"}
+NOT_VALID = N_("the credential is not valid")
+STATUS_MESSAGES = {
+    status.VALID: N_("the credential is valid"),
+    status.INVALID: N_("the credential is revoked"),
+    status.SUSPENDED: N_("the credential is suspended"),
+}
 
 
 class PresentationRefused(EidError):
@@ -35,8 +42,8 @@ class VerifiedCard:
     status: str = "valid"
 
 
-def _refuse(code: str, message: str) -> PresentationRefused:
-    return PresentationRefused(message, code=code)
+def _refuse(code: str, message: str, **params: object) -> PresentationRefused:
+    return PresentationRefused(message, code=code, params=params)
 
 
 def _verify_jws(
@@ -47,7 +54,9 @@ def _verify_jws(
         return dict(obj.headers()), json.loads(obj.payload)
     except (JoseError, ValueError) as exc:
         raise _refuse(
-            "SIGNATURE_INVALID", f"a signature does not verify: {type(exc).__name__}"
+            "SIGNATURE_INVALID",
+            "a signature does not verify: %(problem)s",
+            problem=type(exc).__name__,
         ) from None
 
 
@@ -153,7 +162,7 @@ def verify_presentation(
     code = status_lookup(uri, index)
     if code != status.VALID:
         raise PresentationRefused(
-            f"the credential is {STATUS_NAMES.get(code, 'not valid')}",
+            STATUS_MESSAGES.get(code, NOT_VALID),
             code="CREDENTIAL_" + STATUS_NAMES.get(code, "invalid").upper(),
             details={"status": STATUS_NAMES.get(code, "unknown")},
         )
