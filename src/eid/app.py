@@ -13,6 +13,7 @@ import eid
 from eid.core.edge import edge_lifespan, install_edge
 from eid.core.schema import import_domain_modules
 from eid.core.web import install_error_handlers
+from eid.web import install as install_pages
 from eid.wiring import Ports, build_ports
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ def create_app(*, ports: Ports | None = None, lifespan: Any = None) -> FastAPI:
     )
     app.state.ports = ports or build_ports()
     install_error_handlers(app)
+    install_pages(app)
     for router in domain_routers():
         app.include_router(router)
 

@@ -9,8 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from eid.i18n import gettext
 from tests.conftest import SHOTS
 from tests.support import SmsGateway, SmtpServer, wait_until
+from tests.web.browser import assert_session_unreadable, watch_csp
 
 
 def test_officer_walks_tk01_in_the_console(
@@ -18,6 +20,7 @@ def test_officer_walks_tk01_in_the_console(
     registry_person: Callable[..., dict[str, Any]],
     shared_data: Path,
     peers: tuple[SmtpServer, SmsGateway],
+    page: Any,
 ) -> None:
     _, sms = peers
     faces, prints = shared_data / "faces", shared_data / "fingerprints"
@@ -28,8 +31,10 @@ def test_officer_walks_tk01_in_the_console(
         portrait=faces / "df11_deepface_img16.jpg",
         fingers={2: prints / "pyfnprint_013_1.png", 7: prints / "pyfnprint_014_1.png"},
     )
+    csp = watch_csp(page)  # the same browser page that sign_in_page drives
     page = sign_in_page("/console", "officer")
     page.wait_for_selector("#tk01", state="visible")
+    assert_session_unreadable(page)
 
     fields = {
         "full_name": person["full_name"],
@@ -49,23 +54,25 @@ def test_officer_walks_tk01_in_the_console(
         page.fill(f'#tk01 [name="{field}"]', value)
     page.click("#tk01 button")
     page.wait_for_selector("#app-box", state="visible")
-    assert page.inner_text("#status").startswith("draft")
+    assert page.get_attribute("#status", "data-status") == "draft"  # filled before shown
 
     page.set_input_files("#portrait", str(faces / "df11_deepface_img17.jpg"))
-    page.wait_for_function("document.querySelector('#quality').textContent.includes('portrait')")
+    page.wait_for_function("() => document.querySelector('#quality').dataset.kind === 'portrait'")
     for position, image in (("2", "pyfnprint_013_2.png"), ("7", "pyfnprint_014_2.png")):
         page.select_option("#finger-pos", position)
         page.set_input_files("#finger", str(prints / image))
         page.wait_for_function(
-            f"document.querySelector('#quality').textContent.includes('fingerprint {position}')"
+            f"() => document.querySelector('#quality').dataset.kind === 'fingerprint-{position}'"
         )
-    page.wait_for_function("document.querySelector('#status').textContent.startsWith('captured')")
+    page.wait_for_function("() => document.querySelector('#status').dataset.status === 'captured'")
 
     page.click("#verify")
     page.wait_for_function(
-        "document.querySelector('#status').textContent.startsWith('verified')", timeout=60_000
+        "() => document.querySelector('#status').dataset.status === 'verified'", timeout=60_000
     )
-    assert "face_1to1" in page.inner_text("#checks")
+    # The checks read in the officer's language (the browser asks for Vietnamese).
+    face = page.locator("#checks tr[data-check=face_1to1] td").first.inner_text()
+    assert face == gettext("vi", "Face against the photo on file", domain="pages")
 
     seen = len(sms.received)
     page.click("#send-code")
@@ -76,15 +83,18 @@ def test_officer_walks_tk01_in_the_console(
     assert code is not None
     page.fill("#code", code.group(1))
     page.click("#confirm-code")
-    page.wait_for_function("document.querySelector('#status').textContent.includes('✓')")
+    page.wait_for_function(
+        "() => document.querySelector('#status').dataset.phoneVerified === 'yes'"
+    )
     page.click("#consent")
-    page.wait_for_function("document.querySelector('#status').textContent.startsWith('consented')")
+    page.wait_for_function("() => document.querySelector('#status').dataset.status === 'consented'")
     page.click("#submit")
     page.wait_for_function(
-        "document.querySelector('#status').textContent.startsWith('issued')", timeout=60_000
+        "() => document.querySelector('#status').dataset.status === 'issued'", timeout=60_000
     )
-    text = page.inner_text("#deadline")
-    assert re.search(r"e-ID: \d{12}", text), text
+    assert re.fullmatch(r"\d{12}", page.inner_text("#eid-number"))
+    assert page.inner_text("#deadline-date")
     assert page.inner_text("#error") == ""
+    csp.assert_clean()
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "console.png"), full_page=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -30,4 +31,6 @@ def test_campaign_stats_are_scoped_and_hold_no_personal_data(
     assert "TAN LIM" not in str(national) and "V50000005" not in str(national)
 
     page = httpx.get(f"{live}/dashboard")
-    assert page.status_code == 200 and "/api/v1/campaign/stats" in page.text
+    script = re.search(r'<script src="(/static/dashboard\.js\?v=\w+)"', page.text)
+    assert page.status_code == 200 and script is not None
+    assert "/campaign/stats" in httpx.get(f"{live}{script.group(1)}").text

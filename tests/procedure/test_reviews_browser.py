@@ -9,8 +9,10 @@ from typing import Any
 
 import httpx
 
+from eid.i18n import gettext
 from tests.conftest import SHOTS
 from tests.procedure.test_review import _enrol, enrol_face_unlike_file
+from tests.web.browser import assert_session_unreadable, watch_csp
 
 
 def test_supervisor_compares_both_records_and_rejects_the_second_identity(
@@ -18,6 +20,7 @@ def test_supervisor_compares_both_records_and_rejects_the_second_identity(
     make_officer: Callable[..., httpx.Client],
     registry_person: Callable[..., dict[str, Any]],
     shared_data: Path,
+    page: Any,
 ) -> None:
     faces, prints = shared_data / "faces", shared_data / "fingerprints"
     officer = make_officer("officer")
@@ -42,22 +45,24 @@ def test_supervisor_compares_both_records_and_rejects_the_second_identity(
     c = enrol_face_unlike_file(officer, registry_person, shared_data, "Q30000003", "REYES ANA")
     assert c["status"] == "in_review", c["checks"]
 
+    csp = watch_csp(page)  # the same browser page that sign_in_page drives
     page = sign_in_page("/reviews", "supervisor")
     page.wait_for_selector("section.review")
+    assert_session_unreadable(page)
     review = page.locator("section.review").filter(has_text="SATO JIRO")
     held, candidate = (
         review.locator("[data-side=application]"),
         review.locator("[data-side=candidate]"),
     )
     assert "Q20000002" in held.inner_text() and "Q10000001" in candidate.inner_text()
-    # Both portraits decoded in the page (they come through the API with the bearer token).
+    # Both portraits decoded in the page (they come through the API with the session cookie).
     for side in (held, candidate):
         side.locator("img").evaluate(
             "img => img.complete && img.naturalWidth > 0 ? true : new Promise("
             "(ok, no) => { img.onload = () => ok(true); img.onerror = () => no('broken'); })"
         )
         assert side.locator("img").evaluate("img => img.naturalWidth") > 100
-    assert "duplicates_1toN" in review.locator(".checks").inner_text()
+    assert review.locator(".checks tr[data-check=duplicates_1toN]").count() == 1
     doubt = page.locator("section.review").filter(has_text="REYES ANA")
     photo = doubt.locator("[data-side=registry] img")
     photo.evaluate(
@@ -65,13 +70,15 @@ def test_supervisor_compares_both_records_and_rejects_the_second_identity(
         "(ok, no) => { img.onload = () => ok(true); img.onerror = () => no('broken'); })"
     )
     assert photo.evaluate("img => img.naturalWidth") > 100
-    assert "immigration database" in doubt.locator("[data-side=registry] h3").inner_text()
+    assert doubt.locator("[data-side=registry] h3").inner_text() == gettext(
+        "vi", "Photo on file in the immigration database", domain="pages"
+    )
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "reviews.png"), full_page=True)
 
     review.locator("textarea[name=note]").fill("same face and fingers as Q10000001")
     review.locator("button[value=reject]").click()
-    page.wait_for_selector("p.decided")
-    assert "rejected" in page.inner_text("p.decided")
+    page.wait_for_selector("p.decided[data-status=rejected]")
     assert page.inner_text("#error") == ""
+    csp.assert_clean()
     assert officer.get(f"/api/v1/applications/{b['id']}").json()["status"] == "rejected"

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     sms_gateway_url: str | None = None
 
     officer_token_ttl_seconds: int = 8 * 3600
+    # An officer session unused this long is over (a console left open at an empty counter).
+    officer_idle_timeout_seconds: int = 15 * 60
     worker_concurrency: int = 2
     embedded_worker: bool = True
     refused_image_retention_days: int = 30

@@ -1,4 +1,5 @@
-"""eKYC scopes: which verified claims each scope releases, and how they read on the consent page.
+"""eKYC scopes: which verified claims each scope releases (how each reads on the consent page:
+the `pages` catalogue, template `holder/consent.html`).
 
 Only claims of scopes in the relying party's written agreement can ever be released.
 """
@@ -23,35 +24,6 @@ SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "email": ("email",),
 }
 SUPPORTED_SCOPES = [*SCOPE_CLAIMS, "offline_access"]
-
-CLAIM_LABELS: dict[str, dict[str, str]] = {
-    "en": {
-        "sub": "an identifier for you at this service",
-        "name": "full name",
-        "birthdate": "date of birth",
-        "nationality": "nationality",
-        "residence_card_number": "residence card number",
-        "residence_card_kind": "residence card kind (temporary or permanent)",
-        "residence_card_expiry": "residence card expiry date",
-        "portrait": "your portrait photo",
-        "phone_number": "verified mobile number",
-        "phone_number_verified": "that the mobile number is verified",
-        "email": "email address",
-    },
-    "vi": {
-        "sub": "mã định danh của bạn tại dịch vụ này",
-        "name": "họ và tên",
-        "birthdate": "ngày sinh",
-        "nationality": "quốc tịch",
-        "residence_card_number": "số thẻ cư trú",
-        "residence_card_kind": "loại thẻ cư trú (tạm trú hoặc thường trú)",
-        "residence_card_expiry": "ngày hết hạn thẻ cư trú",
-        "portrait": "ảnh chân dung",
-        "phone_number": "số điện thoại đã xác minh",
-        "phone_number_verified": "số điện thoại đã được xác minh",
-        "email": "địa chỉ email",
-    },
-}
 
 
 def claims_for_scopes(scopes: list[str]) -> list[str]:
@@ -84,7 +56,3 @@ def claim_values(session: Session, account: AccountView, claims: list[str]) -> d
             kind = "png" if image.startswith(b"\x89PNG") else "jpeg"
             values["portrait"] = f"data:image/{kind};base64,{base64.b64encode(image).decode()}"
     return {k: v for k, v in values.items() if v is not None}
-
-
-def labels(language: str) -> dict[str, str]:
-    return CLAIM_LABELS["vi" if language.lower().startswith("vi") else "en"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from authlib.oauth2 import OAuth2Error
 from fastapi import APIRouter, Depends, Request
@@ -18,12 +18,15 @@ from eid.core.crypto import get_keystore, hash_token
 from eid.core.errors import EidError
 from eid.core.settings import get_settings
 from eid.core.web import get_db, refusal_savepoint
-from eid.identity import consents, keys, pages, service
-from eid.identity.claims import SUPPORTED_SCOPES, claims_for_scopes, labels
+from eid.i18n import SUPPORTED as LANGUAGES
+from eid.identity import clients, consents, keys, pages, service
+from eid.identity.claims import SUPPORTED_SCOPES, claims_for_scopes
 from eid.identity.dependencies import COOKIE
 from eid.identity.oauth_adapter import StarletteOAuth2Request, oauth_request
 from eid.identity.oauth_server import EidAuthorizationServer, principal
 from eid.identity.userinfo import userinfo_response
+from eid.web.security import csp, page_response
+from eid.web.templating import holder_language, language_links
 
 router = APIRouter(tags=["openid-connect"])
 
@@ -68,7 +71,7 @@ def discovery() -> dict[str, Any]:
             *claims_for_scopes(SUPPORTED_SCOPES),
         ],
         "acr_values_supported": [service.ACR_LEVEL2, service.ACR_LEVEL1],
-        "ui_locales_supported": ["vi", "en"],
+        "ui_locales_supported": list(LANGUAGES),
     }
 
 
@@ -93,7 +96,7 @@ def _authlib_response(result: tuple[int, Any, list[tuple[str, str]]], language: 
             error=str(body.get("error")),
             description=body.get("error_description"),
         )
-        return HTMLResponse(page, status_code=status)
+        return HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-store"})
     return JSONResponse(body, status_code=status, headers=header_map)
 
 
@@ -110,11 +113,32 @@ def _holder(db: Session, token: str | None) -> tuple[Any, Any] | None:
         return None
 
 
+def _ui_locales(value: str | None) -> str | None:
+    """OpenID's `ui_locales` is space-separated, best first: as an Accept-Language list."""
+    return ",".join(value.split()) if value else None
+
+
+def _origin(uri: str) -> str:
+    parts = urlsplit(uri)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _relying_party_policy(redirect_uri: str | None) -> str:
+    """A form of these pages ends, after our redirects, at the relying party's redirect URI, and
+    Chromium checks `form-action` against every hop: so that one origin, already checked against
+    the client's registered URIs, is added to `'self'`."""
+    return csp(form_action=[_origin(redirect_uri)] if redirect_uri else [])
+
+
 def _authorize(
-    db: Session, oreq: StarletteOAuth2Request, cookie: str | None, decision: str | None
+    db: Session,
+    oreq: StarletteOAuth2Request,
+    cookie: str | None,
+    decision: str | None,
+    request: Request,
 ) -> Response:
     server = EidAuthorizationServer(db)
-    language = oreq.payload.data.get("ui_locales", "en")
+    language = holder_language(request, _ui_locales(oreq.payload.data.get("ui_locales")))
     try:
         grant = server.get_consent_grant(oreq, end_user=None)
     except OAuth2Error as error:
@@ -123,32 +147,37 @@ def _authorize(
     if holder is None:
         params = {k: v for k, v in oreq.payload.data.items() if k in AUTHORIZE_PARAMS}
         next_url = "/oauth2/authorize?" + urlencode(params)
-        login = {"next": next_url, "lang": language}
+        login = {"next": next_url}
         return RedirectResponse("/oauth2/login?" + urlencode(login), status_code=303)
     row, account = holder
     client = oreq.client
+    # Signed in, the holder's own language (chosen at enrolment) outranks the relying party's
+    # hint and the browser's; a language picked on the page still outranks it.
+    language = holder_language(
+        request, account.language, _ui_locales(oreq.payload.data.get("ui_locales"))
+    )
     if decision is None:
         if not account.usable:
             return _authlib_response(
                 server.create_authorization_response(oreq, grant_user=None, grant=grant), language
             )
         scopes = oreq.payload.scope.split()
-        shown = ["sub", *claims_for_scopes(scopes)]
-        names = labels(account.language)
         hidden = {k: v for k, v in oreq.payload.data.items() if k in AUTHORIZE_PARAMS}
-        hidden["csrf"] = _csrf(cookie or "")
         page = pages.consent_page(
-            language=account.language,
+            language=language,
             client_name=client.row.name,
             purpose=client.row.purpose,
-            claim_labels=[names[c] for c in shown],
-            hidden=hidden,
+            claims=["sub", *claims_for_scopes(scopes)],
+            hidden={**hidden, "csrf": _csrf(cookie or "")},
+            languages=language_links("/oauth2/authorize", hidden),
         )
-        return HTMLResponse(page, headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"})
+        redirect_uri = hidden.get("redirect_uri") or client.get_default_redirect_uri()
+        return page_response(request, page, policy=_relying_party_policy(redirect_uri))
     if not hmac.compare_digest(oreq.payload.data.get("csrf", ""), _csrf(cookie or "")):
         return HTMLResponse(
-            pages.error_page(language=account.language, error="csrf", description=None),
+            pages.error_page(language=language, error="csrf", description=None),
             status_code=403,
+            headers={"Cache-Control": "no-store"},
         )
     user = principal(db, client, account.id) if decision == "allow" else None
     if user is not None:
@@ -162,7 +191,7 @@ def _authorize(
 @router.get("/oauth2/authorize", response_class=HTMLResponse)
 async def authorize(request: Request, db: Session = Depends(get_db, scope="function")) -> Response:
     oreq = await oauth_request(request)
-    return await run_in_threadpool(_authorize, db, oreq, request.cookies.get(COOKIE), None)
+    return await run_in_threadpool(_authorize, db, oreq, request.cookies.get(COOKIE), None, request)
 
 
 @router.post("/oauth2/authorize", response_class=HTMLResponse)
@@ -171,18 +200,48 @@ async def authorize_decision(
 ) -> Response:
     oreq = await oauth_request(request, form_fields_only=True)
     decision = "allow" if oreq.payload.data.get("decision") == "allow" else "deny"
-    return await run_in_threadpool(_authorize, db, oreq, request.cookies.get(COOKIE), decision)
-
-
-@router.get("/oauth2/login", response_class=HTMLResponse)
-def login_form(next: str = "/", lang: str = "en") -> HTMLResponse:
-    page = pages.login_page(language=lang, next_url=_safe_next(next))
-    return HTMLResponse(page, headers={"X-Frame-Options": "DENY", "Cache-Control": "no-store"})
+    return await run_in_threadpool(
+        _authorize, db, oreq, request.cookies.get(COOKIE), decision, request
+    )
 
 
 def _safe_next(next_url: str) -> str:
     # Only back into our own authorize step: never an open redirect.
     return next_url if next_url.startswith("/oauth2/authorize?") else "/"
+
+
+def _login_page(
+    db: Session,
+    request: Request,
+    next_url: str,
+    *,
+    status_code: int = 200,
+    error: EidError | None = None,
+) -> Response:
+    """The login page in the holder's language; its form may end (after the authorize step) at
+    the relying party's redirect URI, if that URI is one the client registered."""
+    query = {k: v[0] for k, v in parse_qs(urlsplit(next_url).query).items()}
+    client = clients.get_client(db, query.get("client_id", ""))
+    redirect_uri = query.get("redirect_uri")
+    if client is None or redirect_uri not in client.redirect_uris:
+        redirect_uri = None
+    page = pages.login_page(
+        language=holder_language(request, _ui_locales(query.get("ui_locales"))),
+        next_url=next_url,
+        languages=language_links("/oauth2/login", {"next": next_url}),
+        error_code=error.code if error else None,
+        error_message=error.message if error else None,
+    )
+    return page_response(
+        request, page, status_code=status_code, policy=_relying_party_policy(redirect_uri)
+    )
+
+
+@router.get("/oauth2/login", response_class=HTMLResponse)
+def login_form(
+    request: Request, next: str = "/", db: Session = Depends(get_db, scope="function")
+) -> Response:
+    return _login_page(db, request, _safe_next(next))
 
 
 @router.post("/oauth2/login", response_class=HTMLResponse)
@@ -203,8 +262,7 @@ async def login_submit(
                     passcode=fields.get("passcode", ""),
                 )
         except EidError as error:
-            page = pages.login_page(language="en", next_url=next_url, error=error.message)
-            return HTMLResponse(page, status_code=error.status)
+            return _login_page(db, request, next_url, status_code=error.status, error=error)
         response = RedirectResponse(next_url, status_code=303)
         response.set_cookie(
             COOKIE,

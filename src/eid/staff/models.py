@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from eid.core.database import Base, TimestampMixin
@@ -41,3 +41,9 @@ class OfficerSession(TimestampMixin, Base):
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     officer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("officers.id"), index=True)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The idle timeout counts from here; refreshed by use, at most once a minute (TOUCH_EVERY).
+    last_seen_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    # Set by sign-out: the token is refused from then on.
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

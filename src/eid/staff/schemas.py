@@ -13,3 +13,15 @@ class TokenResponse(BaseModel):
     access_token: str
     token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_in: int
+
+
+class BrowserSessionResponse(BaseModel):
+    """A page's sign-in: the session itself went into an HttpOnly cookie; the page keeps only
+    what it must send back (`csrf_token`, as `X-CSRF-Token` on every state-changing call)."""
+
+    csrf_token: str
+    expires_in: int
+    idle_timeout: int
+    username: str
+    role: str
+    office: str

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,9 +17,14 @@ from sqlalchemy.orm import Session
 
 from eid.core import audit, clock
 from eid.core.audit import Actor
-from eid.core.crypto import hash_token, seal, unseal
+from eid.core.crypto import get_keystore, hash_token, seal, unseal
 from eid.core.errors import Conflict, Unauthorized, ValidationFailed
+from eid.core.settings import get_settings
 from eid.staff.models import ROLES, Office, Officer, OfficerSession
+
+# A used session's last_seen_at is written at most this often: one UPDATE a minute per session
+# instead of one per request (a page polling a job would otherwise queue on the row's lock).
+TOUCH_EVERY = timedelta(seconds=60)
 
 _hasher = PasswordHasher()
 # Verifying against a dummy hash for unknown usernames keeps login time equal for both cases.
@@ -122,6 +129,7 @@ def login(
             token_hash=hash_token(token),
             officer_id=officer.id,
             expires_at=now + timedelta(seconds=ttl_seconds),
+            last_seen_at=now,
         )
     )
     audit.record(session, who, "officer.login", "officer", officer.id)
@@ -160,7 +168,18 @@ def current_totp(secret: str) -> str:
     return pyotp.TOTP(secret).at(int(clock.now().timestamp()))
 
 
-def actor_for_token(session: Session, token: str) -> Actor:
+@dataclass(frozen=True)
+class SignedIn:
+    """The officer behind a session, as a page shows them."""
+
+    actor: Actor
+    username: str
+
+
+def signed_in(session: Session, token: str, *, idle_timeout_seconds: int | None = None) -> SignedIn:
+    """The officer of a live session, which this use keeps alive; else 401 (`INVALID_TOKEN`,
+    `TOKEN_REVOKED` after sign-out, `TOKEN_EXPIRED` past its lifetime, `SESSION_IDLE` unused for
+    `idle_timeout_seconds`)."""
     row = session.execute(
         select(OfficerSession, Officer)
         .join(Officer, Officer.id == OfficerSession.officer_id)
@@ -169,6 +188,44 @@ def actor_for_token(session: Session, token: str) -> Actor:
     if row is None:
         raise Unauthorized("missing or unknown bearer token", code="INVALID_TOKEN")
     officer_session, officer = row
-    if officer_session.expires_at <= clock.now() or not officer.active:
+    if officer_session.revoked_at is not None:
+        raise Unauthorized("this session was signed out; log in again", code="TOKEN_REVOKED")
+    now = clock.now()
+    if officer_session.expires_at <= now or not officer.active:
         raise Unauthorized("the session has expired; log in again", code="TOKEN_EXPIRED")
-    return Actor(kind="officer", id=str(officer.id), role=officer.role, office=officer.office_code)
+    idle = idle_timeout_seconds or get_settings().officer_idle_timeout_seconds
+    if now - officer_session.last_seen_at > timedelta(seconds=idle):
+        raise Unauthorized(
+            "the session was left unused too long; log in again", code="SESSION_IDLE"
+        )
+    if now - officer_session.last_seen_at >= TOUCH_EVERY:
+        officer_session.last_seen_at = now
+    actor = Actor(kind="officer", id=str(officer.id), role=officer.role, office=officer.office_code)
+    return SignedIn(actor=actor, username=officer.username)
+
+
+def actor_for_token(
+    session: Session, token: str, *, idle_timeout_seconds: int | None = None
+) -> Actor:
+    return signed_in(session, token, idle_timeout_seconds=idle_timeout_seconds).actor
+
+
+def sign_out(session: Session, token: str, *, actor: Actor) -> None:
+    """Revoke the session server-side: the token is worthless from now on, wherever a copy is."""
+    officer_session = session.get(OfficerSession, hash_token(token))
+    if officer_session is not None and officer_session.revoked_at is None:
+        officer_session.revoked_at = clock.now()
+        session.flush()
+    audit.record(session, actor, "officer.logout", "officer", actor.id)
+
+
+def csrf_token(token: str) -> str:
+    """The page's anti-forgery token for a cookie session: bound to that session (a keyed hash
+    of it), so it needs no storage and dies with the session. Another site can make the browser
+    send the cookie, never read this value."""
+    key = get_keystore().secret("officer-csrf")
+    return hmac.new(key, hash_token(token).encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_matches(token: str, presented: str | None) -> bool:
+    return presented is not None and hmac.compare_digest(csrf_token(token), presented)

@@ -1,38 +1,21 @@
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from eid.core.audit import Actor
+from eid.core.settings import get_settings
 from eid.core.web import get_db
-from eid.staff.dependencies import require_roles
+from eid.staff import service as staff
+from eid.staff.dependencies import page_officer, require_roles, session_cookie
 from eid.web import service
+from eid.web.security import csp, page_response
+from eid.web.templating import OFFICER_LANGUAGES, language_links, officer_language, render
 
 router = APIRouter(tags=["campaign"])
-_TEMPLATES = Path(__file__).parent / "templates"
-
-
-def _officer_page(name: str) -> str:
-    """An officer page with the parts all of them share (style, header with sign-in, script)
-    inlined at their markers: one file each, and the pages stay single documents."""
-    page = (_TEMPLATES / name).read_text(encoding="utf-8")
-    for marker, part in (
-        ("/*officer.css*/", "officer.css"),
-        ("<!--officer-header-->", "officer-header.html"),
-        ("//officer.js", "officer.js"),
-    ):
-        assert page.count(marker) == 1, (name, marker)
-        page = page.replace(marker, (_TEMPLATES / part).read_text(encoding="utf-8"))
-    return page
-
-
-_PAGE = (_TEMPLATES / "dashboard.html").read_text(encoding="utf-8")
-_CONSOLE = _officer_page("console.html")
-_REVIEWS = _officer_page("reviews.html")
 
 
 @router.get("/api/v1/campaign/stats")
@@ -43,20 +26,47 @@ def campaign_stats(
     return service.campaign_stats(db, actor=actor)
 
 
+def _officer_page(
+    request: Request, template: str, who: staff.SignedIn | None, *, policy: str | None = None
+) -> HTMLResponse:
+    """An officer page in the officer's language (vi or en), signed in if this browser holds a
+    live session: then it carries the session's CSRF token for its scripts, never the session."""
+    csrf = None
+    if who is not None:
+        token = request.cookies[session_cookie()]
+        csrf = staff.csrf_token(token)
+    html = render(
+        template,
+        lang=officer_language(request),
+        officer=who,
+        csrf_token=csrf,
+        idle_timeout=get_settings().officer_idle_timeout_seconds,
+        languages=language_links(request.url.path, request.query_params, OFFICER_LANGUAGES),
+        current=request.url.path,
+    )
+    return page_response(request, html, policy=policy)
+
+
 @router.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
-def dashboard() -> str:
-    """The page holds no data: it asks for an officer token and reads the stats API."""
-    return _PAGE
+def dashboard(request: Request, who: staff.SignedIn | None = Depends(page_officer)) -> HTMLResponse:
+    """The page holds no data: signed in, its script reads the stats API."""
+    return _officer_page(request, "officer/dashboard.html", who)
 
 
 @router.get("/console", response_class=HTMLResponse, include_in_schema=False)
-def officer_console() -> str:
+def officer_console(
+    request: Request, who: staff.SignedIn | None = Depends(page_officer)
+) -> HTMLResponse:
     """TK01 at the counter, on the officer API: the page holds no data and no secret."""
-    return _CONSOLE
+    return _officer_page(request, "officer/console.html", who)
 
 
 @router.get("/reviews", response_class=HTMLResponse, include_in_schema=False)
-def supervisor_reviews() -> str:
+def supervisor_reviews(
+    request: Request, who: staff.SignedIn | None = Depends(page_officer)
+) -> HTMLResponse:
     """Held applications beside the identity they may duplicate, portraits included, for a
     supervisor's decision: the page holds no data and no secret, it reads the reviews API."""
-    return _REVIEWS
+    # The portraits are fetched with the session (audited, no-store) and shown from blob: URLs,
+    # so the API can answer why one is missing instead of a broken image.
+    return _officer_page(request, "officer/reviews.html", who, policy=csp(img_src=["blob:"]))

@@ -1,0 +1,83 @@
+"use strict";
+// Shared by the officer pages. The session is an HttpOnly cookie that the browser sends by
+// itself and this script never sees; the script keeps only the session's CSRF token (from the
+// page's meta tag, or from the sign-in answer) and sends it as X-CSRF-Token on every call that
+// changes something. Nothing is kept in sessionStorage or localStorage.
+const api = "/api/v1";
+const $ = (id) => document.getElementById(id);
+const lang = document.documentElement.lang;
+const texts = Object.assign(JSON.parse($("officer-texts").textContent),
+                            JSON.parse($("page-texts").textContent));
+const csrfMeta = document.querySelector("meta[name=csrf-token]");
+let csrf = csrfMeta ? csrfMeta.content : null;
+
+// A catalogue text with its {placeholders} filled.
+function say(text, params) {
+  let out = text;
+  for (const [k, v] of Object.entries(params || {})) out = out.replaceAll(`{${k}}`, String(v));
+  return out;
+}
+// An ISO date (YYYY-MM-DD) as a reader of the page's language writes it.
+function formatDate(iso) {
+  const [y, m, d] = iso.split("-").map(Number);
+  return new Intl.DateTimeFormat(lang, {dateStyle: "long", timeZone: "UTC"})
+    .format(new Date(Date.UTC(y, m - 1, d)));
+}
+function statusLabel(status) { return texts.statuses[status] || status; }
+function checkLabel(name) { return texts.checks[name] || name; }
+function outcomeLabel(outcome) { return texts.outcomes[outcome] || outcome; }
+function outcomeClass(outcome) {
+  return outcome === "pass" ? "ok" : (outcome === "not_applicable" ? "muted" : "bad");
+}
+function fail(body, status) {
+  const e = body && body.error;
+  $("error").textContent = e ? `${e.message} (${e.code})`
+                             : say(texts.error_without_message, {status});
+}
+function showSignedOut() {
+  csrf = null;
+  $("login-box").classList.remove("hidden");
+  $("who").classList.add("hidden");
+  for (const node of document.querySelectorAll("[data-signed-in]")) node.classList.add("hidden");
+}
+async function call(method, path, body, raw) {
+  $("error").textContent = "";
+  const headers = {};
+  if (method !== "GET") headers["X-CSRF-Token"] = csrf || "";
+  if (!raw && body !== undefined) headers["Content-Type"] = "application/json";
+  const r = await fetch(api + path, {method, headers, credentials: "same-origin",
+    body: raw ? body : (body === undefined ? undefined : JSON.stringify(body))});
+  const data = r.status === 204 ? null : await r.json().catch(() => null);
+  if (r.status === 401) showSignedOut();  // expired, idle or signed out elsewhere
+  if (!r.ok) {
+    fail(data, r.status);
+    throw new Error(data && data.error ? data.error.code : String(r.status));
+  }
+  return data;
+}
+// Runs `ready` once signed in: now if the page came signed in, else after the form.
+function signIn(ready) {
+  $("login").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    $("error").textContent = "";
+    const body = Object.fromEntries(new FormData(e.target).entries());
+    const r = await fetch(api + "/officer/browser-sessions", {method: "POST",
+      credentials: "same-origin", headers: {"Content-Type": "application/json"},
+      body: JSON.stringify(body)});
+    const data = await r.json().catch(() => null);
+    if (!r.ok) return fail(data, r.status);
+    csrf = data.csrf_token;
+    e.target.reset();
+    $("login-box").classList.add("hidden");
+    $("who-name").textContent = data.username;
+    $("who-role").textContent = texts.roles[data.role] || data.role;
+    $("who").classList.remove("hidden");
+    await ready();
+  });
+  $("sign-out").addEventListener("click", async () => {
+    try { await call("DELETE", "/officer/sessions/current"); } catch (_) { /* shown in #error */ }
+    showSignedOut();
+    location.reload();
+  });
+  if (csrf) ready();
+}
