@@ -41,7 +41,7 @@ def _captured_application() -> uuid.UUID:
             date_of_birth=dt.date(1990, 1, 1),
             sex="F",
             nationality="JPN",
-            passport={"number": "TW0000001"},
+            passport={"number": "TW0000001", "issuing_state": "TWN"},
             passport_key=uuid.uuid4().hex,
             residence_card={"number": "TT0000001"},
             address="1 Kim Ma, Ha Noi",

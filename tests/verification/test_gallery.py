@@ -46,7 +46,7 @@ def _issued(
             date_of_birth=dt.date(1990, 1, 1),
             sex="F",
             nationality="JPN",
-            passport={"number": f"TG{i:07d}"},
+            passport={"number": f"TG{i:07d}", "issuing_state": "KOR"},
             passport_key=uuid.uuid4().hex,
             residence_card={"number": f"TT{i:07d}"},
             address="1 Kim Ma, Ha Noi",

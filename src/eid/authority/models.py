@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from eid.core.database import Base, TimestampMixin
 from eid.core.ids import new_id
+from eid.core.sealed import DATE, JSON, TEXT, Sealed
 
 ACCOUNT_STATUSES = ("pending_activation", "active", "locked", "closed")
 LOCK_GROUNDS = (
@@ -65,22 +66,31 @@ class Account(TimestampMixin, Base):
     level: Mapped[int] = mapped_column(SmallInteger, default=2)
     status: Mapped[str] = mapped_column(String(24), default="pending_activation")
     lock_grounds: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list)
-    full_name: Mapped[str] = mapped_column(String(200))
-    date_of_birth: Mapped[dt.date] = mapped_column(Date)
+    # Personal data: sealed (eid.core.sealed). The expiry dates below stay plain: the expiry
+    # watch queries them, and alone they identify no one.
+    full_name = Sealed[str](TEXT)
+    full_name_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    date_of_birth = Sealed[dt.date](DATE)
+    date_of_birth_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     sex: Mapped[str] = mapped_column(String(1))
     nationality: Mapped[str] = mapped_column(String(3))
-    passport: Mapped[dict[str, Any]] = mapped_column()
-    residence_card: Mapped[dict[str, Any]] = mapped_column()
+    passport = Sealed[dict[str, Any]](JSON)
+    passport_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    residence_card = Sealed[dict[str, Any]](JSON)
+    residence_card_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     passport_expiry_date: Mapped[dt.date] = mapped_column(Date, index=True)
     card_expiry_date: Mapped[dt.date] = mapped_column(Date, index=True)
-    phone: Mapped[str] = mapped_column(String(20))
-    email: Mapped[str | None] = mapped_column(String(254))
+    phone = Sealed[str](TEXT)
+    phone_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    email = Sealed[str | None](TEXT)
+    email_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     language: Mapped[str] = mapped_column(String(16), default="en")
     # Sealed biometrics are deferred: the frequent reads (logins, tokens, status lists) never
     # fetch them; account_portrait() asks for the portrait explicitly.
     portrait: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)  # sealed
     fingerprint_templates: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
-    guardian: Mapped[dict[str, Any] | None] = mapped_column()
+    guardian = Sealed[dict[str, Any] | None](JSON)
+    guardian_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     activation_code_hash: Mapped[str | None] = mapped_column(String(200))
     activation_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     activation_attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -8,6 +8,7 @@ import hmac
 import json
 import os
 import secrets
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,12 +22,36 @@ from eid.core.errors import EidError
 from eid.core.settings import Settings, get_settings
 
 
+@dataclass(frozen=True)
+class Keyring:
+    """Versioned keys of one purpose: `current` seals or indexes new values, every key in `keys`
+    still opens what it sealed, until it is retired once nothing uses it."""
+
+    current: str
+    keys: dict[str, bytes]
+
+    def key(self, key_id: str) -> bytes:
+        try:
+            return self.keys[key_id]
+        except KeyError:
+            raise EidError(f"key {key_id} is not in the keyring", code="KEY_MISSING") from None
+
+
+# Keyrings of the personal-data columns: one seals (AES-256-GCM), the other computes the blind
+# indexes (HMAC-SHA-256); separate keys, so a leaked index key opens nothing.
+PERSONAL_DATA_RING = "personal-data"
+BLIND_INDEX_RING = "blind-index"
+
+
 class KeyStore(Protocol):
     """Where keys live: an HSM or KMS in production, files in development."""
 
     def data_key(self) -> bytes: ...
     def signing_key(self, name: str) -> Ed25519PrivateKey: ...
     def secret(self, name: str) -> bytes: ...
+    def keyring(self, name: str) -> Keyring: ...
+    def rotate(self, name: str) -> str: ...
+    def retire(self, name: str, key_id: str) -> None: ...
 
 
 class FileKeyStore:
@@ -36,6 +61,7 @@ class FileKeyStore:
         self.folder = folder
         self.generate = generate
         self._loaded: dict[str, bytes] = {}
+        self._rings: dict[str, tuple[int, Keyring]] = {}
 
     def _read_or_create(self, name: str, make: Any) -> bytes:
         # Keys are read once per process: every seal and signature needs one.
@@ -67,6 +93,65 @@ class FileKeyStore:
 
     def secret(self, name: str) -> bytes:
         return self._read_or_create(f"{name}.secret", lambda: secrets.token_bytes(32))
+
+    def _ring_path(self, name: str) -> Path:
+        return self.folder / f"{name}.keyring.json"
+
+    def keyring(self, name: str) -> Keyring:
+        """Re-read when the file changes, so `eid keys rotate` reaches running processes."""
+        path = self._ring_path(name)
+        try:
+            stamp = path.stat().st_mtime_ns
+        except FileNotFoundError:
+            if not self.generate:
+                raise EidError(f"keyring {name} is missing", code="KEY_MISSING") from None
+            self.rotate(name)
+            stamp = path.stat().st_mtime_ns
+        cached = self._rings.get(name)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        data = json.loads(path.read_bytes())
+        ring = Keyring(
+            current=data["current"],
+            keys={kid: base64.b64decode(k) for kid, k in data["keys"].items()},
+        )
+        self._rings[name] = (stamp, ring)
+        return ring
+
+    def _write_ring(self, name: str, current: str, keys: dict[str, bytes]) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = self._ring_path(name)
+        tmp = path.with_suffix(f".{secrets.token_hex(4)}.tmp")
+        body = {
+            "current": current,
+            "keys": {k: base64.b64encode(v).decode() for k, v in keys.items()},
+        }
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, json.dumps(body, indent=1).encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)  # atomic: a reader sees the old ring or the new one
+        self._rings.pop(name, None)
+
+    def rotate(self, name: str) -> str:
+        """A new current key; the older ones stay to open what they sealed."""
+        path = self._ring_path(name)
+        keys: dict[str, bytes] = {}
+        if path.exists():
+            keys = dict(self.keyring(name).keys)
+        key_id = secrets.token_hex(4)
+        keys[key_id] = secrets.token_bytes(32)
+        self._write_ring(name, key_id, keys)
+        return key_id
+
+    def retire(self, name: str, key_id: str) -> None:
+        ring = self.keyring(name)
+        if key_id == ring.current:
+            raise EidError("the current key cannot be retired", code="KEY_IN_USE")
+        keys = {k: v for k, v in ring.keys.items() if k != key_id}
+        self._write_ring(name, ring.current, keys)
 
     def signing_key(self, name: str) -> Ed25519PrivateKey:
         pem = self._read_or_create(
@@ -126,9 +211,3 @@ def verify_message(payload: dict[str, Any], signature: str, public_key: Ed25519P
 def hash_token(token: str) -> str:
     """Bearer tokens are stored hashed: a leaked table leaks no usable token."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def blind_index(value: str, *, keystore: KeyStore | None = None) -> str:
-    """Keyed hash for looking up a person by document number without storing it in clear."""
-    key = (keystore or get_keystore()).secret("blind-index")
-    return hmac.new(key, value.strip().upper().encode(), hashlib.sha256).hexdigest()

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from eid.core.database import Base, TimestampMixin
 from eid.core.ids import new_id
+from eid.core.sealed import DATE, INDEX_LENGTH, JSON, TEXT, Sealed, normalise_document
 
 STATUSES = (
     "draft",
@@ -35,6 +36,11 @@ STATUSES = (
     "cancelled",
 )
 OPEN_STATUSES = ("draft", "captured", "verified", "in_review", "consented", "submitted")
+
+
+def passport_identity(passport: dict[str, Any]) -> str:
+    """What makes two passports the same document: issuing state and number."""
+    return f"{passport['issuing_state']}:{normalise_document(passport['number'])}"
 
 
 class Application(TimestampMixin, Base):
@@ -60,19 +66,29 @@ class Application(TimestampMixin, Base):
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
-    full_name: Mapped[str] = mapped_column(String(200))
-    date_of_birth: Mapped[dt.date] = mapped_column(Date)
+    # Personal data: sealed (eid.core.sealed); the plain attributes read and write them.
+    full_name = Sealed[str](TEXT)
+    full_name_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    date_of_birth = Sealed[dt.date](DATE)
+    date_of_birth_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     sex: Mapped[str] = mapped_column(String(1))
     nationality: Mapped[str] = mapped_column(String(3))
-    passport: Mapped[dict[str, Any]] = mapped_column()
-    passport_key: Mapped[str] = mapped_column(String(64))  # keyed hash: state + number
-    residence_card: Mapped[dict[str, Any]] = mapped_column()
-    address: Mapped[str] = mapped_column(String(500))
-    phone: Mapped[str] = mapped_column(String(20))
-    email: Mapped[str | None] = mapped_column(String(254))
+    passport = Sealed[dict[str, Any]](JSON, index="passport_key", normalise=passport_identity)
+    passport_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    passport_key: Mapped[str] = mapped_column(String(INDEX_LENGTH))  # blind index
+    residence_card = Sealed[dict[str, Any]](JSON)
+    residence_card_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    address = Sealed[str](TEXT)
+    address_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    phone = Sealed[str](TEXT)
+    phone_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    email = Sealed[str | None](TEXT)
+    email_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     language: Mapped[str] = mapped_column(String(16))
-    integrations: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    guardian: Mapped[dict[str, Any] | None] = mapped_column()
+    integrations = Sealed[dict[str, Any]](JSON, default=dict)
+    integrations_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    guardian = Sealed[dict[str, Any] | None](JSON)
+    guardian_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     phone_verified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     phone_otp_hash: Mapped[str | None] = mapped_column(String(64))
     phone_otp_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

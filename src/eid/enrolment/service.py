@@ -25,7 +25,7 @@ from eid.biometrics.ports import BiometricMatcher
 from eid.calendar.service import legal_deadline
 from eid.core import audit, clock, jobs
 from eid.core.audit import Actor
-from eid.core.crypto import blind_index, seal, unseal
+from eid.core.crypto import seal, unseal
 from eid.core.errors import BiometricError, Conflict, Forbidden, NotFound, ValidationFailed
 from eid.core.listen import listening
 from eid.enrolment import consent as consent_texts
@@ -61,10 +61,6 @@ def capture_aad(app_id: uuid.UUID, kind: str, position: int, part: str) -> bytes
     return f"capture:{app_id}:{kind}:{position}:{part}".encode()
 
 
-def _passport_key(nationality: str, number: str) -> str:
-    return blind_index(f"{nationality}:{number}")
-
-
 def find_by_idempotency_key(session: Session, key: str, *, actor: Actor) -> Application | None:
     """The application an earlier create with this key made (same officer only)."""
     app = session.execute(
@@ -98,7 +94,6 @@ def create_application(
         sex=form.sex,
         nationality=form.nationality,
         passport=form.passport.model_dump(mode="json", exclude_none=True),
-        passport_key=_passport_key(form.nationality, form.passport.number),
         residence_card=form.residence_card.model_dump(mode="json"),
         address=form.address,
         phone=form.phone,

@@ -7,6 +7,7 @@ from sqlalchemy import CheckConstraint, DateTime, Index, Integer, LargeBinary, S
 from sqlalchemy.orm import Mapped, mapped_column
 
 from eid.core.database import Base, TimestampMixin
+from eid.core.sealed import TEXT, Sealed
 
 RECIPIENT_TYPES = ("application", "account")
 CHANNELS = ("email", "sms", "app")
@@ -30,7 +31,8 @@ class Notification(TimestampMixin, Base):
     recipient_type: Mapped[str] = mapped_column(String(16))
     recipient_id: Mapped[uuid.UUID] = mapped_column()
     channel: Mapped[str] = mapped_column(String(8))
-    address: Mapped[str | None] = mapped_column(String(320))
+    address = Sealed[str | None](TEXT)  # sealed (eid.core.sealed)
+    address_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     language: Mapped[str] = mapped_column(String(8))
     template: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(300))

@@ -70,7 +70,7 @@ def notify(
                 "recipient_type": recipient_type,
                 "recipient_id": recipient_id,
                 "channel": channel,
-                "address": None if in_app else address,
+                **Notification.address.columns(notification_id, None if in_app else address),
                 "language": rendered.language,
                 "template": template,
                 "subject": rendered.subject,

@@ -20,23 +20,31 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from eid.core.database import Base, TimestampMixin
 from eid.core.ids import new_id
+from eid.core.sealed import DATE, INDEX_LENGTH, TEXT, Sealed, normalise_document
 
 
 class RegistryPerson(TimestampMixin, Base):
     __tablename__ = "registry_persons"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    full_name: Mapped[str] = mapped_column(String(200))
-    date_of_birth: Mapped[date] = mapped_column(Date)
+    # Personal data: sealed (eid.core.sealed); look-ups go through the blind indexes.
+    full_name = Sealed[str](TEXT)
+    full_name_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    date_of_birth = Sealed[date](DATE)
+    date_of_birth_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     sex: Mapped[str] = mapped_column(String(1))
     nationality: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(16), default="resident")  # resident|exited|deceased
-    passport_number: Mapped[str] = mapped_column(String(20), unique=True)
+    passport_number = Sealed[str](TEXT, index="passport_number_key", normalise=normalise_document)
+    passport_number_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    passport_number_key: Mapped[str] = mapped_column(String(INDEX_LENGTH), unique=True)
     passport_type: Mapped[str] = mapped_column(String(2))
     passport_issuing_state: Mapped[str] = mapped_column(String(3))
     passport_issue_date: Mapped[date] = mapped_column(Date)
     passport_expiry_date: Mapped[date] = mapped_column(Date)
-    card_number: Mapped[str] = mapped_column(String(20), unique=True)
+    card_number = Sealed[str](TEXT, index="card_number_key", normalise=normalise_document)
+    card_number_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    card_number_key: Mapped[str] = mapped_column(String(INDEX_LENGTH), unique=True)
     card_kind: Mapped[str] = mapped_column(String(3))
     card_expiry_date: Mapped[date] = mapped_column(Date)
     portrait: Mapped[bytes | None] = mapped_column(LargeBinary)  # sealed image

@@ -67,13 +67,13 @@ class ReferenceRegistry:
 
     def find_by_passport(self, number: str) -> RegistryRecord | None:
         person = self.session.execute(
-            select(RegistryPerson).where(RegistryPerson.passport_number == number.upper())
+            select(RegistryPerson).where(RegistryPerson.passport_number.matches(number))
         ).scalar_one_or_none()
         return _record(person) if person else None
 
     def find_by_residence_card(self, number: str) -> RegistryRecord | None:
         person = self.session.execute(
-            select(RegistryPerson).where(RegistryPerson.card_number == number.upper())
+            select(RegistryPerson).where(RegistryPerson.card_number.matches(number))
         ).scalar_one_or_none()
         return _record(person) if person else None
 
@@ -122,8 +122,8 @@ def add_person(
     clash = session.execute(
         select(RegistryPerson.id).where(
             or_(
-                RegistryPerson.passport_number == person.passport.number,
-                RegistryPerson.card_number == person.residence_card.number,
+                RegistryPerson.passport_number.matches(person.passport.number),
+                RegistryPerson.card_number.matches(person.residence_card.number),
             )
         )
     ).first()
@@ -202,7 +202,7 @@ def record_event(session: Session, event: EventIn, *, actor: Actor) -> int:
     """Apply a status change to the reference registry and publish it on the feed."""
     person = session.execute(
         select(RegistryPerson)
-        .where(RegistryPerson.passport_number == event.passport_number.upper())
+        .where(RegistryPerson.passport_number.matches(event.passport_number))
         .with_for_update()
     ).scalar_one_or_none()
     if person is None:
