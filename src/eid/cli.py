@@ -315,6 +315,78 @@ def audit_checkpoint() -> None:
     _echo({"checkpoint": result})
 
 
+keys_app = typer.Typer(
+    help="Keys of the personal data at rest: rotate, re-seal, retire", no_args_is_help=True
+)
+app.add_typer(keys_app, name="keys")
+RING_HELP = "personal-data (seals the columns) or blind-index (computes the look-up indexes)"
+
+
+def _ring(name: str) -> str:
+    from eid.core.crypto import BLIND_INDEX_RING, PERSONAL_DATA_RING
+
+    if name not in (PERSONAL_DATA_RING, BLIND_INDEX_RING):
+        raise typer.BadParameter(f"unknown keyring {name!r}: {RING_HELP}")
+    return name
+
+
+@keys_app.command("rotate")
+def keys_rotate(ring: Annotated[str, typer.Option(help=RING_HELP)]) -> None:
+    """A new current key: new values use it at once; run `eid keys reseal` for the old rows."""
+    from eid.core import audit
+    from eid.core.crypto import get_keystore
+    from eid.core.database import unit_of_work
+
+    key_id = get_keystore().rotate(_ring(ring))
+    with unit_of_work() as session:
+        audit.record(session, CLI_ACTOR, "keys.rotated", "keyring", ring, details={"key": key_id})
+    _echo({"ring": ring, "current": key_id})
+
+
+@keys_app.command("reseal")
+def keys_reseal(batch_size: Annotated[int, typer.Option(min=1)] = 500) -> None:
+    """Re-seal every personal-data column and recompute every blind index under the current
+    keys, in batches; safe to interrupt and to run again."""
+    _logging()
+    from eid.core import audit
+    from eid.core.database import get_engine, session_factory, unit_of_work
+    from eid.core.schema import import_all_models
+    from eid.core.sealed import reseal
+
+    import_all_models()
+    get_engine()
+    reports = reseal(session_factory(), batch_size=batch_size)
+    changed = {r.table: r.rows_changed for r in reports}
+    with unit_of_work() as session:
+        audit.record(session, CLI_ACTOR, "keys.resealed", "keyring", "all", details=changed)
+    _echo([r.__dict__ for r in reports])
+
+
+@keys_app.command("retire")
+def keys_retire(
+    ring: Annotated[str, typer.Option(help=RING_HELP)],
+    key: Annotated[str, typer.Option(help="key id to remove")],
+) -> None:
+    """Remove an old key, once no row needs it any more (else KEY_IN_USE)."""
+    from eid.core import audit
+    from eid.core.crypto import get_keystore
+    from eid.core.database import unit_of_work
+    from eid.core.errors import EidError
+    from eid.core.schema import import_all_models
+    from eid.core.sealed import rows_under_key
+
+    import_all_models()
+    with unit_of_work() as session:
+        left = rows_under_key(session, _ring(ring), key)
+        if left:
+            raise EidError(
+                f"{left} rows still use key {key}: run `eid keys reseal` first", code="KEY_IN_USE"
+            )
+        get_keystore().retire(ring, key)
+        audit.record(session, CLI_ACTOR, "keys.retired", "keyring", ring, details={"key": key})
+    _echo({"ring": ring, "retired": key})
+
+
 @app.command()
 def demo(
     applicants: Annotated[

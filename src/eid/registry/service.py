@@ -220,7 +220,8 @@ def record_event(session: Session, event: EventIn, *, actor: Actor) -> int:
             raise ValidationFailed(
                 "a replaced passport needs new_number and new_expiry_date", code="MISSING_PASSPORT"
             )
-        details = {"old_number": person.passport_number, "new_number": event.new_number.upper()}
+        # The feed says what changed, never the numbers: a follower reads the person's record.
+        details = {"passport_expiry_date": event.new_expiry_date.isoformat()}
         person.passport_number = event.new_number.upper()
         person.passport_expiry_date = event.new_expiry_date
         person.passport_issue_date = dt.date.today()
