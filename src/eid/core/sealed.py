@@ -253,7 +253,8 @@ def _reseal_if_id_changed(_mapper: Mapper[Any], _connection: Any, target: Any) -
 def sealed_models() -> Iterator[tuple[type[Any], list[Sealed[Any]]]]:
     from eid.core.database import Base
 
-    for mapper in Base.registry.mappers:
+    # In table order, so an interrupted run and its rerun walk the rows the same way.
+    for mapper in sorted(Base.registry.mappers, key=lambda m: str(m.class_.__tablename__)):
         fields = SEALED_FIELDS.get(mapper.class_.__tablename__)
         if fields:
             yield mapper.class_, fields
