@@ -33,12 +33,12 @@ CARD = {"number": "TM1234567", "kind": "TRC", "expiry_date": "2030-01-31"}
 
 
 @pytest.fixture
-def old_database(database_url: str) -> Iterator[tuple[str, Engine]]:
+def old_database(admin_url: str) -> Iterator[tuple[str, Engine]]:
     """A database of its own at revision 0001."""
     name = f"eid_mig_{secrets.token_hex(4)}"
-    admin = make_url(database_url).set(database="postgres").render_as_string(hide_password=False)
+    admin = admin_url
     ensure_database(admin, name)
-    url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     command.upgrade(alembic_config(url), "0001")
     engine = create_engine(url)
     yield url, engine
@@ -116,7 +116,7 @@ def test_existing_rows_are_sealed_and_read_back(old_database: tuple[str, Engine]
             {"id": ids["notification"], "acc": ids["account"]},
         )
 
-    command.upgrade(alembic_config(url), "0004")
+    command.upgrade(alembic_config(url), "0004_sealed_personal_data")
 
     with engine.connect() as conn:
         for table in ("applications", "accounts", "registry_persons", "notifications"):

@@ -5,8 +5,8 @@ Every such column becomes `<name>_sealed` (AES-256-GCM, key id inside, AAD
 and the plain columns are dropped. Existing rows are sealed here with the application's keys
 (EID_KEYS_DIR, or the data folder's `keys` in development), so run it where the app runs.
 
-Revision ID: 0004
-Revises: 0001
+Revision ID: 0004_sealed_personal_data
+Revises: 0002_audit_chain
 Create Date: 2026-11-30 05:40:00
 """
 
@@ -34,8 +34,8 @@ from eid.core.sealed import (
     unseal_value,
 )
 
-revision: str = "0004"
-down_revision: str | None = "0001"
+revision: str = "0004_sealed_personal_data"
+down_revision: str | None = "0002_audit_chain"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
