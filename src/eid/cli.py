@@ -380,7 +380,9 @@ def keys_retire(
         left = rows_under_key(session, _ring(ring), key)
         if left:
             raise EidError(
-                f"{left} rows still use key {key}: run `eid keys reseal` first", code="KEY_IN_USE"
+                "%(count)s rows still use key %(key)s: run `eid keys reseal` first",
+                code="KEY_IN_USE",
+                params={"count": left, "key": key},
             )
         get_keystore().retire(ring, key)
         audit.record(session, CLI_ACTOR, "keys.retired", "keyring", ring, details={"key": key})

@@ -33,7 +33,9 @@ class Keyring:
         try:
             return self.keys[key_id]
         except KeyError:
-            raise EidError(f"key {key_id} is not in the keyring", code="KEY_MISSING") from None
+            raise EidError(
+                "key %(key)s is not in the keyring", code="KEY_MISSING", params={"key": key_id}
+            ) from None
 
 
 # Keyrings of the personal-data columns: one seals (AES-256-GCM), the other computes the blind
@@ -103,7 +105,9 @@ class FileKeyStore:
             stamp = path.stat().st_mtime_ns
         except FileNotFoundError:
             if not self.generate:
-                raise EidError(f"keyring {name} is missing", code="KEY_MISSING") from None
+                raise EidError(
+                    "keyring %(name)s is missing", code="KEY_MISSING", params={"name": name}
+                ) from None
             self.rotate(name)
             stamp = path.stat().st_mtime_ns
         cached = self._rings.get(name)
