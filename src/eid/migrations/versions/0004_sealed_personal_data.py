@@ -6,7 +6,7 @@ and the plain columns are dropped. Existing rows are sealed here with the applic
 (EID_KEYS_DIR, or the data folder's `keys` in development), so run it where the app runs.
 
 Revision ID: 0004_sealed_personal_data
-Revises: 0002_audit_chain
+Revises: 0003_officer_session_idle
 Create Date: 2026-11-30 05:40:00
 """
 
@@ -35,7 +35,7 @@ from eid.core.sealed import (
 )
 
 revision: str = "0004_sealed_personal_data"
-down_revision: str | None = "0002_audit_chain"
+down_revision: str | None = "0003_officer_session_idle"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
