@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI
 
 import eid
 from eid.core.edge import edge_lifespan, install_edge
+from eid.core.health import install_health
 from eid.core.schema import import_domain_modules
 from eid.core.web import install_error_handlers
 from eid.web import install as install_pages
@@ -54,12 +55,8 @@ def create_app(*, ports: Ports | None = None, lifespan: Any = None) -> FastAPI:
     app.state.ports = ports or build_ports()
     install_error_handlers(app)
     install_pages(app)
+    install_health(app)
     for router in domain_routers():
         app.include_router(router)
-
-    @app.get("/healthz", tags=["ops"])
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
     install_edge(app)  # after every route: it guards each one and declares their errors
     return app

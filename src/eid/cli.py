@@ -76,6 +76,7 @@ def serve(
     from eid.app import create_app
     from eid.bootstrap import check_database_role, migrates_at_start, seed_development
     from eid.bootstrap import migrate as run_migrate
+    from eid.core.embedded_supervisor import supervise_embedded
     from eid.core.settings import get_settings
     from eid.wiring import build_ports
     from eid.worker import start_embedded
@@ -90,6 +91,7 @@ def serve(
     if migrates_at_start(settings):
         run_migrate()
     check_database_role(settings)
+    supervise_embedded()  # the laptop path: restart our own PostgreSQL if it dies
     creds = seed_development(settings)
     ports = build_ports(settings)  # one set for the server and its embedded worker
     if worker and settings.embedded_worker:

@@ -123,6 +123,11 @@ def _embedded_database_roles(data_dir: Path) -> DatabaseRoles:
     return _embedded_roles
 
 
+def embedded_server() -> Any:
+    """The embedded PostgreSQL this process started or joined, or None (a configured server)."""
+    return _embedded
+
+
 def ensure_database(admin_url: str, database: str) -> None:
     engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:

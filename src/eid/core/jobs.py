@@ -33,10 +33,11 @@ from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, String, Text, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from eid.core import clock
-from eid.core.database import Base, TimestampMixin, session_factory
+from eid.core import clock, heartbeat
+from eid.core.database import Base, TimestampMixin, as_worker, session_factory
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +179,26 @@ class Worker:
     def stop(self) -> None:
         self._stop.set()
 
+    def beat(self) -> None:
+        """Say this worker is alive (and holds its running job) for one more lease."""
+        with session_factory()() as session, session.begin():
+            heartbeat.beat(session, self.name, self.lease)
+
+    def _beat_until_stopped(self) -> None:
+        # Its own thread: a handler running for minutes must not stop the beat.
+        while True:
+            try:
+                self.beat()
+            except Exception as exc:  # the database is away: beat again at the next tick
+                log.warning("worker %s heartbeat failed: %s", self.name, type(exc).__name__)
+            if self._stop.wait(self.lease.total_seconds() / 3):
+                break
+        try:
+            with session_factory()() as session, session.begin():
+                heartbeat.leave(session, self.name)
+        except Exception as exc:  # its lease runs out instead
+            log.warning("worker %s left without saying so: %s", self.name, type(exc).__name__)
+
     def _claim(self) -> Job | None:
         with session_factory()() as session, session.begin():
             job = session.execute(
@@ -276,6 +297,10 @@ class Worker:
 
     def run_forever(self, *, idle_sleep: float = 0.5) -> None:
         log.info("worker %s started", self.name)
+        beating = threading.Thread(  # on the worker's pool: never starved by the API's
+            target=as_worker(self._beat_until_stopped), name=f"heartbeat-{self.name}", daemon=True
+        )
+        beating.start()
         next_schedule = 0.0
         while not self._stop.is_set():
             try:
@@ -284,11 +309,17 @@ class Worker:
                         schedule_periodic(session)
                     next_schedule = time.monotonic() + 10
                 busy = self.run_once()
+            except OperationalError as exc:  # the database is away: pre-ping reconnects later
+                log.warning(
+                    "worker %s: database unavailable (%s)", self.name, type(exc.orig).__name__
+                )
+                busy = False
             except Exception:
                 log.exception("worker loop error; retrying")
                 busy = False
             if not busy:
                 self._stop.wait(idle_sleep)
+        beating.join()
 
     def drain(self, *, limit: int = 10_000) -> int:
         """Run every job that is due now (tests, the demo). Returns how many ran."""

@@ -41,6 +41,7 @@ PURGED_TABLES = (
     "wallet_verifier_nonces",
     "calendar_overrides",
     "jobs",
+    "workers",  # a worker that stops says so; long-gone workers are pruned
 )
 
 # Serialises role creation when several processes start on one embedded cluster at once.
