@@ -254,6 +254,45 @@ def client_create(
     _echo({"client_id": client_id, "client_secret": secret})
 
 
+jobs_app = typer.Typer(help="The durable job queue and its dead letters", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
+
+
+@jobs_app.command("list")
+def jobs_list(limit: Annotated[int, typer.Option()] = 100) -> None:
+    """Jobs per status, and the dead-lettered ones (out of attempts) with their reasons."""
+    from eid.core import jobs
+    from eid.core.database import unit_of_work
+
+    with unit_of_work() as session:
+        counts = jobs.queue_counts(session)
+        dead = [
+            {
+                "id": job.id,
+                "task": job.task,
+                "attempts": job.attempts,
+                "last_error": job.last_error,
+                "finished_at": job.finished_at,
+            }
+            for job in jobs.dead_letters(session, limit=limit)
+        ]
+    _echo({"counts": counts, "dead": dead})
+
+
+@jobs_app.command("retry")
+def jobs_retry(job_id: int) -> None:
+    """Put a dead job back in the queue with a fresh set of attempts."""
+    from eid.core import audit, jobs
+    from eid.core.database import unit_of_work
+    from eid.core.errors import NotFound
+
+    with unit_of_work() as session:
+        if not jobs.retry_dead(session, job_id):
+            raise NotFound("no dead job %(id)s", code="JOB_NOT_DEAD", params={"id": job_id})
+        audit.record(session, CLI_ACTOR, "job.retried", "job", str(job_id))
+    _echo({"retried": job_id})
+
+
 oidc_app = typer.Typer(help="The OpenID Connect provider's signing keys", no_args_is_help=True)
 app.add_typer(oidc_app, name="oidc")
 

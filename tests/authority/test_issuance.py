@@ -66,3 +66,32 @@ def test_activation_with_the_code(db: Session) -> None:
     assert view.status == "active" and view.usable
     found = find_by_eid_number(db, account.eid_number)
     assert found is not None and found.activated_at is not None
+
+
+def test_the_queued_request_opens_only_under_its_own_id_and_old_clear_ones_still_run(
+    db: Session,
+) -> None:
+    import base64
+    import json
+
+    from cryptography.exceptions import InvalidTag
+
+    from eid.authority.schemas import account_request_aad
+    from eid.authority.tasks import handle_account_request
+    from eid.core.crypto import seal
+
+    message = account_request()
+    body = json.dumps(message.model_dump(mode="json")).encode()
+    sealed = base64.b64encode(seal(body, aad=account_request_aad(message.request_id, "message")))
+    sealed = sealed.decode()
+    moved = {"request_id": "app:another", "message": sealed, "signature": sign_request(message)}
+    with pytest.raises(InvalidTag):
+        handle_account_request(db, moved, None)
+    handle_account_request(db, {**moved, "request_id": message.request_id}, None)
+    # Queued before payloads were sealed: the message is a plain object, handled the same way.
+    earlier = account_request()
+    handle_account_request(
+        db, {"message": earlier.model_dump(mode="json"), "signature": sign_request(earlier)}, None
+    )
+    refs = set(db.execute(select(Account.registry_ref)).scalars())
+    assert refs == {message.registry_ref, earlier.registry_ref}

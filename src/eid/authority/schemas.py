@@ -29,7 +29,7 @@ class AccountRequestMessage(BaseModel):
 
 
 def account_request_aad(request_id: str, part: str) -> bytes:
-    """The one definition of the additional data binding a sealed attachment (`portrait`,
+    """The one definition of the additional data binding a sealed part (`message`, `portrait`,
     `fingerprint_templates`) to its request: the sender seals and the authority unseals with it."""
     return f"account-request:{request_id}".encode() + part.encode()
 

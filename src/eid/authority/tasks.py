@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -17,17 +18,25 @@ from eid.registry.ports import HasRegistry
 
 @task("authority.account_request")
 def handle_account_request(session: Session, payload: dict[str, Any], _: object) -> None:
-    message = AccountRequestMessage.model_validate(payload["message"])
+    # Queued before the message was sealed (revision 0002): it is still in clear, a dict.
+    legacy: dict[str, Any] | None = (
+        payload["message"] if isinstance(payload["message"], dict) else None
+    )
+    request_id = legacy["request_id"] if legacy else payload["request_id"]
 
     def opened(name: str) -> bytes | None:
-        # Biometric data rides the queue sealed, never in clear in the jobs table.
+        # Personal and biometric data ride the queue sealed, never in clear in the jobs table;
+        # the additional data binds each blob to this request.
         blob = payload.get(name)
         return (
-            unseal(base64.b64decode(blob), aad=account_request_aad(message.request_id, name))
+            unseal(base64.b64decode(blob), aad=account_request_aad(request_id, name))
             if blob
             else None
         )
 
+    message = AccountRequestMessage.model_validate(
+        legacy if legacy is not None else json.loads(opened("message") or b"null")
+    )
     portrait = opened("portrait")
     fingers = opened("fingerprint_templates")
     service.receive_account_request(

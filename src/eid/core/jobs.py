@@ -9,14 +9,21 @@ Exactly-once effects: a worker claims a job (status running, lease, attempt+1) a
 the claim is visible; it then runs the handler in a second transaction that first locks the job
 row and ends by marking it done. The handler's writes and the "done" mark commit together: a
 worker killed at any point either committed both or neither. A job whose worker died stays
-`running` with an expired lease and an unlocked row; the reaper puts it back in the queue.
-External side effects (SMTP, SMS) carry idempotency keys derived from the job.
+`running`, its row unlocked; once its lease and its worker's heartbeat (`eid.core.heartbeat`,
+renewed every third of a lease while the worker lives, however long the job runs) have both
+run out, the reaper puts it back in the queue. External side effects (SMTP, SMS) carry
+idempotency keys derived from the job.
+
+Every claim is an attempt, a run lost with its worker included: after `max_attempts` the job is
+dead-lettered (status `dead`, with its reason) and stays until an operator retries it
+(`eid jobs`). Finished (`done`) jobs are pruned after `EID_JOB_RETENTION_DAYS`; nothing may read
+a finished job's row as a record of what happened (the domains keep their own).
 
 Handlers receive `(session, payload, context)`: the context is what the worker was built with
 (`Worker(context=...)`, the process's `eid.wiring.Ports`), so a handler reaches the SMS gateway or
 the biometric engine without a module global, and a test hands it another by building another.
 A handler raising an `EidError` with `keep_writes` keeps what it wrote, as a request does
-(`core.database.unit_of_work`); the job is still retried or failed.
+(`core.database.unit_of_work`); the job is still retried or dead-lettered.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, String, Text, func, select, text, update
+from sqlalchemy import BigInteger, DateTime, Integer, String, Text, delete, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -108,7 +115,10 @@ def enqueue(
     run_at: datetime | None = None,
     max_attempts: int = 8,
 ) -> None:
-    """Add a job in the caller's transaction; the same key twice enqueues once."""
+    """Add a job in the caller's transaction; the same key twice enqueues once.
+
+    Once a done job is pruned its key is free again: a caller that may enqueue the same key
+    days later must find out from its own rows that the work was done (every caller does)."""
     stmt = (
         insert(Job)
         .values(
@@ -157,6 +167,10 @@ def _settle_refusal(session: Session, exc: BaseException) -> None:
         session.rollback()
 
 
+# Short, because the heartbeat renews it: a dead worker's job is taken back within about this.
+LEASE = timedelta(seconds=30)
+
+
 def backoff(attempt: int) -> timedelta:
     """Exponential: 2 s, 4 s, 8 s ... capped at 30 minutes."""
     return timedelta(seconds=min(2**attempt, 1800))
@@ -167,7 +181,7 @@ class Worker:
         self,
         *,
         context: object,
-        lease: timedelta = timedelta(minutes=5),
+        lease: timedelta = LEASE,
         name: str | None = None,
     ):
         self.context = context
@@ -267,7 +281,7 @@ class Worker:
             if not count_attempt:
                 job.attempts = max(job.attempts - 1, 0)
             if count_attempt and job.attempts >= job.max_attempts:
-                job.status = "failed"
+                job.status = "dead"
                 job.finished_at = clock.now()
             else:
                 job.status = "queued"
@@ -276,24 +290,39 @@ class Worker:
             job.lease_until = None
 
     def reap(self) -> int:
-        """Requeue jobs whose worker died: lease expired and nobody holds the row."""
+        """Take back the jobs of workers that died: the claim's lease and the worker's heartbeat
+        both ran out, and no transaction holds the row. The lost run was an attempt (a job that
+        kills its worker would otherwise be reaped forever): it runs again at once (the lease
+        already spaced the tries), or is dead-lettered after its last attempt."""
+        now = clock.now()
+        alive = select(heartbeat.WorkerHeartbeat.name).where(
+            heartbeat.WorkerHeartbeat.lease_until >= now
+        )
         with session_factory()() as session, session.begin():
-            ids = (
+            lost = (
                 session.execute(
-                    select(Job.id)
-                    .where(Job.status == "running", Job.lease_until < clock.now())
+                    select(Job)
+                    .where(
+                        Job.status == "running",
+                        Job.lease_until < now,
+                        or_(Job.worker.is_(None), Job.worker.not_in(alive)),
+                    )
                     .with_for_update(skip_locked=True)
                 )
                 .scalars()
                 .all()
             )
-            if ids:
-                session.execute(
-                    update(Job)
-                    .where(Job.id.in_(ids))
-                    .values(status="queued", lease_until=None, last_error="worker lost")
-                )
-            return len(ids)
+            for job in lost:
+                job.last_error = f"worker lost (attempt {job.attempts} of {job.max_attempts})"
+                job.lease_until = None
+                if job.attempts >= job.max_attempts:
+                    job.status = "dead"
+                    job.finished_at = now
+                else:
+                    job.status = "queued"
+                    job.run_at = now
+                log.warning("job %s (%s): %s", job.id, job.task, job.last_error)
+            return len(lost)
 
     def run_forever(self, *, idle_sleep: float = 0.5) -> None:
         log.info("worker %s started", self.name)
@@ -332,3 +361,39 @@ class Worker:
 def queue_counts(session: Session) -> dict[str, int]:
     rows = session.execute(text("SELECT status, count(*) FROM jobs GROUP BY status")).all()
     return {str(status): int(n) for status, n in rows}
+
+
+def dead_letters(session: Session, *, limit: int = 100) -> list[Job]:
+    """Jobs that used their last attempt, newest first, each with its reason."""
+    return list(
+        session.execute(
+            select(Job).where(Job.status == "dead").order_by(Job.finished_at.desc()).limit(limit)
+        ).scalars()
+    )
+
+
+def retry_dead(session: Session, job_id: int) -> bool:
+    """An operator puts a dead job back in the queue with a fresh set of attempts."""
+    job = session.get(Job, job_id, with_for_update=True)
+    if job is None or job.status != "dead":
+        return False
+    job.status = "queued"
+    job.attempts = 0
+    job.run_at = clock.now()
+    job.finished_at = None
+    return True
+
+
+def prune(session: Session, *, older_than: timedelta) -> int:
+    """Delete jobs done for longer than `older_than`, and workers gone as long.
+
+    Dead jobs stay: they are the dead-letter queue. One dependency on done rows is kept on
+    purpose: a periodic task's key names its time bucket, so its done row must outlive the
+    bucket or the task would run twice in it; the cut-off is never younger than two periods."""
+    longest = max(_periodic.values(), default=timedelta(0))
+    cutoff = clock.now() - max(older_than, 2 * longest)
+    done = session.execute(delete(Job).where(Job.status == "done", Job.finished_at < cutoff))
+    session.execute(
+        delete(heartbeat.WorkerHeartbeat).where(heartbeat.WorkerHeartbeat.lease_until < cutoff)
+    )
+    return int(getattr(done, "rowcount", 0) or 0)

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     worker_concurrency: int = 2
     embedded_worker: bool = True
     refused_image_retention_days: int = 30
+    # Done jobs are deleted after this; dead ones stay until retried (eid.core.jobs.prune).
+    job_retention_days: int = Field(default=7, ge=1)
 
     # The HTTP edge under load (eid.core.backpressure, eid.core.database): every admitted request
     # can get a thread and a connection at once; the rest wait briefly, then get 503.

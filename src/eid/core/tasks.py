@@ -1,15 +1,18 @@
-"""Core housekeeping jobs: the audit chain's signed checkpoints."""
+"""Core housekeeping jobs: the audit chain's signed checkpoints, the queue's pruning."""
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from eid.core import jobs
 from eid.core.audit_chain import CHECKPOINT_EVERY, write_checkpoint
 from eid.core.crypto import get_keystore
 from eid.core.jobs import periodic, task
+from eid.core.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -25,3 +28,9 @@ def sign_audit_checkpoint(session: Session, payload: dict[str, Any], _: object) 
         log.info(
             "audit checkpoint signed: anchor %d:%s", checkpoint.seq, checkpoint.head_hash.hex()
         )
+
+
+@periodic("jobs.prune", every=timedelta(hours=1))
+@task("jobs.prune")
+def prune_jobs(session: Session, payload: dict[str, Any], _: object) -> None:
+    jobs.prune(session, older_than=timedelta(days=get_settings().job_retention_days))

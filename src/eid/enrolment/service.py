@@ -637,11 +637,18 @@ def _send_account_request(session: Session, app: Application) -> None:
         portrait_sha256=hashlib.sha256(portrait).hexdigest(),
         sent_at=clock.now(),
     )
+    # The request names the person (name, birth date, documents, phone, email): it rides the
+    # queue sealed like the biometrics, and only its id is readable in the jobs table.
+    sealed_message = seal(
+        json.dumps(message.model_dump(mode="json")).encode(),
+        aad=account_request_aad(message.request_id, "message"),
+    )
     jobs.enqueue(
         session,
         "authority.account_request",
         {
-            "message": message.model_dump(mode="json"),
+            "request_id": message.request_id,
+            "message": base64.b64encode(sealed_message).decode(),
             "signature": sign_request(message),
             "portrait": base64.b64encode(
                 seal(portrait, aad=account_request_aad(message.request_id, "portrait"))

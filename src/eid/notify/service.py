@@ -167,7 +167,7 @@ def delivery_status(session: Session, recipient_id: uuid.UUID) -> list[DeliveryS
     result = []
     for n, job in repository.with_delivery_jobs(session, recipient_id):
         status = n.status
-        if status == "queued" and job is not None and job.status == "failed":
+        if status == "queued" and job is not None and job.status == "dead":
             status = "failed"  # the job gave up on an error the handler could not classify
         result.append(
             DeliveryStatus(

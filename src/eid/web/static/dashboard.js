@@ -29,7 +29,7 @@ async function refresh() {
     submitted_today: s.submitted_today, issued: s.by_status.issued || 0,
     in_review: s.by_status.in_review || 0, overdue: s.overdue,
     rejected: s.by_status.rejected || 0, mean_hours_to_issue: s.mean_hours_to_issue,
-    failed_jobs: s.jobs.failed || 0,
+    failed_jobs: s.jobs.dead || 0,
   };
   $("cards").replaceChildren(...Object.entries(values).map(([k, v]) => {
     const card = document.createElement("div");
