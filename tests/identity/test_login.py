@@ -112,7 +112,9 @@ def test_device_login_refuses_another_key(db: Session) -> None:
             challenge_id=challenge.id,
             proof=sign_nonce(stranger, challenge.nonce),
         )
-    assert err.value.code == "DEVICE_PROOF_INVALID"
+    # The same answer as a wrong password: a refused proof does not confirm the password.
+    assert err.value.code == "LOGIN_FAILED"
+    assert err.value.keep_writes
 
 
 def test_lockout_backs_off_and_every_attempt_is_audited(db: Session) -> None:
@@ -122,23 +124,24 @@ def test_lockout_backs_off_and_every_attempt_is_audited(db: Session) -> None:
             service.login_with_passcode(
                 db, eid_number=holder.eid_number, password="Wrong!Pass1", passcode=PASSCODE
             )
-    # Now even the right password waits.
-    with pytest.raises(service.TemporarilyLocked) as err:
+    # Now even the right password waits, and hears the same answer as a wrong one.
+    with pytest.raises(Unauthorized) as err:
         service.login_with_passcode(
             db, eid_number=holder.eid_number, password=PASSWORD, passcode=PASSCODE
         )
-    assert 0 < err.value.details["retry_after"] <= 61
+    assert err.value.code == "LOGIN_FAILED"
     clock.shift(dt.timedelta(minutes=2))
     with pytest.raises(Unauthorized):
         service.login_with_passcode(
             db, eid_number=holder.eid_number, password="Wrong!Pass1", passcode=PASSCODE
         )
-    with pytest.raises(service.TemporarilyLocked) as err:
+    clock.shift(dt.timedelta(seconds=70))  # past the first wait, not the doubled one
+    with pytest.raises(Unauthorized) as err:
         service.login_with_passcode(
             db, eid_number=holder.eid_number, password=PASSWORD, passcode=PASSCODE
         )
-    assert err.value.details["retry_after"] > 61  # doubled
-    clock.shift(dt.timedelta(minutes=3))
+    assert err.value.code == "LOGIN_FAILED"
+    clock.shift(dt.timedelta(seconds=60))  # the doubled wait has passed: the lock expired
     service.login_with_passcode(
         db, eid_number=holder.eid_number, password=PASSWORD, passcode=PASSCODE
     )

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pyotp
 import pytest
 from sqlalchemy.engine import Engine
 
+from eid.core import clock
 from eid.core.audit import Actor
 from eid.core.database import unit_of_work
 from eid.core.errors import Unauthorized
@@ -43,4 +46,15 @@ def test_login_needs_password_and_fresh_totp_and_locks_after_failures(committed:
             totp=pyotp.TOTP(made.totp_secret).now(),
             ttl_seconds=60,
         )
-    assert locked.value.code == "LOGIN_LOCKED"
+    # The lock holds even for the right password, and is not named (no username oracle).
+    assert locked.value.code == "LOGIN_FAILED"
+    assert locked.value.message == replay.value.message
+    clock.shift(timedelta(seconds=61))
+    with unit_of_work() as s:
+        login(
+            s,
+            username="lan.officer",
+            password="a-long-password-1!",
+            totp=current_totp(made.totp_secret),
+            ttl_seconds=60,
+        )

@@ -94,6 +94,8 @@ class Account(TimestampMixin, Base):
     activation_code_hash: Mapped[str | None] = mapped_column(String(200))
     activation_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     activation_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Wrong codes back off (`core.throttle.lockout_wait`) and the wait expires: never for good.
+    activation_locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     activated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     expiry_warned_for: Mapped[dt.date | None] = mapped_column(Date)
 

@@ -20,6 +20,7 @@ from eid.core.audit import Actor
 from eid.core.crypto import KeyStore, get_keystore, seal, sign_message, unseal, verify_message
 from eid.core.errors import Conflict, EidError, NotFound, Unauthorized, ValidationFailed
 from eid.core.ids import new_eid_number
+from eid.core.throttle import lockout_wait
 from eid.notify.service import notify
 
 AUTHORITY = Actor(kind="system", id="eid-authority", role="authority")
@@ -268,28 +269,72 @@ def account_portrait(session: Session, account_id: uuid.UUID) -> bytes | None:
     return unseal(account.portrait, aad=_portrait_aad(account.id))
 
 
+ACTIVATION_FREE_ATTEMPTS = 5
+ACTIVATION_MAX_WAIT = dt.timedelta(hours=1)
+
+
+def _activation_refused(*, keep_writes: bool = False) -> Unauthorized:
+    # One answer for an unknown number, an account with no code pending, a lockout and a wrong
+    # code: the answer tells nothing about an e-ID number to someone who lacks its code.
+    return Unauthorized(
+        "wrong e-ID number or activation code, or too many attempts: wait, or ask for a new code",
+        code="ACTIVATION_FAILED",
+        keep_writes=keep_writes,
+    )
+
+
 def activate(session: Session, eid_number: str, activation_code: str) -> AccountView:
-    """Check the code sent at issuance; the account becomes active (unless a lock ground holds)."""
+    """Check the code sent at issuance; the account becomes active (unless a lock ground holds).
+
+    Wrong codes back off: after the fifth, each further one doubles the wait (1 min ... 1 h) and
+    the wait expires; a new code (`new_activation_code`) starts afresh."""
     account = session.execute(
         select(Account).where(Account.eid_number == eid_number).with_for_update()
     ).scalar_one_or_none()
-    if account is None or account.activation_code_hash is None:
-        raise Unauthorized("wrong e-ID number or activation code", code="ACTIVATION_FAILED")
-    if account.status != "pending_activation":
-        raise Conflict("the account is already activated", code="ALREADY_ACTIVATED")
-    if account.activation_attempts >= 5:
-        raise Unauthorized("too many wrong codes; ask for a new one", code="ACTIVATION_LOCKED")
-    if account.activation_expires_at and account.activation_expires_at < clock.now():
-        raise Unauthorized("the activation code has expired", code="ACTIVATION_EXPIRED")
+    now = clock.now()
+    if (
+        account is None
+        or account.activation_code_hash is None
+        or account.status != "pending_activation"
+    ):
+        _code_hash(uuid.UUID(int=0), activation_code)  # the same work as a real check
+        raise _activation_refused()
+    if account.activation_locked_until and account.activation_locked_until > now:
+        _code_hash(account.id, activation_code)
+        audit.record(
+            session,
+            Actor(kind="holder", id="unknown"),
+            "account.activation_refused",
+            "account",
+            account.id,
+            details={"why": "backoff"},
+        )
+        raise _activation_refused(keep_writes=True)
     if not hmac.compare_digest(
         account.activation_code_hash, _code_hash(account.id, activation_code.strip())
     ):
         account.activation_attempts += 1
-        raise Unauthorized(
-            "wrong e-ID number or activation code", code="ACTIVATION_FAILED", keep_writes=True
+        wait = lockout_wait(
+            account.activation_attempts, free=ACTIVATION_FREE_ATTEMPTS, cap=ACTIVATION_MAX_WAIT
         )
+        if wait is not None:
+            account.activation_locked_until = now + wait
+        audit.record(
+            session,
+            Actor(kind="holder", id="unknown"),
+            "account.activation_failed",
+            "account",
+            account.id,
+            details={"failures": account.activation_attempts},
+        )
+        raise _activation_refused(keep_writes=True)
+    # Only the holder of the right code learns that it has expired.
+    if account.activation_expires_at and account.activation_expires_at < now:
+        raise Unauthorized("the activation code has expired", code="ACTIVATION_EXPIRED")
     account.activation_code_hash = None
-    account.activated_at = clock.now()
+    account.activation_attempts = 0
+    account.activation_locked_until = None
+    account.activated_at = now
     account.status = "locked" if account.lock_grounds else "active"
     holder = Actor(kind="holder", id=str(account.id), role="holder")
     audit.record(session, holder, "account.activated", "account", account.id)
@@ -297,7 +342,8 @@ def activate(session: Session, eid_number: str, activation_code: str) -> Account
 
 
 def new_activation_code(session: Session, account_id: uuid.UUID, *, actor: Actor) -> str:
-    """A fresh activation code (the old one stops working); the caller sends it to the holder."""
+    """A fresh activation code (the old one stops working, the backoff starts afresh); the
+    caller sends it to the holder (`send_new_activation_code`)."""
     account = _locked_row(session, account_id)
     if account.status != "pending_activation":
         raise Conflict("the account is already activated", code="ALREADY_ACTIVATED")
@@ -305,8 +351,45 @@ def new_activation_code(session: Session, account_id: uuid.UUID, *, actor: Actor
     account.activation_code_hash = _code_hash(account.id, code)
     account.activation_expires_at = clock.now() + ACTIVATION_TTL
     account.activation_attempts = 0
+    account.activation_locked_until = None
     audit.record(session, actor, "account.activation_code_renewed", "account", account.id)
     return code
+
+
+def send_new_activation_code(
+    session: Session, account_id: uuid.UUID, *, actor: Actor, sms_only: bool = False
+) -> None:
+    """A new code, delivered through the outbox to the verified phone (a minor's guardian's) and,
+    unless `sms_only`, the email on file; it is never shown to whoever asked for it."""
+    code = new_activation_code(session, account_id, actor=actor)
+    account = _locked_row(session, account_id)
+    phone = (account.guardian or {}).get("phone") or account.phone
+    channels: dict[str, str | None] = {"sms": phone}
+    if not sms_only and account.email:
+        channels["email"] = account.email
+    notify(
+        session,
+        recipient_type="account",
+        recipient_id=account.id,
+        channels=channels,
+        language=account.language,
+        template="activation_code_renewed",
+        params={"eid_number": account.eid_number, "activation_code": code},
+        key=f"activation-code:{account.id}:{secrets.token_hex(4)}",
+    )
+
+
+def request_activation_code(session: Session, eid_number: str) -> None:
+    """The holder asks for a new code by e-ID number: it goes by SMS to the phone on file only.
+    Nothing is said back, so the call reveals nothing about the number (the endpoint answers
+    the same either way; its per-number limit caps how often a code can be replaced)."""
+    account = session.execute(
+        select(Account).where(Account.eid_number == eid_number.strip())
+    ).scalar_one_or_none()
+    if account is None or account.status != "pending_activation":
+        return
+    who = Actor(kind="holder", id="unknown")
+    send_new_activation_code(session, account.id, actor=who, sms_only=True)
 
 
 # --- locks: a set of grounds; the account unlocks when the set is empty ---

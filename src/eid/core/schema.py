@@ -31,6 +31,7 @@ def import_all_models() -> None:
     import_domain_modules("models")
     importlib.import_module("eid.core.audit")
     importlib.import_module("eid.core.jobs")
+    importlib.import_module("eid.core.throttle")
 
 
 def alembic_config(url: str) -> Config:

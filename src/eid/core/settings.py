@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     refused_image_retention_days: int = 30
     # Done jobs are deleted after this; dead ones stay until retried (eid.core.jobs.prune).
     job_retention_days: int = Field(default=7, ge=1)
+    # Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For is
+    # believed (`core.throttle.client_ip`); empty: the socket peer is the client.
+    trusted_proxies: str = ""
 
     # The HTTP edge under load (eid.core.backpressure, eid.core.database): every admitted request
     # can get a thread and a connection at once; the rest wait briefly, then get 503.

@@ -191,7 +191,12 @@ _HTTP_MESSAGES: dict[int, tuple[str, str]] = {
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(EidError)
     async def _eid_error(request: Request, exc: EidError) -> JSONResponse:
-        return JSONResponse(exc.to_dict(caller_language(request)), status_code=exc.status)
+        # A refusal that says when to come back (throttle, lockout) says it in the header too.
+        retry_after = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(retry_after)} if retry_after else None
+        return JSONResponse(
+            exc.to_dict(caller_language(request)), status_code=exc.status, headers=headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from eid.biometrics.ports import HasMatcher
+from eid.core import throttle
 from eid.core.audit import Actor
 from eid.core.errors import ValidationFailed
 from eid.core.limits import IMAGE_BODY_LIMIT, body_limit
@@ -202,7 +203,11 @@ async def verify(
     return VerificationOut(id=app_id, status="captured", verification="queued")
 
 
-@router.post("/applications/{app_id}/phone-verification", response_model=PhoneCodeSent)
+@router.post(
+    "/applications/{app_id}/phone-verification",
+    response_model=PhoneCodeSent,
+    dependencies=[Depends(throttle.limit(throttle.PHONE_CODE_SEND, key_path="app_id"))],
+)
 def send_phone_code(
     app_id: uuid.UUID,
     db: Session = Depends(get_db, scope="function"),
@@ -213,7 +218,9 @@ def send_phone_code(
 
 
 @router.post(
-    "/applications/{app_id}/phone-verification/confirmation", response_model=ApplicationOut
+    "/applications/{app_id}/phone-verification/confirmation",
+    response_model=ApplicationOut,
+    dependencies=[Depends(throttle.limit(throttle.PHONE_CODE_CONFIRM, key_path="app_id"))],
 )
 def confirm_phone_code(
     app_id: uuid.UUID,
@@ -225,7 +232,9 @@ def confirm_phone_code(
     return service.view(db, app_id, actor=actor)
 
 
-@router.get("/consent-texts/{version}")
+@router.get(
+    "/consent-texts/{version}", dependencies=[Depends(throttle.limit(throttle.PUBLIC_READ))]
+)
 def consent_text(
     version: str,
     language: str | None = None,

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends
 from sqlalchemy.orm import Session
 
 from eid.authority import service as authority
-from eid.core import clock
+from eid.core import clock, throttle
 from eid.core.errors import ValidationFailed
 from eid.core.web import app_ports, get_db
 from eid.identity import consents, holder, rebind, service
@@ -22,6 +22,8 @@ from eid.identity.ports import HasFaceMatcher
 from eid.identity.schemas import (
     AccessRecordOut,
     ActivationBody,
+    ActivationCodeRequestBody,
+    ActivationCodeRequestOut,
     ChallengeBody,
     ChallengeOut,
     ConsentOut,
@@ -44,7 +46,11 @@ def _session_out(issued: service.IssuedSession) -> SessionOut:
     return SessionOut(access_token=issued.token, expires_in=ttl, acr=issued.acr)
 
 
-@auth.post("/activation", status_code=201)
+@auth.post(
+    "/activation",
+    status_code=201,
+    dependencies=[Depends(throttle.limit(throttle.ACTIVATION, key_field="eid_number"))],
+)
 def activate(body: ActivationBody, db: Session = Depends(get_db, scope="function")) -> SessionOut:
     # A wrong code still counts against the authority's five attempts (`keep_writes`).
     issued = service.activate(
@@ -59,7 +65,27 @@ def activate(body: ActivationBody, db: Session = Depends(get_db, scope="function
     return _session_out(issued)
 
 
-@auth.post("/challenges", status_code=201)
+@auth.post(
+    "/activation/code-request",
+    status_code=202,
+    dependencies=[
+        Depends(throttle.limit(throttle.ACTIVATION_CODE_REQUEST, key_field="eid_number"))
+    ],
+)
+def activation_code_request(
+    body: ActivationCodeRequestBody, db: Session = Depends(get_db, scope="function")
+) -> ActivationCodeRequestOut:
+    """A new activation code by SMS to the phone on file, if the number awaits activation. The
+    answer is the same whether or not it does (nothing about the number is revealed)."""
+    authority.request_activation_code(db, body.eid_number)
+    return ActivationCodeRequestOut()
+
+
+@auth.post(
+    "/challenges",
+    status_code=201,
+    dependencies=[Depends(throttle.limit(throttle.CHALLENGE, key_field="eid_number"))],
+)
 def new_challenge(
     body: ChallengeBody, db: Session = Depends(get_db, scope="function")
 ) -> ChallengeOut:
@@ -69,7 +95,11 @@ def new_challenge(
     )
 
 
-@auth.post("/sessions", status_code=201)
+@auth.post(
+    "/sessions",
+    status_code=201,
+    dependencies=[Depends(throttle.limit(throttle.HOLDER_LOGIN, key_field="eid_number"))],
+)
 def login(body: LoginBody, db: Session = Depends(get_db, scope="function")) -> SessionOut:
     if body.challenge_id and body.proof:
         issued = service.login_with_device(
@@ -95,7 +125,11 @@ def logout(
     service.end_session(db, who.token)
 
 
-@auth.post("/devices/rebind", status_code=201)
+@auth.post(
+    "/devices/rebind",
+    status_code=201,
+    dependencies=[Depends(throttle.limit(throttle.REBIND, key_field="eid_number"))],
+)
 def rebind_start(
     body: RebindStartBody, db: Session = Depends(get_db, scope="function")
 ) -> ChallengeOut:
@@ -105,7 +139,11 @@ def rebind_start(
     )
 
 
-@auth.post("/devices/rebind/complete", status_code=201)
+@auth.post(
+    "/devices/rebind/complete",
+    status_code=201,
+    dependencies=[Depends(throttle.limit(throttle.REBIND, key_field="eid_number"))],
+)
 def rebind_complete(
     body: RebindCompleteBody,
     db: Session = Depends(get_db, scope="function"),
@@ -182,7 +220,10 @@ def lock(
     return ProfileOut.model_validate(account.model_dump())
 
 
-@me.post("/unlock")
+@me.post(
+    "/unlock",
+    dependencies=[Depends(throttle.limit(throttle.HOLDER_LOGIN, key_field="eid_number"))],
+)
 def unlock(body: UnlockBody, db: Session = Depends(get_db, scope="function")) -> ProfileOut:
     account = holder.self_unlock(
         db, eid_number=body.eid_number, password=body.password, passcode=body.passcode

@@ -10,14 +10,10 @@ from sqlalchemy.orm import Session
 
 from eid.authority import service as authority
 from eid.authority.schemas import AccountView
-from eid.core.errors import Unauthorized
-from eid.identity.models import Device, HolderCredential
-from eid.identity.passwords import verify_secret
+from eid.identity.models import Device
 from eid.identity.service import (
-    _credential_row,
     check_password,
     holder_actor,
-    register_failure,
 )
 
 SELF_LOCK = "holder_request"
@@ -35,12 +31,7 @@ def self_lock(session: Session, account_id: uuid.UUID) -> AccountView:
 
 def self_unlock(session: Session, *, eid_number: str, password: str, passcode: str) -> AccountView:
     """Removes only the holder's own ground: a lock for another reason stays."""
-    account = check_password(session, eid_number, password)
-    credential: HolderCredential | None = _credential_row(session, account.id)
-    assert credential is not None
-    if not verify_secret(credential.passcode_hash, passcode):
-        register_failure(session, credential, "passcode")
-        raise Unauthorized("wrong passcode", code="LOGIN_FAILED", keep_writes=True)
+    account = check_password(session, eid_number, password, passcode=passcode)
     return authority.remove_lock_ground(
         session,
         account.id,

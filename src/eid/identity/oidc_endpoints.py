@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from eid.core import throttle
 from eid.core.crypto import get_keystore, hash_token
 from eid.core.errors import EidError
 from eid.core.settings import get_settings
@@ -29,6 +30,8 @@ from eid.web.security import csp, page_response
 from eid.web.templating import holder_language, language_links
 
 router = APIRouter(tags=["openid-connect"])
+# Anonymous or client-authenticated: a per-IP limit on each (core.throttle).
+OIDC_LIMIT = Depends(throttle.limit(throttle.OIDC))
 
 AUTHORIZE_PARAMS = (
     "response_type",
@@ -188,13 +191,13 @@ def _authorize(
     )
 
 
-@router.get("/oauth2/authorize", response_class=HTMLResponse)
+@router.get("/oauth2/authorize", response_class=HTMLResponse, dependencies=[OIDC_LIMIT])
 async def authorize(request: Request, db: Session = Depends(get_db, scope="function")) -> Response:
     oreq = await oauth_request(request)
     return await run_in_threadpool(_authorize, db, oreq, request.cookies.get(COOKIE), None, request)
 
 
-@router.post("/oauth2/authorize", response_class=HTMLResponse)
+@router.post("/oauth2/authorize", response_class=HTMLResponse, dependencies=[OIDC_LIMIT])
 async def authorize_decision(
     request: Request, db: Session = Depends(get_db, scope="function")
 ) -> Response:
@@ -244,7 +247,11 @@ def login_form(
     return _login_page(db, request, _safe_next(next))
 
 
-@router.post("/oauth2/login", response_class=HTMLResponse)
+@router.post(
+    "/oauth2/login",
+    response_class=HTMLResponse,
+    dependencies=[Depends(throttle.limit(throttle.HOLDER_LOGIN, key_field="eid_number"))],
+)
 async def login_submit(
     request: Request, db: Session = Depends(get_db, scope="function")
 ) -> Response:
@@ -278,7 +285,7 @@ async def login_submit(
     return await run_in_threadpool(run)
 
 
-@router.post("/oauth2/token")
+@router.post("/oauth2/token", dependencies=[OIDC_LIMIT])
 async def token(request: Request, db: Session = Depends(get_db, scope="function")) -> Response:
     oreq = await oauth_request(request)
     server = EidAuthorizationServer(db)
@@ -286,7 +293,7 @@ async def token(request: Request, db: Session = Depends(get_db, scope="function"
     return JSONResponse(body, status_code=status, headers=dict(headers))
 
 
-@router.post("/oauth2/revoke")
+@router.post("/oauth2/revoke", dependencies=[OIDC_LIMIT])
 async def revoke(request: Request, db: Session = Depends(get_db, scope="function")) -> Response:
     oreq = await oauth_request(request)
     server = EidAuthorizationServer(db)
@@ -296,7 +303,7 @@ async def revoke(request: Request, db: Session = Depends(get_db, scope="function
     return JSONResponse(body, status_code=status, headers=dict(headers))
 
 
-@router.post("/oauth2/introspect")
+@router.post("/oauth2/introspect", dependencies=[OIDC_LIMIT])
 async def introspect(request: Request, db: Session = Depends(get_db, scope="function")) -> Response:
     oreq = await oauth_request(request)
     server = EidAuthorizationServer(db)
@@ -306,8 +313,8 @@ async def introspect(request: Request, db: Session = Depends(get_db, scope="func
     return JSONResponse(body, status_code=status, headers=dict(headers))
 
 
-@router.get("/oauth2/userinfo", operation_id="userinfo_get")
-@router.post("/oauth2/userinfo", operation_id="userinfo_post")
+@router.get("/oauth2/userinfo", operation_id="userinfo_get", dependencies=[OIDC_LIMIT])
+@router.post("/oauth2/userinfo", operation_id="userinfo_post", dependencies=[OIDC_LIMIT])
 async def userinfo(request: Request, db: Session = Depends(get_db, scope="function")) -> Response:
     authorization = request.headers.get("authorization", "")
     if not authorization and request.method == "POST":

@@ -107,6 +107,8 @@ def complete_rebind(
         or challenge.expires_at < clock.now()
         or challenge.otp_hash is None
         or challenge.attempts >= OTP_ATTEMPTS
+        # In the login backoff (wrong OTPs and faces count towards it too), nothing is tried.
+        or (credential.locked_until is not None and credential.locked_until > clock.now())
     ):
         raise Unauthorized("unknown or expired challenge", code="CHALLENGE_INVALID")
     if not verify_secret(challenge.otp_hash, otp):

@@ -22,6 +22,18 @@ class ActivationBody(BaseModel):
     device: DeviceKey
 
 
+class ActivationCodeRequestBody(BaseModel):
+    eid_number: str = Field(max_length=32)
+
+
+class ActivationCodeRequestOut(BaseModel):
+    status: str = Field(
+        default="accepted",
+        description="always the same: if the number awaits activation, a new code goes by SMS "
+        "to the phone on file",
+    )
+
+
 class ChallengeBody(BaseModel):
     eid_number: str
 

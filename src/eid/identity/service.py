@@ -21,6 +21,7 @@ from eid.core import audit, clock
 from eid.core.audit import Actor
 from eid.core.crypto import hash_token
 from eid.core.errors import EidError, Unauthorized
+from eid.core.throttle import lockout_wait
 from eid.identity import devices
 
 # Re-exported: `eid client create` calls identity.service.create_client.
@@ -43,11 +44,6 @@ _DUMMY_HASH = hash_secret(secrets.token_urlsafe(16))
 class AccountUnusable(EidError):
     code = "ACCOUNT_LOCKED"
     status = 403
-
-
-class TemporarilyLocked(EidError):
-    code = "TOO_MANY_ATTEMPTS"
-    status = 429
 
 
 @dataclass(frozen=True)
@@ -124,15 +120,32 @@ def _credential_row(session: Session, account_id: uuid.UUID) -> HolderCredential
     ).scalar_one_or_none()
 
 
-def check_password(session: Session, eid_number: str, password: str) -> AccountView:
-    """First factor, with lockout: after FREE_ATTEMPTS failures each further failure doubles the
-    wait (1 min, 2 min, 4 min ... 24 h). The refused request must still keep the counter and
-    the audit event: its errors say so with `keep_writes`, which the request's boundary
-    honours (`core.database.unit_of_work`)."""
+def login_failed() -> Unauthorized:
+    """The one answer to every wrong credential: unknown number, wrong password, wrong passcode,
+    OTP or device proof, and an account in its backoff. It tells an attacker nothing about which
+    part was right or whether the number exists (the lockout is not revealed: a holder in it
+    reads the same words, which say to wait). Every such refusal keeps its bookkeeping."""
+    return Unauthorized(
+        "wrong e-ID number or credentials, or too many attempts: wait and try again",
+        code="LOGIN_FAILED",
+        keep_writes=True,
+    )
+
+
+def check_password(
+    session: Session, eid_number: str, password: str, *, passcode: str | None = None
+) -> AccountView:
+    """The knowledge factors, with lockout: after FREE_ATTEMPTS failures each further failure
+    doubles the wait (1 min, 2 min, 4 min ... 24 h); success resets it. With `passcode`, both
+    are checked whatever the password's outcome, and every path verifies as many Argon2 hashes
+    (a dummy one for an unknown number or during the backoff), so neither the answer nor its
+    time tells a right password from a wrong one, or a known number from an unknown one."""
     account = authority.find_by_eid_number(session, eid_number)
     credential = _credential_row(session, account.id) if account else None
+    secrets_given = [password] if passcode is None else [password, passcode]
     if account is None or credential is None:
-        verify_secret(_DUMMY_HASH, password)
+        for secret in secrets_given:
+            verify_secret(_DUMMY_HASH, secret)
         audit.record(
             session,
             Actor(kind="holder", id="unknown"),
@@ -141,9 +154,11 @@ def check_password(session: Session, eid_number: str, password: str) -> AccountV
             "unknown",
             details={"why": "unknown_account"},
         )
-        raise Unauthorized("wrong e-ID number or password", code="LOGIN_FAILED", keep_writes=True)
+        raise login_failed()
     now = clock.now()
     if credential.locked_until and credential.locked_until > now:
+        for secret in secrets_given:
+            verify_secret(_DUMMY_HASH, secret)
         audit.record(
             session,
             holder_actor(account.id),
@@ -152,22 +167,19 @@ def check_password(session: Session, eid_number: str, password: str) -> AccountV
             account.id,
             details={"why": "backoff"},
         )
-        raise TemporarilyLocked(
-            "too many failed attempts; try again later",
-            details={"retry_after": int((credential.locked_until - now).total_seconds()) + 1},
-            keep_writes=True,
-        )
-    if not verify_secret(credential.password_hash, password):
-        register_failure(session, credential, "password")
-        raise Unauthorized("wrong e-ID number or password", code="LOGIN_FAILED", keep_writes=True)
+        raise login_failed()
+    password_ok = verify_secret(credential.password_hash, password)
+    passcode_ok = passcode is None or verify_secret(credential.passcode_hash, passcode)
+    if not password_ok or not passcode_ok:
+        register_failure(session, credential, "password" if not password_ok else "passcode")
+        raise login_failed()
     return account
 
 
 def register_failure(session: Session, credential: HolderCredential, factor: str) -> None:
     credential.failed_attempts += 1
-    over = credential.failed_attempts - FREE_ATTEMPTS
-    if over >= 0:
-        wait = min(dt.timedelta(minutes=2**over), MAX_BACKOFF)
+    wait = lockout_wait(credential.failed_attempts, free=FREE_ATTEMPTS, cap=MAX_BACKOFF)
+    if wait is not None:
         credential.locked_until = clock.now() + wait
     audit.record(
         session,
@@ -190,12 +202,7 @@ def _succeeded(session: Session, account_id: uuid.UUID) -> None:
 def login_with_passcode(
     session: Session, *, eid_number: str, password: str, passcode: str
 ) -> IssuedSession:
-    account = check_password(session, eid_number, password)
-    credential = _credential_row(session, account.id)
-    assert credential is not None
-    if not verify_secret(credential.passcode_hash, passcode):
-        register_failure(session, credential, "passcode")
-        raise Unauthorized("wrong passcode", code="LOGIN_FAILED", keep_writes=True)
+    account = check_password(session, eid_number, password, passcode=passcode)
     require_usable_audited(session, account)
     _succeeded(session, account.id)
     return open_session(session, account, amr=["pwd", "pin"])
@@ -244,18 +251,19 @@ def login_with_device(
 ) -> IssuedSession:
     """Level 2 in the app: the password plus the bound device's signature over our nonce."""
     account = check_password(session, eid_number, password)
-    challenge = take_challenge(session, challenge_id, account.id, "login")
-    device = bound_device(session, account.id)
     credential = _credential_row(session, account.id)
     assert credential is not None
     try:
+        challenge = take_challenge(session, challenge_id, account.id, "login")
+        device = bound_device(session, account.id)
         if device is None:
             raise Unauthorized("no device is bound to this account", code="NO_BOUND_DEVICE")
         devices.verify_proof(device.public_jwk, proof, challenge.nonce)
-    except Unauthorized as refused:
+    except Unauthorized:
+        # The same answer as a wrong password: a refused challenge or proof must not confirm
+        # that the password was right. The failure counts, and the challenge stays used.
         register_failure(session, credential, "device")
-        refused.keep_writes = True  # the failure counts, and the challenge stays used
-        raise
+        raise login_failed() from None
     require_usable_audited(session, account)
     _succeeded(session, account.id)
     return open_session(session, account, amr=["pwd", "hwk"])

@@ -123,6 +123,18 @@ TEMPLATES: dict[str, Template] = {
         ),
         sms=N_("Your code to bind a new device: %(otp)s. Never share this code."),
     ),
+    "activation_code_renewed": Template(
+        subject=N_("A new activation code for your e-ID account"),
+        body=N_(
+            "The new activation code for your e-ID account %(eid_number)s is "
+            "%(activation_code)s\n\nThe previous code no longer works. Do not share the "
+            "activation code with anyone, officers included: the authorities never ask for it.\n"
+        ),
+        sms=N_(
+            "New activation code for e-ID %(eid_number)s: %(activation_code)s. The old code no "
+            "longer works. Never share it."
+        ),
+    ),
 }
 
 # Lock grounds arrive as the authority's codes; the holder reads them in words.

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from eid.core import throttle
 from eid.core.audit import Actor, AuditEvent
 from eid.core.errors import Forbidden, Unauthorized
 from eid.core.settings import get_settings
@@ -18,7 +19,12 @@ from eid.staff.schemas import BrowserSessionResponse, LoginRequest, TokenRespons
 router = APIRouter(prefix="/api/v1/officer", tags=["officers"])
 
 
-@router.post("/sessions", response_model=TokenResponse, status_code=201)
+@router.post(
+    "/sessions",
+    response_model=TokenResponse,
+    status_code=201,
+    dependencies=[Depends(throttle.limit(throttle.OFFICER_LOGIN, key_field="username"))],
+)
 def officer_login(
     body: LoginRequest, db: Session = Depends(get_db, scope="function")
 ) -> TokenResponse:
@@ -48,6 +54,8 @@ def _same_origin(request: Request) -> bool:
     "/browser-sessions",
     response_model=BrowserSessionResponse,
     status_code=201,
+    # The same buckets as `POST /sessions`: both routes count against one username and address.
+    dependencies=[Depends(throttle.limit(throttle.OFFICER_LOGIN, key_field="username"))],
     responses={403: {"description": "a sign-in sent from another site's page"}},
 )
 def officer_page_sign_in(

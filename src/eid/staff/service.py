@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import secrets
@@ -20,6 +19,7 @@ from eid.core.audit import Actor
 from eid.core.crypto import get_keystore, hash_token, seal, unseal
 from eid.core.errors import Conflict, Unauthorized, ValidationFailed
 from eid.core.settings import get_settings
+from eid.core.throttle import lockout_wait
 from eid.staff.models import ROLES, Office, Officer, OfficerSession
 
 # A used session's last_seen_at is written at most this often: one UPDATE a minute per session
@@ -86,39 +86,74 @@ def create_officer(
     )
 
 
+FREE_LOGIN_ATTEMPTS = 5
+MAX_LOGIN_WAIT = timedelta(days=1)
+
+
+def _login_failed(*, keep_writes: bool = False) -> Unauthorized:
+    """The one answer to an unknown username, a wrong password or code, a disabled account and
+    one in its backoff. No-oracle design: the lockout is enforced but never named, so the
+    answers (and, with the dummy hash, their timing) are the same for real and made-up
+    usernames; the message tells a real officer in the backoff to wait."""
+    return Unauthorized(
+        "wrong username, password or code, or too many attempts: wait and try again",
+        code="LOGIN_FAILED",
+        keep_writes=keep_writes,
+    )
+
+
+def _verify_password(stored_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored_hash, password)
+    except VerificationError:
+        return False
+
+
 def login(
     session: Session, *, username: str, password: str, totp: str, ttl_seconds: int
 ) -> tuple[str, int]:
+    """Password and TOTP. Every path verifies exactly one Argon2 hash (the dummy one for an
+    unknown username or an account in its backoff) and answers `_login_failed` on any failure."""
     officer = session.execute(
         select(Officer).where(Officer.username == username)
     ).scalar_one_or_none()
     now = clock.now()
     if officer is None:
-        with contextlib.suppress(VerificationError):
-            _hasher.verify(_DUMMY_HASH, password)
-        raise Unauthorized("wrong username, password or code", code="LOGIN_FAILED")
-    who = Actor(kind="officer", id=str(officer.id), role=officer.role, office=officer.office_code)
-    if not officer.active:
-        raise Unauthorized("this officer account is disabled", code="ACCOUNT_DISABLED")
-    if officer.locked_until and officer.locked_until > now:
-        wait = int((officer.locked_until - now).total_seconds()) + 1
-        raise Unauthorized(
-            "too many failed logins; try again in %(seconds)s s",
-            code="LOGIN_LOCKED",
-            details={"retry_after_seconds": wait},
-            params={"seconds": wait},
+        _verify_password(_DUMMY_HASH, password)
+        audit.record(
+            session,
+            Actor(kind="officer", id="unknown"),
+            "officer.login_failed",
+            "officer",
+            "unknown",
+            details={"why": "unknown_username"},
         )
+        raise _login_failed(keep_writes=True)
+    who = Actor(kind="officer", id=str(officer.id), role=officer.role, office=officer.office_code)
+    if officer.locked_until and officer.locked_until > now:
+        _verify_password(_DUMMY_HASH, password)
+        audit.record(
+            session, who, "officer.login_refused", "officer", officer.id, details={"why": "backoff"}
+        )
+        raise _login_failed(keep_writes=True)
     secret = unseal(officer.totp_secret, aad=f"totp:{username}".encode()).decode()
     totp_ok, step = _check_totp(secret, totp, officer.last_totp_step)
-    password_ok: bool
-    try:
-        password_ok = _hasher.verify(officer.password_hash, password)
-    except VerificationError:
-        password_ok = False
+    password_ok = _verify_password(officer.password_hash, password)
     if not (password_ok and totp_ok):
         _record_failed_login(session, officer.id, who)
+        raise _login_failed(keep_writes=True)
+    if not officer.active:
+        # Only someone with the password and code learns why; the attempt is audited.
+        audit.record(
+            session,
+            who,
+            "officer.login_refused",
+            "officer",
+            officer.id,
+            details={"why": "disabled"},
+        )
         raise Unauthorized(
-            "wrong username, password or code", code="LOGIN_FAILED", keep_writes=True
+            "this officer account is disabled", code="ACCOUNT_DISABLED", keep_writes=True
         )
     officer.failed_logins = 0
     officer.locked_until = None
@@ -146,10 +181,10 @@ def _record_failed_login(session: Session, officer_id: object, who: Actor) -> No
         .execution_options(populate_existing=True)  # the count as it is now, not as first read
     ).scalar_one()
     officer.failed_logins += 1
-    if officer.failed_logins >= 5:
-        # Backoff doubles with every failure past the fifth: 1, 2, 4 ... minutes, max 1 day.
-        minutes = min(2 ** (officer.failed_logins - 5), 1440)
-        officer.locked_until = clock.now() + timedelta(minutes=minutes)
+    # Backoff doubles with every failure past the fifth: 1, 2, 4 ... minutes, max 1 day.
+    wait = lockout_wait(officer.failed_logins, free=FREE_LOGIN_ATTEMPTS, cap=MAX_LOGIN_WAIT)
+    if wait is not None:
+        officer.locked_until = clock.now() + wait
     audit.record(session, who, "officer.login_failed", "officer", officer.id)
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from eid.core import throttle
 from eid.core.errors import Forbidden
 from eid.core.web import get_db
 from eid.identity import service as identity
@@ -56,13 +57,15 @@ def status_list(name: str, db: Session = DB) -> Response:
     )
 
 
-@router.post("/verifier/nonces", status_code=201)
+@router.post(
+    "/verifier/nonces", status_code=201, dependencies=[Depends(throttle.limit(throttle.VERIFIER))]
+)
 def verifier_nonce(body: NonceBody, db: Session = DB) -> NonceOut:
     row = verification.new_nonce(db, body.audience)
     return NonceOut(nonce=row.nonce, audience=row.audience, expires_at=row.expires_at)
 
 
-@router.post("/verifications")
+@router.post("/verifications", dependencies=[Depends(throttle.limit(throttle.VERIFIER))])
 def verify(body: VerificationBody, db: Session = DB) -> VerificationOut:
     card = verification.verify(db, body.presentation, body.nonce)
     return VerificationOut(
