@@ -42,6 +42,7 @@ PURGED_TABLES = (
     "calendar_overrides",
     "jobs",
     "workers",  # a worker that stops says so; long-gone workers are pruned
+    "throttle_buckets",  # rate buckets whose time has passed (core.throttle)
 )
 
 # Serialises role creation when several processes start on one embedded cluster at once.

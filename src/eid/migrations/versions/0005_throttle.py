@@ -1,7 +1,7 @@
 """throttle buckets; activation lockout that expires
 
-Revision ID: 0005
-Revises: 0001
+Revision ID: 0005_throttle
+Revises: 0002_audit_chain
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | None = "0001"
+revision: str = "0005_throttle"
+down_revision: str | None = "0002_audit_chain"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
