@@ -181,6 +181,7 @@ def limit(
         await run_in_threadpool(hit, policy, client_ip(request), key)
 
     dependency.__name__ = f"throttle_{policy.name.replace('-', '_')}"
+    dependency.throttle_policy = policy  # type: ignore[attr-defined]  # found by the route test
     return dependency
 
 

@@ -73,6 +73,10 @@ def verify(body: VerificationBody, db: Session = DB) -> VerificationOut:
     )
 
 
-@router.post("/presentations/qr", response_class=Response)
+@router.post(
+    "/presentations/qr",
+    response_class=Response,
+    dependencies=[Depends(throttle.limit(throttle.VERIFIER))],  # drawing a QR costs CPU
+)
 def presentation_qr(body: QrBody) -> Response:
     return Response(qr.presentation_qr_png(body.presentation), media_type="image/png")
