@@ -45,6 +45,7 @@ from eid.core import clock
 from eid.core.database import Base, get_engine
 from eid.core.errors import EidError
 from eid.core.settings import get_settings
+from eid.i18n import N_
 
 
 class ThrottleBucket(Base):
@@ -62,7 +63,8 @@ class TooManyRequests(EidError):
 
     def __init__(self, retry_after: int, **kwargs: Any) -> None:
         super().__init__(
-            "too many requests; try again later",
+            N_("too many requests; try again in %(seconds)s s"),
+            params={"seconds": retry_after},
             details={"retry_after": retry_after},
             **kwargs,
         )
