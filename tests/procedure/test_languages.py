@@ -171,9 +171,13 @@ def test_domain_errors_keep_their_code_in_the_officers_language(
 def test_holders_read_errors_in_any_of_the_five_languages(live: str) -> None:
     body = {"eid_number": "000000000000", "password": "x", "passcode": "123456"}
     for language, message in (
-        ("ja", "電子ID番号またはパスワードが正しくありません"),
-        ("zh-CN", "电子身份号码或密码错误"),
-        ("fr", "wrong e-ID number or password"),
+        (
+            "ja",
+            "電子IDの番号または認証情報が正しくないか、試行回数が多すぎます。"
+            "しばらく待ってからもう一度お試しください",
+        ),
+        ("zh-CN", "电子身份号码或凭据错误，或尝试次数过多：请稍候再试"),  # noqa: RUF001
+        ("fr", "wrong e-ID number or credentials, or too many attempts: wait and try again"),
     ):
         r = httpx.post(
             f"{live}/api/v1/identity/sessions", json=body, headers={"Accept-Language": language}
