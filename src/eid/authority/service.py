@@ -379,12 +379,27 @@ def send_new_activation_code(
     )
 
 
+ACTIVATION_CODE_REQUEST_TASK = "authority.activation_code_request"
+
+
 def request_activation_code(session: Session, eid_number: str) -> None:
-    """The holder asks for a new code by e-ID number: it goes by SMS to the phone on file only.
-    Nothing is said back, so the call reveals nothing about the number (the endpoint answers
-    the same either way; its per-number limit caps how often a code can be replaced)."""
+    """The holder asks for a new code by e-ID number. The request itself only queues the work,
+    the same for any number, so neither the answer nor its time says whether the number exists
+    or awaits activation; the job (`send_requested_activation_code`) does the rest. The
+    endpoint's per-number limit caps how often a code can be replaced."""
+    jobs.enqueue(
+        session,
+        ACTIVATION_CODE_REQUEST_TASK,
+        {"eid_number": eid_number.strip()[:32]},  # an identifier, not personal data
+        key=f"activation-code-request:{uuid.uuid4()}",
+        max_attempts=3,
+    )
+
+
+def send_requested_activation_code(session: Session, eid_number: str) -> None:
+    """A new code by SMS to the phone on file only, if the number awaits activation."""
     account = session.execute(
-        select(Account).where(Account.eid_number == eid_number.strip())
+        select(Account).where(Account.eid_number == eid_number)
     ).scalar_one_or_none()
     if account is None or account.status != "pending_activation":
         return

@@ -44,6 +44,11 @@ def handle_account_request(session: Session, payload: dict[str, Any], _: object)
     )
 
 
+@task(service.ACTIVATION_CODE_REQUEST_TASK)
+def handle_activation_code_request(session: Session, payload: dict[str, Any], _: object) -> None:
+    service.send_requested_activation_code(session, str(payload["eid_number"]))
+
+
 @periodic("authority.follow_registry", every=timedelta(seconds=30))
 @task("authority.follow_registry")
 def follow_registry(session: Session, payload: dict[str, Any], ports: HasRegistry) -> None:

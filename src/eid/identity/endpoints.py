@@ -76,7 +76,8 @@ def activation_code_request(
     body: ActivationCodeRequestBody, db: Session = Depends(get_db, scope="function")
 ) -> ActivationCodeRequestOut:
     """A new activation code by SMS to the phone on file, if the number awaits activation. The
-    answer is the same whether or not it does (nothing about the number is revealed)."""
+    answer, and the work done before it, are the same whether or not it does (the look-up runs
+    in a job): nothing about the number is revealed."""
     authority.request_activation_code(db, body.eid_number)
     return ActivationCodeRequestOut()
 
