@@ -77,3 +77,20 @@ def test_the_credential_endpoints_are_limited() -> None:
         ("POST", "/api/v1/applications/{app_id}/phone-verification"),
         ("POST", "/api/v1/applications/{app_id}/phone-verification/confirmation"),
     } <= limited
+
+
+def test_rate_limited_routes_declare_429_with_retry_after() -> None:
+    from fastapi.testclient import TestClient
+
+    from eid.app import create_app
+
+    paths = TestClient(create_app()).get("/openapi.json").json()["paths"]
+    for path, method in (
+        ("/api/v1/identity/challenges", "post"),
+        ("/api/v1/identity/activation/code-request", "post"),
+        ("/api/v1/wallet/verifier/nonces", "post"),
+        ("/api/v1/consent-texts/{version}", "get"),
+        ("/oauth2/token", "post"),
+    ):
+        declared = paths[path][method]["responses"]
+        assert "Retry-After" in declared["429"]["headers"], (method, path)

@@ -65,6 +65,11 @@ def _checks_roles(route: APIRoute) -> bool:
     )
 
 
+def _rate_limited(route: APIRoute) -> bool:
+    """A route behind `core.throttle.limit` answers 429 when its caller goes over the limit."""
+    return any(hasattr(call, "throttle_policy") for call in dependency_calls(route.dependant))
+
+
 def _takes_credential_in_body(route: APIRoute) -> bool:
     model = route.body_field.field_info.annotation if route.body_field else None
     fields = getattr(model, "model_fields", {})
@@ -77,6 +82,8 @@ def statuses_for(route: APIRoute, path: str, method: str) -> set[int]:
         statuses |= {401, 403}  # 403: the holder's account is locked
     if _takes_credential_in_body(route):
         statuses |= {401, 403, 429}
+    if _rate_limited(route):
+        statuses.add(429)
     if path.startswith(OAUTH_PREFIXES):
         statuses |= {400, 401, 403}
     if not path.startswith(UNMETERED_PATHS):
