@@ -1,7 +1,7 @@
 """throttle buckets; activation lockout that expires
 
 Revision ID: 0005_throttle
-Revises: 0003_officer_session_idle
+Revises: 0004_sealed_personal_data
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_throttle"
-down_revision: str | None = "0003_officer_session_idle"
+down_revision: str | None = "0004_sealed_personal_data"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
