@@ -1,7 +1,7 @@
 """throttle buckets; activation lockout that expires
 
-Revision ID: 0005_throttle
-Revises: 0004_sealed_personal_data
+Revision ID: 0006_throttle
+Revises: 0005_worker_heartbeats
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_throttle"
-down_revision: str | None = "0004_sealed_personal_data"
+revision: str = "0006_throttle"
+down_revision: str | None = "0005_worker_heartbeats"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
