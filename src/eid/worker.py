@@ -10,6 +10,7 @@ import time
 from eid.app import import_all_tasks
 from eid.core.database import as_worker, unit_of_work
 from eid.core.jobs import Worker
+from eid.core.schema import import_all_models
 from eid.wiring import Ports, build_ports
 
 log = logging.getLogger(__name__)
@@ -34,9 +35,18 @@ def warm_up(ports: Ports) -> threading.Thread:
     return thread
 
 
+def load_tasks() -> None:
+    """Every job handler, and every table: a handler's flush orders its rows by the foreign keys
+    of all tables, and the task modules alone do not import every model (`applications`
+    references `offices`, which only the staff domain's models define). Inside `eid serve` the
+    routers import them all; `eid worker` alone failed every verification job without this."""
+    import_all_tasks()
+    import_all_models()
+
+
 def run_worker(concurrency: int = 1, ports: Ports | None = None) -> None:
     """`eid worker`: its own ports, one set for all its threads (one engine, one 1:N index)."""
-    import_all_tasks()
+    load_tasks()
     ports = ports or build_ports()
     warm_up(ports)
     workers = [Worker(context=ports) for _ in range(concurrency)]
@@ -61,7 +71,7 @@ def run_worker(concurrency: int = 1, ports: Ports | None = None) -> None:
 def start_embedded(concurrency: int, ports: Ports) -> list[Worker]:
     """Workers as daemon threads of the server (one-command start on a laptop), sharing the
     server's ports."""
-    import_all_tasks()
+    load_tasks()
     warm_up(ports)
     workers = [Worker(context=ports) for _ in range(concurrency)]
     for i, w in enumerate(workers):
