@@ -631,6 +631,10 @@ def _count(conn: Any, peers: Peers, results: list[str]) -> dict[str, Any]:
     c["jobs left"] = conn.execute(
         text("SELECT count(*) FROM jobs WHERE status IN ('queued', 'running') AND run_at <= now()")
     ).scalar_one()
+    # A job its killed worker held, put back by the reaper once its lease ran out.
+    c["jobs reaped"] = conn.execute(
+        text("SELECT count(*) FROM jobs WHERE last_error LIKE 'worker lost%'")
+    ).scalar_one()
     c["jobs failed"] = conn.execute(
         text("SELECT count(*) FROM jobs WHERE status NOT IN ('queued', 'running', 'done')")
     ).scalar_one()
