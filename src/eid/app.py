@@ -13,6 +13,7 @@ import eid
 from eid.core.edge import edge_lifespan, install_edge
 from eid.core.health import install_health
 from eid.core.schema import import_domain_modules
+from eid.core.settings import get_settings
 from eid.core.web import install_error_handlers
 from eid.web import install as install_pages
 from eid.wiring import Ports, build_ports
@@ -46,11 +47,16 @@ def import_all_tasks() -> None:
 def create_app(*, ports: Ports | None = None, lifespan: Any = None) -> FastAPI:
     """The app with the given ports' implementations (`eid.wiring`), else those the settings
     name. Endpoints reach them through `core.web.app_ports`."""
+    settings = get_settings()
+    development = settings.env != "production"
     app = FastAPI(
         title="eid",
         version=eid.__version__,
         description="Level-2 electronic identification for foreign residents of Viet Nam",
         lifespan=edge_lifespan(lifespan),
+        docs_url="/docs" if development else None,
+        redoc_url="/redoc" if development else None,
+        openapi_url="/openapi.json" if development or settings.publish_openapi else None,
     )
     app.state.ports = ports or build_ports()
     install_error_handlers(app)

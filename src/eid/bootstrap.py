@@ -56,6 +56,36 @@ def check_database_role(settings: Settings, engine: Engine | None = None) -> Non
     log.warning("database role: %s (refused in production)", "; ".join(problems))
 
 
+def require_keys(settings: Settings) -> None:
+    """Production starts only with every key (eid.core.keyset, and the OIDC provider's in the
+    database), else refuses naming each one missing or unusable; it never makes one.
+    Development makes the missing ones now, in the starting process, so that several server or
+    worker processes never race to create the same key."""
+    from eid.core import keyset
+    from eid.core.crypto import keystore_from_settings
+    from eid.identity.keys import active_key, active_key_problem
+
+    keystore = keystore_from_settings(settings)
+    if settings.env != "production":
+        keyset.problems(keystore)  # makes what is missing
+        with unit_of_work() as session:
+            active_key(session)
+        return
+    problems = keyset.problems(keystore)
+    if not problems:  # the OIDC keys are sealed with the data key: it must be readable first
+        with unit_of_work() as session:
+            oidc = active_key_problem(session)
+        problems += [oidc] if oidc else []
+    if problems:
+        raise EidError(
+            "production does not start without its keys; missing or unusable: %(keys)s. An "
+            "operator makes the key files once with `eid keys init --dir %(folder)s`, and the "
+            "first OpenID Connect signing key with `eid oidc rotate-key`",
+            code="KEYS_MISSING",
+            params={"keys": ", ".join(problems), "folder": str(settings.resolved_keys_dir)},
+        )
+
+
 def seed_development(settings: Settings) -> dict[str, object] | None:
     """Seed once, in development only; writes the demo officer's credentials to the data dir."""
     from eid.calendar.service import seed_overrides

@@ -7,11 +7,14 @@ import logging
 import os
 import signal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from eid.core.audit import Actor
+
+if TYPE_CHECKING:
+    from eid.core.settings import Settings
 
 app = typer.Typer(
     help="eid: Level-2 e-ID for foreign residents of Viet Nam",
@@ -67,14 +70,32 @@ def migrate() -> None:
 def serve(
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
-    worker: Annotated[bool, typer.Option(help="run the job worker inside the server")] = True,
+    worker: Annotated[
+        bool | None,
+        typer.Option(help="run the job worker inside the server (default: with one process)"),
+    ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, help="server processes on one port; above 1, run `eid worker` beside them"
+        ),
+    ] = 1,
 ) -> None:
     """Run the HTTP server (with its worker): migrates, and seeds in development."""
+    if workers > 1 and worker:
+        raise typer.BadParameter(
+            "the job worker runs in no server process with --workers: run `eid worker` beside"
+        )
     _logging(service=True)
     import uvicorn
 
     from eid.app import create_app
-    from eid.bootstrap import check_database_role, migrates_at_start, seed_development
+    from eid.bootstrap import (
+        check_database_role,
+        migrates_at_start,
+        require_keys,
+        seed_development,
+    )
     from eid.bootstrap import migrate as run_migrate
     from eid.core.embedded_supervisor import supervise_embedded
     from eid.core.settings import get_settings
@@ -92,9 +113,13 @@ def serve(
         run_migrate()
     check_database_role(settings)
     supervise_embedded()  # the laptop path: restart our own PostgreSQL if it dies
+    require_keys(settings)
     creds = seed_development(settings)
+    if workers > 1:
+        _serve_processes(settings, bind_host, bind_port, workers)
+        return
     ports = build_ports(settings)  # one set for the server and its embedded worker
-    if worker and settings.embedded_worker:
+    if worker is not False and settings.embedded_worker:
         start_embedded(settings.worker_concurrency, ports)
     if creds:
         typer.echo(
@@ -116,6 +141,32 @@ def serve(
     )
 
 
+def _serve_processes(settings: Settings, host: str, port: int, processes: int) -> None:
+    """`--workers N`: uvicorn spawns N processes that each build the app (eid.serving)."""
+    import uvicorn
+
+    from eid.core.database import database_url, get_engine
+    from eid.serving import APP_FACTORY, share_database, warn_about_connections
+
+    share_database(database_url(settings))
+    warn_about_connections(settings, processes)
+    get_engine().dispose()  # the processes open their own; the supervisor needs none
+    logging.getLogger(__name__).info(
+        "%d server processes, no job worker among them: run `eid worker` beside", processes
+    )
+    # uvicorn's supervisor handles SIGTERM itself: it stops the processes, then returns here.
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        workers=processes,
+        host=host,
+        port=port,
+        log_level="info",
+        log_config=None if settings.json_logs else uvicorn.config.LOGGING_CONFIG,
+        access_log=False,
+    )
+
+
 def _exit_on_signal(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
@@ -124,11 +175,12 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
 def worker(concurrency: Annotated[int, typer.Option()] = 2) -> None:
     """Run the durable job worker."""
     _logging(service=True)
-    from eid.bootstrap import check_database_role
+    from eid.bootstrap import check_database_role, require_keys
     from eid.core.settings import get_settings
     from eid.worker import run_worker
 
     check_database_role(get_settings())
+    require_keys(get_settings())
 
     run_worker(concurrency)
 
@@ -357,7 +409,8 @@ def audit_checkpoint() -> None:
 
 
 keys_app = typer.Typer(
-    help="Keys of the personal data at rest: rotate, re-seal, retire", no_args_is_help=True
+    help="The key folder: init, check; personal data keys: rotate, reseal, retire",
+    no_args_is_help=True,
 )
 app.add_typer(keys_app, name="keys")
 RING_HELP = "personal-data (seals the columns) or blind-index (computes the look-up indexes)"
@@ -428,6 +481,41 @@ def keys_retire(
         get_keystore().retire(ring, key)
         audit.record(session, CLI_ACTOR, "keys.retired", "keyring", ring, details={"key": key})
     _echo({"ring": ring, "retired": key})
+
+
+@keys_app.command("init")
+def keys_init(
+    folder: Annotated[
+        Path | None, typer.Option("--dir", help="the key folder (default: EID_KEYS_DIR)")
+    ] = None,
+) -> None:
+    """Make every missing key once (folder 0700, files 0600); never replaces an existing one.
+    Production never makes keys by itself: this is the operator's explicit step."""
+    from eid.core.keyset import init_keys
+    from eid.core.settings import get_settings
+
+    target = folder or get_settings().resolved_keys_dir
+    made, kept = init_keys(target)
+    _echo({"dir": str(target), "made": made, "kept": kept})
+
+
+@keys_app.command("check")
+def keys_check(
+    folder: Annotated[
+        Path | None, typer.Option("--dir", help="the key folder (default: EID_KEYS_DIR)")
+    ] = None,
+) -> None:
+    """The key files production checks before it starts (makes none): exit 0 when every one is
+    there and usable, else 1 naming each one that is not."""
+    from eid.core.crypto import FileKeyStore
+    from eid.core.keyset import KEYS, problems
+    from eid.core.settings import get_settings
+
+    target = folder or get_settings().resolved_keys_dir
+    found = problems(FileKeyStore(target, generate=False))
+    _echo({"dir": str(target), "keys": [k.name for k in KEYS], "problems": found})
+    if found:
+        raise typer.Exit(1)
 
 
 @app.command()

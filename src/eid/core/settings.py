@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     # /metrics: open on loopback; from elsewhere (and always in production) it needs this bearer.
     metrics_token: str | None = None
     json_logs: bool = True
+    # Production serves no /docs or /redoc (a developer's tools, scripts from a CDN), and the
+    # OpenAPI document only when this says so (e.g. for relying parties' developers).
+    publish_openapi: bool = False
 
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:

@@ -11,6 +11,7 @@ import json
 import time
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from joserfc.jwk import ECKey
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -18,8 +19,11 @@ from sqlalchemy.orm import Session
 from eid.core import audit, clock
 from eid.core.audit import Actor
 from eid.core.crypto import seal, unseal
+from eid.core.errors import EidError
+from eid.core.settings import get_settings
 from eid.identity.models import OidcSigningKey
 
+KEY_NAME = "oidc-signing"
 ALG = "ES256"
 ID_TOKEN_TTL = dt.timedelta(hours=1)
 # Longest-lived thing a key signs (the id_token) plus clock skew relying parties tolerate.
@@ -81,6 +85,14 @@ def active_key(session: Session) -> tuple[str, ECKey]:
         .limit(1)
     ).scalar_one_or_none()
     if row is None:
+        if get_settings().env == "production":
+            # Never made behind the operator's back: `eid oidc rotate-key` makes the first, and
+            # production does not start without it (eid.bootstrap.require_keys).
+            raise EidError(
+                "key %(name)s is missing from the key store",
+                code="KEY_MISSING",
+                params={"name": KEY_NAME},
+            )
         row = create_signing_key(session)
     cached = _private_cache.get(row.kid)
     if cached is None:
@@ -89,6 +101,24 @@ def active_key(session: Session) -> tuple[str, ECKey]:
         _private_cache[row.kid] = cached
     _active = (now, row.kid)
     return row.kid, cached
+
+
+def active_key_problem(session: Session) -> str | None:
+    """Why the provider could not sign (no active key, or one the data key cannot unseal:
+    the key folder is not the one this database was sealed with); None when it can."""
+    row = session.execute(
+        select(OidcSigningKey)
+        .where(OidcSigningKey.active.is_(True))
+        .order_by(OidcSigningKey.created_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if row is None:
+        return f"{KEY_NAME} (none active in the database: run eid oidc rotate-key)"
+    try:
+        unseal(row.private_jwk, aad=_aad(row.kid))
+    except InvalidTag:
+        return f"{KEY_NAME} (does not unseal with this data key: another key folder?)"
+    return None
 
 
 def forget_active_key() -> None:
