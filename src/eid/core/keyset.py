@@ -40,7 +40,7 @@ KEYS: tuple[KeySpec, ...] = (
         "AES-256-GCM key sealing biometrics, TOTP secrets and OIDC private keys",
     ),
     KeySpec(PERSONAL_DATA_RING, "keyring", "AES-256-GCM keys sealing the personal data columns"),
-    KeySpec(BLIND_INDEX_RING, "keyring", "HMAC keys of the blind indexes (passport, card look-ups)"),
+    KeySpec(BLIND_INDEX_RING, "keyring", "HMAC keys of the blind indexes (look-ups)"),
     KeySpec("activation-code", "secret", "derives holders' activation codes"),
     KeySpec("phone-otp", "secret", "derives phone verification codes"),
     KeySpec("officer-csrf", "secret", "binds the officer pages' CSRF token to the session"),
