@@ -115,17 +115,17 @@ def serve(
     supervise_embedded()  # the laptop path: restart our own PostgreSQL if it dies
     require_keys(settings)
     creds = seed_development(settings)
+    if creds:
+        typer.echo(
+            f"\nDemo officer: {creds['username']} (password and TOTP secret in "
+            f"{settings.data_dir / 'demo-officer.json'}); try: eid officer code\n"
+        )
     if workers > 1:
         _serve_processes(settings, bind_host, bind_port, workers)
         return
     ports = build_ports(settings)  # one set for the server and its embedded worker
     if worker is not False and settings.embedded_worker:
         start_embedded(settings.worker_concurrency, ports)
-    if creds:
-        typer.echo(
-            f"\nDemo officer: {creds['username']} (password and TOTP secret in "
-            f"{settings.data_dir / 'demo-officer.json'}); try: eid officer code\n"
-        )
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it; with the default action the
     # process would die without its exit handlers, which stop the embedded PostgreSQL.
     signal.signal(signal.SIGTERM, _exit_on_signal)
