@@ -11,7 +11,9 @@ Steps, each against the same servers:
 3. peak: the national peak x10, 4,000 applications a day across 20 offices, over an 8-hour
    working day (4,000 / 28,800 s = 0.139 applications/s, one every 144 s per office), each
    office's console polling its applications once a second, plus `--logins` eKYC logins a
-   second (50: the whole OIDC code flow of an activated holder, 6 requests, two Argon2id).
+   second (50: the whole OIDC code flow of an activated holder, 6 requests, two Argon2id), by as
+   many users each aiming at one login a second; closed loop: a user starts its next login only
+   when the last is done, so a saturated server is offered less, and the table says what it got.
 """
 
 from __future__ import annotations
