@@ -73,15 +73,17 @@ def test_serve_with_two_workers_starts_both_and_answers_from_the_database(
             time.sleep(0.5)
         assert len(_server_children(server.pid)) == 2
 
-        # Answers that need the database, many times over so both processes take some.
+        # Answers that need the database (a bearer token is looked up there), many times over
+        # so both processes take some; a credential endpoint would soon answer 429 instead.
         with httpx.Client(base_url=base, timeout=10) as client:
             for _ in range(20):
-                refused = client.post(
-                    "/api/v1/officer/sessions",
-                    json={"username": "nobody.here", "password": "x" * 12, "totp": "000000"},
+                refused = client.get(
+                    "/api/v1/reviews", headers={"Authorization": "Bearer not-a-real-token"}
                 )
                 assert refused.status_code == 401, refused.text
-                assert client.get("/api/v1/calendar/overrides").status_code in (200, 401)
+                assert refused.json()["error"]["code"] == "INVALID_TOKEN", refused.text
+            ready = client.get("/readyz")  # the database and schema are; no worker runs yet
+            assert ready.status_code == 503 and "worker" in ready.text, ready.text
     finally:
         server.send_signal(signal.SIGTERM)
         try:
