@@ -63,6 +63,13 @@ def _tk01() -> dict[str, object]:
     }
 
 
+def _client_address() -> dict[str, str]:
+    """Each simulated user comes from its own address, as a proxy would name it (run_load.py
+    trusts the loopback proxy): the per-IP rate limits see many clients, not one."""
+    a, b, c = (random.randrange(1, 255) for _ in range(3))
+    return {"X-Forwarded-For": f"10.{a}.{b}.{c}"}
+
+
 class OfficeClerk(HttpUser):
     """Creates an application now and then, and reads its applications back more often."""
 
@@ -71,7 +78,7 @@ class OfficeClerk(HttpUser):
 
     def on_start(self) -> None:
         token = random.choice(SETUP["officer_tokens"])
-        self.headers = {"Authorization": f"Bearer {token}"}
+        self.headers = {"Authorization": f"Bearer {token}", **_client_address()}
         self.mine: list[str] = []
         # Offices open at different moments: the first application comes after a random wait.
         self.next_create = time.monotonic() + (
@@ -127,6 +134,9 @@ class EkycLogin(HttpUser):
 
     weight = 1 if STEP == "peak" else 0
     wait_time = constant_throughput(LOGIN_RATE)
+
+    def on_start(self) -> None:
+        self.client.headers.update(_client_address())
 
     @task
     def login(self) -> None:
