@@ -1,4 +1,5 @@
-"""Fixtures for the biometric tests: the shared real images (the engine, `bio_engine`, is the session's: tests/conftest.py)."""
+"""Fixtures for the biometric tests: the shared real images (the engine, `bio_engine`, is the
+session's: tests/conftest.py)."""
 
 from __future__ import annotations
 

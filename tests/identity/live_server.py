@@ -1,4 +1,4 @@
-"""What the holder's browser does against the live server (the `live` fixture, tests/conftest.py)."""
+"""What the holder's browser does against the live server (`live`, tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-
 
 _HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
 
