@@ -80,21 +80,20 @@ def test_worker_killed_mid_issuance(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        # The worker process is now inside issuance, waiting on the lock.
-        waiting = wait_until(
-            lambda: (
-                engine.connect()
-                .execute(
+
+        # The worker process is now inside issuance, waiting on the lock (PostgreSQL signals
+        # nothing here: polled, each look on a connection given back to the pool).
+        def blocked_on_notifications() -> bool:
+            with engine.connect() as conn:
+                waiting = conn.execute(
                     text(
                         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                         "AND query ILIKE '%notifications%'"
                     )
-                )
-                .scalar_one()
-                > 0
-            ),
-            timeout=30,
-        )
+                ).scalar_one()
+            return bool(waiting > 0)
+
+        waiting = wait_until(blocked_on_notifications, timeout=30)
         assert waiting
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
