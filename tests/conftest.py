@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 _tmp = Path(tempfile.mkdtemp(prefix="eid-test-"))
 os.environ["EID_ENV"] = "test"
@@ -36,6 +36,11 @@ from eid.core.database import (  # noqa: E402
 )
 from eid.core.roles import DatabaseRoles, drop_roles, provision  # noqa: E402
 from eid.core.settings import get_settings  # noqa: E402
+from eid.wiring import Ports, build_ports  # noqa: E402
+from tests.support import LiveServer, Peers, SmsPeer, SmtpPeer, WorkerThread  # noqa: E402
+
+if TYPE_CHECKING:
+    from eid.biometrics import BiometricEngine
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -182,11 +187,112 @@ def page() -> Iterator[object]:
 
 
 @pytest.fixture
-def api(committed: Engine) -> Iterator[Any]:
-    """The app in-process (Starlette's TestClient), on a database emptied afterwards."""
+def api(committed: Engine, ports: Ports) -> Iterator[Any]:
+    """The app in-process (Starlette's TestClient) with this test's ports, on a database
+    emptied afterwards."""
     from fastapi.testclient import TestClient
 
     from eid.app import create_app
 
-    with TestClient(create_app()) as client:
+    with TestClient(create_app(ports=ports)) as client:
         yield client
+
+
+# The harness (tests/support.py): one pair of local peers, one live server and one worker
+# thread per session; the ports they use are built afresh for each test.
+
+
+@pytest.fixture(scope="session")
+def _peers() -> Iterator[Peers]:
+    smtp, sms = SmtpPeer(), SmsPeer()
+    smtp.start()
+    sms.start()
+    yield Peers(smtp, sms)
+    sms.stop()
+    smtp.stop()
+
+
+@pytest.fixture
+def peers(_peers: Peers) -> Peers:
+    """The local SMTP server and SMS gateway, emptied for this test: what the code under test
+    delivers is read here (or in the outbox), never by patching the sender."""
+    for peer in _peers:
+        peer.reset()
+    return _peers
+
+
+@pytest.fixture(scope="session")
+def bio_engine() -> BiometricEngine:
+    """One biometric engine per session: its models load once, on first use."""
+    from eid.biometrics import BiometricEngine
+
+    return BiometricEngine()
+
+
+def _build_ports(peers: Peers, engine: BiometricEngine) -> Ports:
+    from eid.biometrics.matcher import EngineMatcher
+    from eid.notify.ports import Channels
+    from eid.notify.sms_http import HttpSmsGateway
+    from eid.notify.smtp import SmtpEmailSender
+
+    channels = Channels(
+        email=SmtpEmailSender(peers.smtp.host, peers.smtp.port, get_settings().smtp_from),
+        sms=HttpSmsGateway(peers.sms.url, timeout=5),
+    )
+    return build_ports(matcher=EngineMatcher(engine), channels=channels)
+
+
+@pytest.fixture
+def ports(_peers: Peers, bio_engine: BiometricEngine) -> Ports:
+    """This test's ports, as `eid serve` builds them: email and SMS to the local peers, the
+    session's biometric engine, and a 1:N index of its own, so that no test finds a face
+    another test enrolled (the gallery rows themselves go with `db`'s rollback or
+    `committed`'s truncation)."""
+    return _build_ports(_peers, bio_engine)
+
+
+@pytest.fixture(scope="session")
+def _worker(engine: Engine, _peers: Peers, bio_engine: BiometricEngine) -> Iterator[WorkerThread]:
+    from eid.app import import_all_tasks
+
+    import_all_tasks()
+    with WorkerThread(_build_ports(_peers, bio_engine)) as worker:
+        worker.pause()  # runs only for a test that asks for it, with that test's ports
+        yield worker
+
+
+@pytest.fixture
+def worker_thread(_worker: WorkerThread, ports: Ports, committed: Engine) -> Iterator[WorkerThread]:
+    """The job worker running in this process with this test's ports; paused again (between
+    two jobs) before `committed` empties the tables."""
+    _worker.use(ports)
+    yield _worker
+    _worker.pause()
+
+
+@pytest.fixture(scope="session")
+def _live(engine: Engine, _peers: Peers, bio_engine: BiometricEngine) -> Iterator[LiveServer]:
+    from eid.app import create_app
+
+    with LiveServer(create_app(ports=_build_ports(_peers, bio_engine))) as server:
+        yield server
+
+
+@pytest.fixture
+def live(_live: LiveServer, ports: Ports, committed: Engine) -> Iterator[str]:
+    """The real app under uvicorn on a free port, serving with this test's ports, `EID_ISSUER`
+    its own address; its URL. Ask for `worker_thread` too when jobs must run."""
+    from eid.identity import keys
+
+    _live.use(ports)
+    keys.forget_active_key()  # the cached key's row went with the previous test's truncation
+    previous = os.environ.get("EID_ISSUER")
+    os.environ["EID_ISSUER"] = _live.url
+    get_settings.cache_clear()
+    yield _live.url
+    if previous is None:
+        os.environ.pop("EID_ISSUER", None)
+    else:
+        os.environ["EID_ISSUER"] = previous
+    get_settings.cache_clear()
+    keys.forget_active_key()

@@ -1,4 +1,5 @@
-"""Fixtures for the biometric tests: the shared real images and one engine per session."""
+"""Fixtures for the biometric tests: the shared real images (the engine, `bio_engine`, is the
+session's: tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,6 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from eid.biometrics import BiometricEngine
-
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
@@ -19,11 +18,6 @@ def bio_data() -> Path:
     if not (SHARED_DATA / "faces" / "labels.csv").is_file():
         pytest.skip(f"shared biometric test data not found at {SHARED_DATA}")
     return SHARED_DATA
-
-
-@pytest.fixture(scope="session")
-def bio_engine() -> BiometricEngine:
-    return BiometricEngine()
 
 
 def face_bytes(data: Path, name: str) -> bytes:

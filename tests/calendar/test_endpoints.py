@@ -1,16 +1,10 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy.engine import Engine
 
-from eid.calendar.endpoints import router
 from eid.core.audit import Actor
 from eid.core.database import unit_of_work
-from eid.core.web import install_error_handlers
 from eid.staff import service as staff
 
 PASSWORD = "Correct-horse-42!"
@@ -39,15 +33,9 @@ def _token(client: TestClient, role: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def client(committed: Engine) -> Iterator[TestClient]:
-    from eid.staff.endpoints import router as staff_router
-
-    app = FastAPI()
-    install_error_handlers(app)
-    app.include_router(staff_router)
-    app.include_router(router)
-    with TestClient(app) as test_client:
-        yield test_client
+def client(api: TestClient) -> TestClient:
+    """The whole app in-process (the harness's `api`), on a database emptied afterwards."""
+    return api
 
 
 def test_admin_edits_overrides_and_the_deadline_follows(client: TestClient) -> None:

@@ -9,7 +9,7 @@ import threading
 import time
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 
 from eid.core.audit import Actor
@@ -18,6 +18,7 @@ from eid.enrolment import service
 from eid.enrolment.models import Application
 from eid.enrolment.state import transition
 from eid.staff.service import create_officer
+from tests.support import wait_until
 
 SYSTEM = Actor.system("test")
 
@@ -53,12 +54,27 @@ def _captured_application() -> uuid.UUID:
         return app.id
 
 
-def _verify_later(app_id: uuid.UUID, delay: float) -> threading.Thread:
+def _waiting_on_notices(engine: Engine) -> bool:
+    """Whether a waiter has read the status after its LISTEN and found nothing yet: from then
+    on only a notice can end its wait. PostgreSQL has no signal for this, so it is polled."""
+    with engine.connect() as conn:
+        return bool(
+            conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND state = 'idle' AND query LIKE 'SELECT status FROM applications%'"
+                )
+            ).scalar_one()
+        )
+
+
+def _verify_later(app_id: uuid.UUID, engine: Engine, committing: list[float]) -> threading.Thread:
     def run() -> None:
-        time.sleep(delay)  # stands for the worker's run, so the wait has started first
+        wait_until(lambda: _waiting_on_notices(engine), timeout=20, every=0.01)
         with unit_of_work() as session:
             app = session.execute(select(Application).where(Application.id == app_id)).scalar_one()
             transition(session, app, "verified", actor=SYSTEM, reason="all checks passed")
+            committing.append(time.monotonic())  # the commit (and its notice) comes next
 
     thread = threading.Thread(target=run)
     thread.start()
@@ -67,13 +83,16 @@ def _verify_later(app_id: uuid.UUID, delay: float) -> threading.Thread:
 
 def test_the_wait_ends_at_the_commit_that_moves_the_application_on(committed: Engine) -> None:
     app_id = _captured_application()
-    worker = _verify_later(app_id, 0.5)
-    started = time.monotonic()
+    committing: list[float] = []
+    worker = _verify_later(app_id, committed, committing)
     status = asyncio.run(service.wait_for_verification(app_id, timeout=20))
-    waited = time.monotonic() - started
+    returned = time.monotonic()
     worker.join()
     assert status == "verified"
-    assert 0.4 < waited < 5, waited  # woken by the notice, long before the timeout
+    # Woken by the notice: after the worker's commit (the waiter had already read `captured`),
+    # and long before the timeout.
+    [commit] = committing
+    assert 0 < returned - commit < 5, returned - commit
 
 
 def test_the_wait_gives_up_after_its_timeout(committed: Engine) -> None:

@@ -1,59 +1,11 @@
-"""The real application (`create_app()`) served by uvicorn in a thread, on a free port."""
+"""What the holder's browser does against the live server (`live`, tests/conftest.py)."""
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import uvicorn
-
-from eid.app import create_app
-from eid.core.settings import get_settings
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def serve() -> Iterator[str]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    previous = os.environ.get("EID_ISSUER")
-    os.environ["EID_ISSUER"] = base
-    get_settings.cache_clear()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    try:
-        yield base
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
-        if previous is None:
-            os.environ.pop("EID_ISSUER", None)
-        else:
-            os.environ["EID_ISSUER"] = previous
-        get_settings.cache_clear()
-
 
 _HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
 

@@ -9,10 +9,12 @@ import pytest
 from joserfc.jwk import OKPKey
 from sqlalchemy.orm import Session
 
+from eid.biometrics import BiometricEngine
 from eid.core.errors import Unauthorized
 from eid.identity import rebind, service
 from eid.identity.devices import DEVICE_ALGORITHMS
 from tests.identity.factories import PASSWORD, make_holder, sign_nonce
+from tests.support import code_in, outbox
 
 
 class _Matcher:
@@ -23,13 +25,13 @@ class _Matcher:
         return self.result
 
 
-def _start(db: Session, monkeypatch: pytest.MonkeyPatch, number: str) -> tuple[Any, str]:
-    sent: list[dict[str, Any]] = []
-    monkeypatch.setattr(rebind, "notify", lambda session, **kw: sent.append(kw))
-    challenge = rebind.start_rebind(db, eid_number=number, password=PASSWORD)
-    assert sent[0]["channels"] == {"sms": "+84901234567"}
-    assert sent[0]["template"] == "device_rebind_otp"
-    return challenge, sent[0]["params"]["otp"]
+def _start(db: Session, holder: Any) -> tuple[Any, str]:
+    """Starts a rebind; the OTP is read from the SMS the outbox holds for the holder."""
+    earlier = {m.id for m in outbox(db, holder.account_id, "device_rebind_otp")}
+    challenge = rebind.start_rebind(db, eid_number=holder.eid_number, password=PASSWORD)
+    sent = [m for m in outbox(db, holder.account_id, "device_rebind_otp") if m.id not in earlier]
+    assert [(m.channel, m.address) for m in sent] == [("sms", "+84901234567")]
+    return challenge, code_in(sent[0].text)
 
 
 def _complete(
@@ -54,10 +56,10 @@ def _complete(
     )
 
 
-def test_rebind_unbinds_the_old_device(db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rebind_unbinds_the_old_device(db: Session) -> None:
     holder = make_holder(db, portrait=b"\xff\xd8portrait")
     old = service.bound_device(db, holder.account_id)
-    challenge, otp = _start(db, monkeypatch, holder.eid_number)
+    challenge, otp = _start(db, holder)
     new_key = OKPKey.generate_key("Ed25519")
     issued = _complete(db, holder, challenge, otp, new_key, b"selfie", _Matcher(True))
     assert issued.acr == service.ACR_LEVEL2
@@ -78,10 +80,10 @@ def test_rebind_unbinds_the_old_device(db: Session, monkeypatch: pytest.MonkeyPa
 
 
 def test_rebind_refuses_wrong_otp_and_face_mismatch(
-    db: Session, monkeypatch: pytest.MonkeyPatch
+    db: Session,
 ) -> None:
     holder = make_holder(db, portrait=b"\xff\xd8portrait")
-    challenge, otp = _start(db, monkeypatch, holder.eid_number)
+    challenge, otp = _start(db, holder)
     new_key = OKPKey.generate_key("Ed25519")
     with pytest.raises(Unauthorized):
         _complete(
@@ -104,18 +106,18 @@ def test_rebind_refuses_wrong_otp_and_face_mismatch(
 
 
 def test_rebind_with_the_real_face_engine(
-    db: Session, monkeypatch: pytest.MonkeyPatch, shared_data: Path
+    db: Session, shared_data: Path, bio_engine: BiometricEngine
 ) -> None:
     from eid.biometrics.matcher import EngineMatcher
 
-    engine = rebind.EngineFaceMatcher(EngineMatcher())
+    engine = rebind.EngineFaceMatcher(EngineMatcher(bio_engine))
     try:
         engine.engine.face_template((shared_data / "faces" / "df00_deepface_img1.jpg").read_bytes())
     except Exception as exc:
         pytest.skip(f"face engine unavailable: {exc}")
     faces = shared_data / "faces"
     holder = make_holder(db, portrait=(faces / "df00_deepface_img1.jpg").read_bytes())
-    challenge, otp = _start(db, monkeypatch, holder.eid_number)
+    challenge, otp = _start(db, holder)
     stranger_key = OKPKey.generate_key("Ed25519")
     with pytest.raises(rebind.FaceMismatch):
         _complete(
@@ -127,7 +129,7 @@ def test_rebind_with_the_real_face_engine(
             (faces / "df03_deepface_img24.jpg").read_bytes(),
             engine,
         )
-    challenge, otp = _start(db, monkeypatch, holder.eid_number)
+    challenge, otp = _start(db, holder)
     new_key = OKPKey.generate_key("Ed25519")
     _complete(
         db, holder, challenge, otp, new_key, (faces / "df00_deepface_img2.jpg").read_bytes(), engine

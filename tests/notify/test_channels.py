@@ -4,10 +4,8 @@ import json
 import logging
 import stat
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from eid.core.settings import Settings
 from eid.notify.channels import channels_from_settings
@@ -15,7 +13,7 @@ from eid.notify.local_outbox import LocalOutboxEmailSender, LocalOutboxSmsGatewa
 from eid.notify.ports import DeliveryFailed
 from eid.notify.sms_http import HttpSmsGateway
 from eid.notify.smtp import SmtpEmailSender
-from tests.notify.peers import SmsGateway, free_port
+from tests.support import Peers, free_port
 
 
 def test_unset_servers_mean_the_local_outbox(tmp_path: Path) -> None:
@@ -61,15 +59,10 @@ def test_local_outbox_writes_private_files_once_and_logs_no_personal_data(
 @pytest.mark.parametrize(
     ("status", "permanent"), [(400, True), (404, True), (422, True), (429, False), (503, False)]
 )
-def test_gateway_answers_are_classified(status: int, permanent: bool) -> None:
-    gateway = SmsGateway()
-    gateway.script = [status]
-    gateway.start()
-    try:
-        with pytest.raises(DeliveryFailed) as failure:
-            HttpSmsGateway(gateway.url).send(to="+84912345678", text="t", idempotency_key="k")
-    finally:
-        gateway.stop()
+def test_gateway_answers_are_classified(status: int, permanent: bool, peers: Peers) -> None:
+    peers.sms.script = [status]
+    with pytest.raises(DeliveryFailed) as failure:
+        HttpSmsGateway(peers.sms.url).send(to="+84912345678", text="t", idempotency_key="k")
     assert failure.value.permanent is permanent
     assert "+849" not in str(failure.value)
 
@@ -81,23 +74,11 @@ def test_unreachable_gateway_is_transient() -> None:
     assert failure.value.permanent is False
 
 
-class _RefusingRecipients:
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, options: Any
-    ) -> str:
-        return "550 5.1.1 mailbox unavailable"
-
-
-def test_smtp_refused_recipient_is_permanent_and_names_no_address() -> None:
-    port = free_port()
-    controller = Controller(_RefusingRecipients(), hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        with pytest.raises(DeliveryFailed) as failure:
-            SmtpEmailSender("127.0.0.1", port, "eid@localhost").send(
-                to="kim@example.com", subject="s", body="b", message_id="<m@localhost>"
-            )
-    finally:
-        controller.stop()
+def test_smtp_refused_recipient_is_permanent_and_names_no_address(peers: Peers) -> None:
+    peers.smtp.refuse = ["550 5.1.1 mailbox unavailable"]
+    with pytest.raises(DeliveryFailed) as failure:
+        SmtpEmailSender(peers.smtp.host, peers.smtp.port, "eid@localhost").send(
+            to="kim@example.com", subject="s", body="b", message_id="<m@localhost>"
+        )
     assert failure.value.permanent is True
     assert "kim@" not in str(failure.value)

@@ -18,7 +18,7 @@ from eid.notify.local_outbox import LocalOutboxSmsGateway
 from eid.notify.ports import Channels
 from eid.notify.smtp import SmtpEmailSender
 from eid.wiring import build_ports
-from tests.notify.peers import SmsGateway, SmtpServer, free_port
+from tests.support import Peers, free_port
 
 PARAMS = {"full_name": "KIM MIN-JUN", "eid_number": "123456789012", "activation_code": "04711234"}
 
@@ -52,13 +52,12 @@ def _status(account: uuid.UUID) -> dict[str, service.DeliveryStatus]:
 def test_email_and_sms_reach_the_local_servers(
     committed: Engine,
     live_channels: Channels,
-    smtp_server: SmtpServer,
-    sms_gateway: SmsGateway,
+    peers: Peers,
 ) -> None:
     account = _issue({"email": "kim@example.com", "sms": "+84912345678", "app": None})
     assert _worker(live_channels).drain() == 2
 
-    [(recipients, message)] = smtp_server.mailbox.received
+    [(recipients, message)] = peers.smtp.messages
     assert recipients == ["kim@example.com"]
     assert message["Subject"] == "Tài khoản định danh điện tử của Quý vị đã được tạo"
     assert message["From"] == get_settings().smtp_from == "eid@localhost"
@@ -67,7 +66,7 @@ def test_email_and_sms_reach_the_local_servers(
     status = _status(account)
     assert message["Message-ID"] == f"<notification-{status['email'].id}@localhost>"
 
-    [sms] = sms_gateway.accepted
+    [sms] = peers.sms.messages
     assert sms["to"] == "+84912345678"
     assert "04711234" in sms["text"]
     assert sms["idempotency_key"] == f"notification-{status['sms'].id}"
@@ -79,20 +78,20 @@ def test_email_and_sms_reach_the_local_servers(
 
 
 def test_a_delivery_job_run_twice_sends_one_email(
-    committed: Engine, live_channels: Channels, smtp_server: SmtpServer
+    committed: Engine, live_channels: Channels, peers: Peers
 ) -> None:
     _issue({"email": "kim@example.com", "app": None})
     assert _worker(live_channels).drain() == 1
     with unit_of_work() as session:  # as if the job were claimed again after a lost lease
         session.execute(update(Job).where(Job.task == "notify.deliver").values(status="queued"))
     assert _worker(live_channels).drain() == 1
-    assert len(smtp_server.mailbox.received) == 1
+    assert len(peers.smtp.messages) == 1
 
 
 def test_gateway_503_then_200_is_delivered_once_on_the_second_attempt(
-    committed: Engine, live_channels: Channels, sms_gateway: SmsGateway
+    committed: Engine, live_channels: Channels, peers: Peers
 ) -> None:
-    sms_gateway.script = [503]
+    peers.sms.script = [503]
     account = _issue({"sms": "+84912345678"})
     assert _worker(live_channels).drain() == 1
     first = _status(account)["sms"]
@@ -103,21 +102,21 @@ def test_gateway_503_then_200_is_delivered_once_on_the_second_attempt(
     assert _worker(live_channels).drain() == 0  # backoff: not due yet
     clock.shift(timedelta(seconds=3))
     assert _worker(live_channels).drain() == 1
-    assert sms_gateway.requests == 2
-    assert len(sms_gateway.accepted) == 1
+    assert peers.sms.requests == 2
+    assert len(peers.sms.messages) == 1
     second = _status(account)["sms"]
     assert (second.status, second.attempts, second.last_error) == ("sent", 2, None)
 
 
 def test_gateway_400_fails_without_retry(
-    committed: Engine, live_channels: Channels, sms_gateway: SmsGateway
+    committed: Engine, live_channels: Channels, peers: Peers
 ) -> None:
-    sms_gateway.script = [400]
+    peers.sms.script = [400]
     account = _issue({"sms": "+84912345678"})
     assert _worker(live_channels).drain() == 1
     clock.shift(timedelta(hours=2))
     assert _worker(live_channels).drain() == 0
-    assert sms_gateway.requests == 1
+    assert peers.sms.requests == 1
     failed = _status(account)["sms"]
     assert (failed.status, failed.attempts) == ("failed", 1)
     assert failed.last_error == "SMS gateway answered 400"

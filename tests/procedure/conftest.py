@@ -1,10 +1,11 @@
-"""Fixtures for the procedure over HTTP: live server, worker, SMTP, SMS gateway, officers."""
+"""Fixtures for the procedure over HTTP: officers, registry people, the TK01 form. The live
+server, the worker and the SMTP and SMS peers are the harness's (tests/conftest.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,48 +16,14 @@ from sqlalchemy.engine import Engine
 from eid.core import clock
 from eid.core.audit import Actor
 from eid.core.database import unit_of_work
-from eid.core.settings import get_settings
-from eid.wiring import Ports, build_ports
-from tests.support import LiveServer, SmsGateway, SmtpServer, WorkerThread
+from tests.support import SmsPeer, WorkerThread
 
 ADMIN = Actor.system("tests")
 
 
-@pytest.fixture(scope="session")
-def peers(engine: Engine) -> Iterator[tuple[SmtpServer, SmsGateway]]:
-    with SmtpServer() as smtp, SmsGateway() as sms:
-        os.environ["EID_SMTP_HOST"] = "127.0.0.1"
-        os.environ["EID_SMTP_PORT"] = str(smtp.port)
-        os.environ["EID_SMS_GATEWAY_URL"] = sms.url
-        get_settings.cache_clear()
-        yield smtp, sms
-        for name in ("EID_SMTP_HOST", "EID_SMTP_PORT", "EID_SMS_GATEWAY_URL"):
-            os.environ.pop(name, None)
-        get_settings.cache_clear()
-
-
-@pytest.fixture(scope="session")
-def ports(peers: tuple[SmtpServer, SmsGateway]) -> Ports:
-    """One set for the live server and its worker, as `eid serve` builds: channels to the
-    local peers, one biometric engine and 1:N index."""
-    return build_ports(get_settings())
-
-
-@pytest.fixture(scope="session")
-def worker_thread(ports: Ports) -> Iterator[WorkerThread]:
-    from eid.app import import_all_tasks
-
-    import_all_tasks()
-    with WorkerThread(ports) as worker:
-        yield worker
-
-
-@pytest.fixture(scope="session")
-def live(worker_thread: WorkerThread, ports: Ports) -> Iterator[str]:
-    from eid.app import create_app
-
-    with LiveServer(create_app(ports=ports)) as server:
-        yield server.url
+@pytest.fixture(autouse=True)
+def _jobs_run(worker_thread: WorkerThread) -> None:
+    """The procedure runs its jobs as `eid serve` does: the worker with the server's ports."""
 
 
 PASSWORD = "correct-horse-battery-9!"
@@ -170,24 +137,15 @@ def tk01(person: dict[str, Any], **changes: Any) -> dict[str, Any]:
     return form
 
 
-def verify_phone(client: httpx.Client, app_id: str, sms: SmsGateway) -> None:
+def verify_phone(client: httpx.Client, app_id: str, sms: SmsPeer) -> None:
     """As at the counter: a code goes to the phone by SMS, the applicant reads it out."""
     import re
 
-    from tests.support import wait_until
-
-    seen = len(sms.received)
+    seen = len(sms.messages)
     r = client.post(f"/api/v1/applications/{app_id}/phone-verification")
     assert r.status_code == 200, r.text
-    message = wait_until(
-        lambda: next(
-            (
-                m
-                for m in sms.received[seen:]
-                if "code" in m["text"].lower() or "mã" in m["text"].lower()
-            ),
-            None,
-        )
+    message = sms.inbox.wait_for(
+        lambda m: "code" in m["text"].lower() or "mã" in m["text"].lower(), after=seen
     )
     code = re.search(r"\b(\d{6})\b", message["text"])
     assert code is not None

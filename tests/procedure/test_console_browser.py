@@ -11,7 +11,7 @@ from typing import Any
 
 from eid.i18n import gettext
 from tests.conftest import SHOTS
-from tests.support import SmsGateway, SmtpServer, wait_until
+from tests.support import Peers
 from tests.web.browser import assert_session_unreadable, watch_csp
 
 
@@ -19,7 +19,7 @@ def test_officer_walks_tk01_in_the_console(
     sign_in_page: Callable[[str, str], Any],
     registry_person: Callable[..., dict[str, Any]],
     shared_data: Path,
-    peers: tuple[SmtpServer, SmsGateway],
+    peers: Peers,
     page: Any,
 ) -> None:
     _, sms = peers
@@ -74,11 +74,9 @@ def test_officer_walks_tk01_in_the_console(
     face = page.locator("#checks tr[data-check=face_1to1] td").first.inner_text()
     assert face == gettext("vi", "Face against the photo on file", domain="pages")
 
-    seen = len(sms.received)
+    seen = len(sms.messages)
     page.click("#send-code")
-    message = wait_until(
-        lambda: next((m for m in sms.received[seen:] if m["to"] == "+84916000777"), None)
-    )
+    message = sms.inbox.wait_for(lambda m: m["to"] == "+84916000777", after=seen)
     code = re.search(r"\b(\d{6})\b", message["text"])
     assert code is not None
     page.fill("#code", code.group(1))

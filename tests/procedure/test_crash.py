@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -20,7 +19,7 @@ from eid.core import clock
 from eid.core.database import unit_of_work
 from eid.core.jobs import LEASE
 from tests.procedure.conftest import tk01, verify_phone
-from tests.support import SmsGateway, SmtpServer, WorkerThread, wait_until
+from tests.support import Peers, WorkerThread, wait_until
 
 
 def _count(model: Any, *where: Any) -> int:
@@ -36,7 +35,7 @@ def test_worker_killed_mid_issuance(
     shared_data: Path,
     engine: Engine,
     worker_thread: WorkerThread,
-    peers: tuple[SmtpServer, SmsGateway],
+    peers: Peers,
 ) -> None:
     from eid.authority.models import Account
     from eid.core.jobs import Job
@@ -66,8 +65,7 @@ def test_worker_killed_mid_issuance(
     # Hold the notifications table: issuance then blocks half-way, after the account row is
     # written in its transaction and before the holder's messages are. The test's own worker
     # is paused so that the worker process under test is the one inside issuance.
-    worker_thread.running.clear()
-    time.sleep(0.5)
+    worker_thread.pause()
     r = officer.post(f"/api/v1/applications/{app_id}/submission")
     assert r.status_code == 200, r.text
     blocker = engine.connect()
@@ -75,28 +73,27 @@ def test_worker_killed_mid_issuance(
     blocker.execute(text("LOCK TABLE notifications IN ACCESS EXCLUSIVE MODE"))
     proc = None
     try:
-        env = dict(os.environ)
+        env = dict(os.environ) | peers.env()  # the process delivers to the same peers
         proc = subprocess.Popen(
             [sys.executable, "-m", "eid.cli", "worker", "--concurrency", "1"],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        # The worker process is now inside issuance, waiting on the lock.
-        waiting = wait_until(
-            lambda: (
-                engine.connect()
-                .execute(
+
+        # The worker process is now inside issuance, waiting on the lock (PostgreSQL signals
+        # nothing here: polled, each look on a connection given back to the pool).
+        def blocked_on_notifications() -> bool:
+            with engine.connect() as conn:
+                waiting = conn.execute(
                     text(
                         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                         "AND query ILIKE '%notifications%'"
                     )
-                )
-                .scalar_one()
-                > 0
-            ),
-            timeout=30,
-        )
+                ).scalar_one()
+            return bool(waiting > 0)
+
+        waiting = wait_until(blocked_on_notifications, timeout=30)
         assert waiting
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
@@ -110,7 +107,7 @@ def test_worker_killed_mid_issuance(
     # The killed worker's claim stays `running` until its lease and its heartbeat have both
     # run out (30 s); move the clock past them rather than wait, then a worker finishes it.
     clock.shift(LEASE + timedelta(seconds=1))
-    worker_thread.running.set()
+    worker_thread.resume()
     wait_until(
         lambda: officer.get(f"/api/v1/applications/{app_id}").json()["status"] == "issued",
         timeout=90,

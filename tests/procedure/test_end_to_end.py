@@ -14,7 +14,7 @@ from eid.core import clock
 from eid.core.database import unit_of_work
 from eid.core.ids import is_valid_eid_number
 from tests.procedure.conftest import tk01, verify_phone
-from tests.support import SmsGateway, SmtpServer, wait_until
+from tests.support import Peers, wait_until
 
 CONSENT = "2025-07-v1"
 
@@ -45,7 +45,7 @@ def test_adult_with_biometrics_on_file_is_issued_and_notified(
     make_officer: Callable[..., httpx.Client],
     registry_person: Callable[..., dict[str, Any]],
     shared_data: Path,
-    peers: tuple[SmtpServer, SmsGateway],
+    peers: Peers,
 ) -> None:
     smtp, sms = peers
     faces, prints = shared_data / "faces", shared_data / "fingerprints"
@@ -106,21 +106,21 @@ def test_adult_with_biometrics_on_file_is_issued_and_notified(
     assert issued["status"] == "issued"
     assert is_valid_eid_number(issued["eid_number"])
 
-    wait_until(lambda: any(issued["eid_number"] in m["data"] for m in smtp.mailbox.messages))
-    wait_until(lambda: any(issued["eid_number"] in m["text"] for m in sms.received))
-    issued_sms = [m for m in sms.received if issued["eid_number"] in m["text"]]
+    smtp.inbox.wait_for(lambda m: issued["eid_number"] in m.text)
+    sms.inbox.wait_for(lambda m: issued["eid_number"] in m["text"])
+    issued_sms = [m for m in sms.messages if issued["eid_number"] in m["text"]]
     assert len(issued_sms) == 1
     assert issued_sms[0]["to"] == "+84912345678"
     assert issued_sms[0]["idempotency_key"]
-    mail = next(m for m in smtp.mailbox.messages if issued["eid_number"] in m["data"])
-    assert mail["to"] == ["holder@example.test"]
+    mail = next(m for m in smtp.messages if issued["eid_number"] in m.text)
+    assert mail.to == ["holder@example.test"]
 
 
 def test_minor_with_guardian_takes_the_seven_day_path(
     make_officer: Callable[..., httpx.Client],
     registry_person: Callable[..., dict[str, Any]],
     shared_data: Path,
-    peers: tuple[SmtpServer, SmsGateway],
+    peers: Peers,
 ) -> None:
     _, sms = peers
     faces, prints = shared_data / "faces", shared_data / "fingerprints"
@@ -176,8 +176,8 @@ def test_minor_with_guardian_takes_the_seven_day_path(
     assert r.json()["working_days"] == 7
     issued = _status(officer, app_id, "issued", "rejected")
     assert issued["status"] == "issued"
-    wait_until(lambda: any(issued["eid_number"] in m["text"] for m in sms.received))
-    to_guardian = [m for m in sms.received if issued["eid_number"] in m["text"]]
+    sms.inbox.wait_for(lambda m: issued["eid_number"] in m["text"])
+    to_guardian = [m for m in sms.messages if issued["eid_number"] in m["text"]]
     assert [m["to"] for m in to_guardian] == ["+84987654321"]
 
 

@@ -13,14 +13,14 @@ from sqlalchemy import select
 from eid.core.database import unit_of_work
 from eid.core.jobs import Job
 from tests.procedure.conftest import tk01, verify_phone
-from tests.support import SmsGateway, SmtpServer, wait_until
+from tests.support import Peers, wait_until
 
 
 def test_no_job_payload_holds_personal_data_in_clear(
     make_officer: Callable[..., httpx.Client],
     registry_person: Callable[..., dict[str, Any]],
     shared_data: Path,
-    peers: tuple[SmtpServer, SmsGateway],
+    peers: Peers,
 ) -> None:
     faces, prints = shared_data / "faces", shared_data / "fingerprints"
     person = registry_person(number="P24681357", name="SATO HANAKO", nationality="JPN")

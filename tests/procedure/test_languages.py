@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.procedure.conftest import tk01
-from tests.support import SmsGateway, SmtpServer, wait_until
+from tests.support import Peers, wait_until
 
 CONSENT = "2025-07-v1"
 
@@ -42,7 +42,7 @@ def test_applicant_reads_consent_and_account_issued_in_the_chosen_language(
     make_officer: Callable[..., httpx.Client],
     registry_person: Callable[..., dict[str, Any]],
     shared_data: Path,
-    peers: tuple[SmtpServer, SmsGateway],
+    peers: Peers,
 ) -> None:
     smtp, sms = peers
     consent_phrase, notice, activation = PHRASES[language]
@@ -94,14 +94,14 @@ def test_applicant_reads_consent_and_account_issued_in_the_chosen_language(
     issued = _wait_status(officer, app_id, "issued", "rejected")
     assert issued["status"] == "issued"
     number = issued["eid_number"]
-    text = wait_until(lambda: next((m["text"] for m in sms.received if number in m["text"]), None))
-    mail = wait_until(lambda: next((m for m in smtp.mailbox.messages if number in m["data"]), None))
-    for message in (text, mail["data"]):
+    text = sms.inbox.wait_for(lambda m: number in m["text"])["text"]
+    mail = smtp.inbox.wait_for(lambda m: number in m.text)
+    for message in (text, mail.text):
         assert activation in message, message
         # The activation code follows its label (after a colon of the language's own kind).
         assert re.search(re.escape(activation) + r"\W{1,3}\d{8}\b", message), message
-    assert "VNeID" in text and "VNeID" in mail["data"]
-    assert mail["subject"] != "Your e-ID account has been created"
+    assert "VNeID" in text and "VNeID" in mail.text
+    assert mail.subject != "Your e-ID account has been created"
 
 
 def test_an_invalid_tk01_is_refused_in_the_officers_language(

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, text
 from eid.biometrics.face import serialize_face_template
 from eid.wiring import Ports
 from tests.procedure.conftest import tk01, verify_phone
-from tests.support import SmsGateway, SmtpServer, WorkerThread, wait_until
+from tests.support import Peers, WorkerThread, wait_until
 
 CONSENT = {"by": "applicant", "text_version": "2025-07-v1", "language": "en"}
 
@@ -190,7 +190,7 @@ def test_face_not_matching_the_file_goes_to_review_and_can_be_approved(
     make_officer: Callable[..., httpx.Client],
     registry_person: Callable[..., dict[str, Any]],
     shared_data: Path,
-    peers: tuple[SmtpServer, SmsGateway],
+    peers: Peers,
 ) -> None:
     faces = shared_data / "faces"
     officer = make_officer("officer")
@@ -242,7 +242,7 @@ def test_two_simultaneous_enrolments_of_one_person_do_not_miss_each_other(
     first = registry_person(number="Q80000008", name="KUZNETSOV IVAN", nationality="RUS")
     second = registry_person(number="Q90000009", name="SMIRNOV IVAN", nationality="RUS")
     ids = []
-    worker_thread.running.clear()  # both verification jobs wait for the two workers below
+    worker_thread.pause()  # both verification jobs wait for the two workers below
     try:
         for officer, person, photo, impression in (
             (officer_a, first, "fr_alex_lacamoire_facerec_img1.jpg", 1),
@@ -269,6 +269,6 @@ def test_two_simultaneous_enrolments_of_one_person_do_not_miss_each_other(
         for t in threads:
             t.join(timeout=120)
     finally:
-        worker_thread.running.set()
+        worker_thread.resume()
     statuses = sorted(o.get(f"/api/v1/applications/{a}").json()["status"] for o, a in ids)
     assert statuses == ["in_review", "verified"], statuses

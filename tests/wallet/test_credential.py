@@ -192,10 +192,11 @@ def test_key_binding_is_always_required_and_checked(db: Session) -> None:
 
 
 def test_rebinding_a_new_device_revokes_the_old_card(
-    db: Session, monkeypatch: pytest.MonkeyPatch
+    db: Session,
 ) -> None:
     from eid.identity import rebind
     from tests.identity.factories import PASSWORD, sign_nonce
+    from tests.support import code_in, outbox
 
     class Yes:
         def matches(self, probe_image: bytes, reference_image: bytes) -> bool:
@@ -203,15 +204,14 @@ def test_rebinding_a_new_device_revokes_the_old_card(
 
     holder = make_holder(db, key=ECKey.generate_key("P-256"), portrait=b"\xff\xd8face")
     card = issue_residence_card(db, holder.account_id)
-    sent: list[dict[str, object]] = []
-    monkeypatch.setattr(rebind, "notify", lambda session, **kw: sent.append(kw))
     challenge = rebind.start_rebind(db, eid_number=holder.eid_number, password=PASSWORD)
+    [sms] = outbox(db, holder.account_id, "device_rebind_otp")
     new_key = OKPKey.generate_key("Ed25519")
     rebind.complete_rebind(
         db,
         eid_number=holder.eid_number,
         challenge_id=challenge.id,
-        otp=str(sent[0]["params"]["otp"]),  # type: ignore[index]
+        otp=code_in(sms.text),
         selfie=b"selfie",
         device_jwk=new_key.as_dict(private=False),
         device_label="new",

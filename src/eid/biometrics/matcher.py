@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eid.biometrics.ports import MatchResult, QualityResult
+
+if TYPE_CHECKING:
+    from eid.biometrics import BiometricEngine
 
 
 class EngineMatcher:
     """`eid.biometrics` behind the port. One engine and one in-memory 1:N index per process."""
 
-    def __init__(self) -> None:
-        from eid.biometrics import BiometricEngine, FaceIndex
+    def __init__(self, engine: BiometricEngine | None = None) -> None:
+        from eid.biometrics import BiometricEngine as Engine
+        from eid.biometrics import FaceIndex
 
-        self.engine = BiometricEngine()
+        # An engine may be shared (tests: one set of loaded models, a fresh index per test).
+        self.engine = engine or Engine()
         # "pq" is the exact scan below 100k templates and a product-quantised shortlist above.
         self.index = FaceIndex(strategy="pq")
 
