@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,12 +15,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from eid.core.roles import DatabaseRoles
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support import free_port
 
 
 def _server_children(parent: int) -> list[int]:
@@ -44,7 +38,7 @@ def _server_children(parent: int) -> list[int]:
 def test_serve_with_two_workers_starts_both_and_answers_from_the_database(
     committed: Engine, database_roles: DatabaseRoles, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "EID_DATABASE_URL": database_roles.app_url,
