@@ -154,34 +154,10 @@ class Database:
 
 @contextmanager
 def database(admin_url: str, *, drop: bool) -> Iterator[Database]:
-    import secrets
+    from eid.core.database import scratch_roles
 
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    from eid.core.database import configure_engine, normalise_url
-    from eid.core.roles import drop_roles, provision
-    from eid.core.schema import upgrade
-
-    admin = normalise_url(admin_url)
-    name = f"eid_fault_{secrets.token_hex(4)}"
-    roles = provision(admin, name, owner=f"{name}_owner", app=f"{name}_app", with_passwords=True)
-    upgrade(roles.owner_url, app_role=roles.app)
-    engine = create_engine(roles.app_url, pool_size=3, pool_pre_ping=True, hide_parameters=True)
-    configure_engine(engine)
-    try:
+    with scratch_roles("eid_fault", admin_url=admin_url, keep=not drop) as roles:
         yield Database(owner_url=roles.owner_url, app_url=roles.app_url)
-    finally:
-        engine.dispose()
-        if drop:
-            server = create_engine(
-                make_url(admin).set(database="postgres").render_as_string(hide_password=False),
-                isolation_level="AUTOCOMMIT",
-            )
-            with server.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            server.dispose()
-            drop_roles(admin, roles.owner, roles.app)
 
 
 # --- the people and what they present at the counter ----------------------------------------

@@ -269,22 +269,24 @@ def _server_admin_url(settings: Settings) -> str:
 
 
 @contextmanager
-def scratch_database(prefix: str, *, keep: bool = False) -> Iterator[str]:
-    """A new database on the configured (or embedded) server with its own owner and application
-    roles, migrated; this process uses it (as the application role) meanwhile. Yields its
-    application URL."""
+def scratch_roles(
+    prefix: str, *, admin_url: str | None = None, keep: bool = False
+) -> Iterator[DatabaseRoles]:
+    """A new database on `admin_url`'s server (default: the configured or embedded one) with its
+    own owner and application roles, migrated; this process uses it (as the application role)
+    meanwhile. Dropped with its roles afterwards unless `keep`."""
     import secrets
 
     from eid.core.schema import upgrade
 
-    admin = _server_admin_url(get_settings())
+    admin = normalise_url(admin_url) if admin_url else _server_admin_url(get_settings())
     name = f"{prefix}_{secrets.token_hex(4)}"
     roles = provision(admin, name, owner=f"{name}_owner", app=f"{name}_app", with_passwords=True)
     upgrade(roles.owner_url, app_role=roles.app)
     engine = create_engine(roles.app_url, pool_size=5, pool_pre_ping=True, hide_parameters=True)
     configure_engine(engine)
     try:
-        yield roles.app_url
+        yield roles
     finally:
         engine.dispose()
         if not keep:
@@ -296,6 +298,13 @@ def scratch_database(prefix: str, *, keep: bool = False) -> Iterator[str]:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             drop.dispose()
             drop_roles(admin, roles.owner, roles.app)
+
+
+@contextmanager
+def scratch_database(prefix: str, *, keep: bool = False) -> Iterator[str]:
+    """`scratch_roles` yielding the application role's URL."""
+    with scratch_roles(prefix, keep=keep) as roles:
+        yield roles.app_url
 
 
 @contextmanager
