@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from eid.core import clock
 from eid.core.audit import Actor
 from eid.core.database import unit_of_work
-from tests.support import SmsPeer, WorkerThread
+from tests.support import SmsPeer, WorkerThread, wait_until
 
 ADMIN = Actor.system("tests")
 
@@ -155,3 +155,15 @@ def verify_phone(client: httpx.Client, app_id: str, sms: SmsPeer) -> None:
     )
     assert r.status_code == 200, r.text
     assert r.json()["phone_verified"] is True
+
+
+def status_in(client: httpx.Client, app_id: str, *wanted: str) -> dict[str, Any]:
+    """The application once its status is one of `wanted` (the worker moves it; nothing
+    signals that over HTTP, so this polls with a deadline)."""
+
+    def poll() -> dict[str, Any] | None:
+        body: dict[str, Any] = client.get(f"/api/v1/applications/{app_id}").json()
+        return body if body["status"] in wanted else None
+
+    found: dict[str, Any] = wait_until(poll)
+    return found

@@ -13,19 +13,10 @@ from sqlalchemy import func, select
 from eid.core import clock
 from eid.core.database import unit_of_work
 from eid.core.ids import is_valid_eid_number
-from tests.procedure.conftest import tk01, verify_phone
-from tests.support import Peers, wait_until
+from tests.procedure.conftest import status_in, tk01, verify_phone
+from tests.support import Peers
 
 CONSENT = "2025-07-v1"
-
-
-def _status(client: httpx.Client, app_id: str, *wanted: str) -> dict[str, Any]:
-    def poll() -> dict[str, Any] | None:
-        body = client.get(f"/api/v1/applications/{app_id}").json()
-        return body if body["status"] in wanted else None
-
-    result: dict[str, Any] = wait_until(poll)
-    return result
 
 
 def _capture(client: httpx.Client, app_id: str, portrait: Path, fingers: dict[int, Path]) -> None:
@@ -74,7 +65,7 @@ def test_adult_with_biometrics_on_file_is_issued_and_notified(
         "done",
         "verified",
     ), r.text
-    body = _status(officer, app_id, "verified", "in_review", "rejected")
+    body = status_in(officer, app_id, "verified", "in_review", "rejected")
     outcomes = {c["name"]: c["outcome"] for c in body["checks"]}
     assert body["status"] == "verified", body["checks"]
     assert outcomes == {
@@ -102,7 +93,7 @@ def test_adult_with_biometrics_on_file_is_issued_and_notified(
     deadline = dt.date.fromisoformat(submitted["legal_deadline"])
     assert clock.today_vn() < deadline <= clock.today_vn() + dt.timedelta(days=12)
 
-    issued = _status(officer, app_id, "issued", "rejected")
+    issued = status_in(officer, app_id, "issued", "rejected")
     assert issued["status"] == "issued"
     assert is_valid_eid_number(issued["eid_number"])
 
@@ -154,7 +145,7 @@ def test_minor_with_guardian_takes_the_seven_day_path(
     # Not asked to wait: queued, 202 at once, with the application to poll.
     assert (r.status_code, r.json()["verification"]) == (202, "queued"), r.text
     assert r.headers["location"] == f"/api/v1/applications/{app_id}"
-    body = _status(officer, app_id, "verified", "in_review", "rejected")
+    body = status_in(officer, app_id, "verified", "in_review", "rejected")
     assert body["status"] == "verified", body["checks"]
     outcomes = {c["name"]: c["outcome"] for c in body["checks"]}
     assert outcomes["face_1to1"] == "not_applicable"
@@ -174,7 +165,7 @@ def test_minor_with_guardian_takes_the_seven_day_path(
     assert r.status_code == 200, r.text
     r = officer.post(f"/api/v1/applications/{app_id}/submission")
     assert r.json()["working_days"] == 7
-    issued = _status(officer, app_id, "issued", "rejected")
+    issued = status_in(officer, app_id, "issued", "rejected")
     assert issued["status"] == "issued"
     sms.inbox.wait_for(lambda m: issued["eid_number"] in m["text"])
     to_guardian = [m for m in sms.messages if issued["eid_number"] in m["text"]]

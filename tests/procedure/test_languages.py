@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.procedure.conftest import tk01
-from tests.support import Peers, wait_until
+from tests.procedure.conftest import status_in, tk01
+from tests.support import Peers
 
 CONSENT = "2025-07-v1"
 
@@ -25,15 +25,6 @@ PHRASES = {
     "zh": ("本人同意", "以越南语原文为准", "激活码"),
     "ja": ("同意します", "ベトナム語原文が優先します", "有効化コード"),
 }
-
-
-def _wait_status(client: httpx.Client, app_id: str, *wanted: str) -> dict[str, Any]:
-    def poll() -> dict[str, Any] | None:
-        body = client.get(f"/api/v1/applications/{app_id}").json()
-        return body if body["status"] in wanted else None
-
-    found: dict[str, Any] = wait_until(poll)
-    return found
 
 
 @pytest.mark.parametrize("language", sorted(PHRASES))
@@ -68,9 +59,7 @@ def test_applicant_reads_consent_and_account_issued_in_the_chosen_language(
         )
         assert r.status_code == 200 and r.json()["acceptable"], r.text
     officer.post(f"/api/v1/applications/{app_id}/verification")
-    assert _wait_status(officer, app_id, "verified", "in_review", "rejected")["status"] == (
-        "verified"
-    )
+    assert status_in(officer, app_id, "verified", "in_review", "rejected")["status"] == ("verified")
 
     # The text shown to the applicant, in the application's language.
     r = officer.get(f"/api/v1/consent-texts/{CONSENT}", params={"language": language})
@@ -91,7 +80,7 @@ def test_applicant_reads_consent_and_account_issued_in_the_chosen_language(
     r = officer.post(f"/api/v1/applications/{app_id}/submission")
     assert r.status_code == 200, r.text
 
-    issued = _wait_status(officer, app_id, "issued", "rejected")
+    issued = status_in(officer, app_id, "issued", "rejected")
     assert issued["status"] == "issued"
     number = issued["eid_number"]
     text = sms.inbox.wait_for(lambda m: number in m["text"])["text"]
