@@ -59,7 +59,7 @@ def test_applicant_reads_consent_and_account_issued_in_the_chosen_language(
         )
         assert r.status_code == 200 and r.json()["acceptable"], r.text
     officer.post(f"/api/v1/applications/{app_id}/verification")
-    assert status_in(officer, app_id, "verified", "in_review", "rejected")["status"] == ("verified")
+    assert status_in(officer, app_id, "verified", "in_review", "rejected")["status"] == "verified"
 
     # The text shown to the applicant, in the application's language.
     r = officer.get(f"/api/v1/consent-texts/{CONSENT}", params={"language": language})
