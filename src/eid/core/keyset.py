@@ -17,7 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from eid.core.crypto import BLIND_INDEX_RING, PERSONAL_DATA_RING, FileKeyStore, KeyStore
+from eid.core.crypto import (
+    BLIND_INDEX_RING,
+    DATA_RING,
+    PERSONAL_DATA_RING,
+    FileKeyStore,
+    KeyStore,
+)
 from eid.core.errors import EidError
 
 KeyKind = Literal["data", "secret", "signing", "keyring"]
@@ -32,12 +38,12 @@ class KeySpec:
     purpose: str
 
 
-DATA_KEY = "data"
 KEYS: tuple[KeySpec, ...] = (
     KeySpec(
-        DATA_KEY,
-        "data",
-        "AES-256-GCM key sealing biometrics, TOTP secrets and OIDC private keys",
+        DATA_RING,
+        "keyring",
+        "AES-256-GCM keys sealing biometrics, TOTP and client secrets, OIDC private keys, "
+        "notification bodies and queued account requests (its first key is the former data.key)",
     ),
     KeySpec(PERSONAL_DATA_RING, "keyring", "AES-256-GCM keys sealing the personal data columns"),
     KeySpec(BLIND_INDEX_RING, "keyring", "HMAC keys of the blind indexes (look-ups)"),
