@@ -7,7 +7,7 @@ use. A key a domain asks the key store for must be listed here (tests/core/test_
 the source to make sure).
 
 The OpenID Connect signing keys are not files: they live in the database, sealed with the data
-key (`eid.identity.keys`), and `eid oidc rotate-key` makes the first; the start-up check in
+ring (`eid.identity.keys`), and `eid oidc rotate-key` makes the first; the start-up check in
 `eid.bootstrap.require_keys` covers them too.
 """
 
