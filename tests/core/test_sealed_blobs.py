@@ -48,6 +48,7 @@ def test_the_former_data_key_becomes_the_rings_first_key(tmp_path: Path) -> None
     assert unseal(old_blob, aad=b"totp:a", keystore=store) == b"TOTP-SECRET"
 
     store.retire(DATA_RING, LEGACY_KEY_ID)
+    assert not (folder / "data.key").exists()
     with pytest.raises(EidError) as gone:
         unseal(old_blob, aad=b"totp:a", keystore=store)
     assert gone.value.code == "KEY_MISSING"

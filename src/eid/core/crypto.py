@@ -164,6 +164,10 @@ class FileKeyStore:
             raise EidError("the current key cannot be retired", code="KEY_IN_USE")
         keys = {k: v for k, v in ring.keys.items() if k != key_id}
         self._write_ring(name, ring.current, keys)
+        if name == DATA_RING and key_id == LEGACY_KEY_ID:
+            # Retired means gone: the former file goes too (the ring no longer needs it).
+            (self.folder / "data.key").unlink(missing_ok=True)
+            self._loaded.pop("data.key", None)
 
     def signing_key(self, name: str) -> Ed25519PrivateKey:
         pem = self._read_or_create(
