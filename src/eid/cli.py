@@ -409,17 +409,20 @@ def audit_checkpoint() -> None:
 
 
 keys_app = typer.Typer(
-    help="The key folder: init, check; personal data keys: rotate, reseal, retire",
+    help="The key folder: init, check; keyrings: rotate, reseal, retire",
     no_args_is_help=True,
 )
 app.add_typer(keys_app, name="keys")
-RING_HELP = "personal-data (seals the columns) or blind-index (computes the look-up indexes)"
+RING_HELP = (
+    "personal-data (seals the personal data columns), blind-index (computes the look-up "
+    "indexes) or data (seals biometrics, secrets, notification bodies, queued requests)"
+)
 
 
 def _ring(name: str) -> str:
-    from eid.core.crypto import BLIND_INDEX_RING, PERSONAL_DATA_RING
+    from eid.core.crypto import BLIND_INDEX_RING, DATA_RING, PERSONAL_DATA_RING
 
-    if name not in (PERSONAL_DATA_RING, BLIND_INDEX_RING):
+    if name not in (PERSONAL_DATA_RING, BLIND_INDEX_RING, DATA_RING):
         raise typer.BadParameter(f"unknown keyring {name!r}: {RING_HELP}")
     return name
 
@@ -439,21 +442,25 @@ def keys_rotate(ring: Annotated[str, typer.Option(help=RING_HELP)]) -> None:
 
 @keys_app.command("reseal")
 def keys_reseal(batch_size: Annotated[int, typer.Option(min=1)] = 500) -> None:
-    """Re-seal every personal-data column and recompute every blind index under the current
-    keys, in batches; safe to interrupt and to run again."""
+    """Re-seal every personal-data column, recompute every blind index and re-seal every other
+    sealed value (biometrics, secrets, ...) under the current keys, in batches; safe to
+    interrupt and to run again."""
     _logging()
     from eid.core import audit
     from eid.core.database import get_engine, session_factory, unit_of_work
-    from eid.core.schema import import_all_models
     from eid.core.sealed import reseal
+    from eid.core.sealed_blobs import load_registrations, reseal_blobs
 
-    import_all_models()
+    load_registrations()
     get_engine()
     reports = reseal(session_factory(), batch_size=batch_size)
+    blob_reports = reseal_blobs(session_factory(), batch_size=batch_size)
     changed = {r.table: r.rows_changed for r in reports}
+    for b in blob_reports:
+        changed[f"{b.table}.{b.column}"] = b.rows_changed
     with unit_of_work() as session:
         audit.record(session, CLI_ACTOR, "keys.resealed", "keyring", "all", details=changed)
-    _echo([r.__dict__ for r in reports])
+    _echo([r.__dict__ for r in reports] + [b.__dict__ for b in blob_reports])
 
 
 @keys_app.command("retire")
@@ -463,15 +470,19 @@ def keys_retire(
 ) -> None:
     """Remove an old key, once no row needs it any more (else KEY_IN_USE)."""
     from eid.core import audit
-    from eid.core.crypto import get_keystore
+    from eid.core.crypto import DATA_RING, get_keystore
     from eid.core.database import unit_of_work
     from eid.core.errors import EidError
-    from eid.core.schema import import_all_models
     from eid.core.sealed import rows_under_key
+    from eid.core.sealed_blobs import blobs_under_key, load_registrations
 
-    import_all_models()
+    load_registrations()
     with unit_of_work() as session:
-        left = rows_under_key(session, _ring(ring), key)
+        left = (
+            blobs_under_key(session, key)
+            if _ring(ring) == DATA_RING
+            else rows_under_key(session, ring, key)
+        )
         if left:
             raise EidError(
                 "%(count)s rows still use key %(key)s: run `eid keys reseal` first",

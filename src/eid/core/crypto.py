@@ -42,6 +42,11 @@ class Keyring:
 # indexes (HMAC-SHA-256); separate keys, so a leaked index key opens nothing.
 PERSONAL_DATA_RING = "personal-data"
 BLIND_INDEX_RING = "blind-index"
+# The keyring of every other sealed value (biometrics, TOTP and client secrets, OIDC keys,
+# notification bodies, queued requests): `seal`/`unseal`. Its first key is the former single
+# `data.key`, imported under LEGACY_KEY_ID, so what that key sealed still opens.
+DATA_RING = "data"
+LEGACY_KEY_ID = "data.key"
 
 
 class KeyStore(Protocol):
@@ -104,6 +109,10 @@ class FileKeyStore:
         try:
             stamp = path.stat().st_mtime_ns
         except FileNotFoundError:
+            if name == DATA_RING and (self.folder / "data.key").exists():
+                # Not a new key: the existing one, now addressable by id (see DATA_RING).
+                self._write_ring(name, LEGACY_KEY_ID, {LEGACY_KEY_ID: self.data_key()})
+                return self.keyring(name)
             if not self.generate:
                 raise EidError(
                     "keyring %(name)s is missing", code="KEY_MISSING", params={"name": name}
@@ -142,7 +151,7 @@ class FileKeyStore:
         """A new current key; the older ones stay to open what they sealed."""
         path = self._ring_path(name)
         keys: dict[str, bytes] = {}
-        if path.exists():
+        if path.exists() or (name == DATA_RING and (self.folder / "data.key").exists()):
             keys = dict(self.keyring(name).keys)
         key_id = secrets.token_hex(4)
         keys[key_id] = secrets.token_bytes(32)
@@ -155,6 +164,10 @@ class FileKeyStore:
             raise EidError("the current key cannot be retired", code="KEY_IN_USE")
         keys = {k: v for k, v in ring.keys.items() if k != key_id}
         self._write_ring(name, ring.current, keys)
+        if name == DATA_RING and key_id == LEGACY_KEY_ID:
+            # Retired means gone: the former file goes too (the ring no longer needs it).
+            (self.folder / "data.key").unlink(missing_ok=True)
+            self._loaded.pop("data.key", None)
 
     def signing_key(self, name: str) -> Ed25519PrivateKey:
         pem = self._read_or_create(
@@ -180,18 +193,35 @@ def get_keystore() -> KeyStore:
     return keystore_from_settings(get_settings())
 
 
+_SEALED_V1 = 1  # legacy: nonce | ciphertext, under the former data.key (no key id)
+_SEALED_V3 = 3  # version | key id length | key id | nonce | ciphertext (2 is core.sealed's)
+
+
 def seal(plaintext: bytes, *, aad: bytes, keystore: KeyStore | None = None) -> bytes:
-    """AES-256-GCM; `aad` binds the ciphertext to its row so blobs cannot be swapped."""
-    key = (keystore or get_keystore()).data_key()
+    """AES-256-GCM under the data ring's current key, whose id the blob carries (so the key can
+    be rotated: `eid keys reseal`); `aad` binds the ciphertext to its row so blobs cannot be
+    swapped."""
+    ring = (keystore or get_keystore()).keyring(DATA_RING)
+    kid = ring.current.encode()
     nonce = secrets.token_bytes(12)
-    return b"\x01" + nonce + AESGCM(key).encrypt(nonce, plaintext, aad)
+    sealed = AESGCM(ring.key(ring.current)).encrypt(nonce, plaintext, aad)
+    return bytes([_SEALED_V3, len(kid)]) + kid + nonce + sealed
+
+
+def seal_key_id(blob: bytes) -> str:
+    """The id of the data-ring key `blob` is sealed under (LEGACY_KEY_ID for the old format)."""
+    if blob and blob[0] == _SEALED_V1:
+        return LEGACY_KEY_ID
+    if len(blob) < 2 or blob[0] != _SEALED_V3:
+        raise EidError("unknown ciphertext version", code="CIPHERTEXT_INVALID")
+    return blob[2 : 2 + blob[1]].decode()
 
 
 def unseal(blob: bytes, *, aad: bytes, keystore: KeyStore | None = None) -> bytes:
-    if not blob or blob[0] != 1:
-        raise EidError("unknown ciphertext version", code="CIPHERTEXT_INVALID")
-    key = (keystore or get_keystore()).data_key()
-    return AESGCM(key).decrypt(blob[1:13], blob[13:], aad)
+    kid = seal_key_id(blob)
+    start = 1 if blob[0] == _SEALED_V1 else 2 + blob[1]
+    key = (keystore or get_keystore()).keyring(DATA_RING).key(kid)
+    return AESGCM(key).decrypt(blob[start : start + 12], blob[start + 12 :], aad)
 
 
 def canonical_json(payload: dict[str, Any]) -> bytes:

@@ -7,7 +7,7 @@ use. A key a domain asks the key store for must be listed here (tests/core/test_
 the source to make sure).
 
 The OpenID Connect signing keys are not files: they live in the database, sealed with the data
-key (`eid.identity.keys`), and `eid oidc rotate-key` makes the first; the start-up check in
+ring (`eid.identity.keys`), and `eid oidc rotate-key` makes the first; the start-up check in
 `eid.bootstrap.require_keys` covers them too.
 """
 
@@ -17,7 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from eid.core.crypto import BLIND_INDEX_RING, PERSONAL_DATA_RING, FileKeyStore, KeyStore
+from eid.core.crypto import (
+    BLIND_INDEX_RING,
+    DATA_RING,
+    PERSONAL_DATA_RING,
+    FileKeyStore,
+    KeyStore,
+)
 from eid.core.errors import EidError
 
 KeyKind = Literal["data", "secret", "signing", "keyring"]
@@ -32,12 +38,12 @@ class KeySpec:
     purpose: str
 
 
-DATA_KEY = "data"
 KEYS: tuple[KeySpec, ...] = (
     KeySpec(
-        DATA_KEY,
-        "data",
-        "AES-256-GCM key sealing biometrics, TOTP secrets and OIDC private keys",
+        DATA_RING,
+        "keyring",
+        "AES-256-GCM keys sealing biometrics, TOTP and client secrets, OIDC private keys, "
+        "notification bodies and queued account requests (its first key is the former data.key)",
     ),
     KeySpec(PERSONAL_DATA_RING, "keyring", "AES-256-GCM keys sealing the personal data columns"),
     KeySpec(BLIND_INDEX_RING, "keyring", "HMAC keys of the blind indexes (look-ups)"),

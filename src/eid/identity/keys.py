@@ -116,7 +116,7 @@ def active_key_problem(session: Session) -> str | None:
         return f"{KEY_NAME} (none active in the database: run eid oidc rotate-key)"
     try:
         unseal(row.private_jwk, aad=_aad(row.kid))
-    except InvalidTag:
+    except (InvalidTag, EidError):  # a wrong key, or a key id this data ring does not hold
         return f"{KEY_NAME} (does not unseal with this data key: another key folder?)"
     return None
 

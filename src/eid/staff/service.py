@@ -41,6 +41,11 @@ class NewOfficer:
     totp_uri: str
 
 
+def totp_aad(username: str) -> bytes:
+    """The one definition of the additional data binding a TOTP secret to its officer."""
+    return f"totp:{username}".encode()
+
+
 def ensure_office(session: Session, code: str, name: str | None = None, province: str = "") -> None:
     if session.get(Office, code) is None:
         session.add(Office(code=code, name=name or code, province=province))
@@ -69,7 +74,7 @@ def create_officer(
     officer = Officer(
         username=username,
         password_hash=_hasher.hash(password),
-        totp_secret=seal(secret.encode(), aad=f"totp:{username}".encode()),
+        totp_secret=seal(secret.encode(), aad=totp_aad(username)),
         office_code=office,
         role=role,
     )
@@ -136,7 +141,7 @@ def login(
             session, who, "officer.login_refused", "officer", officer.id, details={"why": "backoff"}
         )
         raise _login_failed(keep_writes=True)
-    secret = unseal(officer.totp_secret, aad=f"totp:{username}".encode()).decode()
+    secret = unseal(officer.totp_secret, aad=totp_aad(username)).decode()
     totp_ok, step = _check_totp(secret, totp, officer.last_totp_step)
     password_ok = _verify_password(officer.password_hash, password)
     if not (password_ok and totp_ok):
