@@ -32,8 +32,8 @@ from eid.notify.service import message_text
 from eid.staff.models import Officer
 from eid.staff.service import current_totp, totp_aad
 from tests.core.test_sealed_blobs import legacy_seal
-from tests.procedure.conftest import PASSWORD, new_officer, tk01, verify_phone
-from tests.procedure.test_end_to_end import CONSENT, _capture, _status
+from tests.procedure.conftest import PASSWORD, new_officer, status_in, tk01, verify_phone
+from tests.procedure.test_end_to_end import CONSENT, _capture
 from tests.support import Peers
 
 runner = CliRunner()
@@ -132,7 +132,7 @@ def test_data_key_rotation_reseals_every_sealed_value(
     )
     assert r.status_code == 200, r.text
     assert officer.post(f"/api/v1/applications/{app_id}/submission").status_code == 200
-    issued = _status(officer, app_id, "issued", "rejected")
+    issued = status_in(officer, app_id, "issued", "rejected")
     assert issued["status"] == "issued"
     eid_number = issued["eid_number"]
     smtp.inbox.wait_for(lambda m: eid_number in m.text)
