@@ -58,7 +58,8 @@ def test_a_valid_form_is_normalised() -> None:
             "RESIDENCE_CARD_EXPIRED",
         ),
         ({"phone": "+84 24 3825 1234"}, "PHONE_NOT_MOBILE"),
-        ({"phone": "0912345678"}, "PHONE_INVALID"),
+        ({"phone": "12345"}, "PHONE_INVALID"),
+        ({"phone": "+1 202 555 01"}, "PHONE_INVALID"),
         ({"email": "not-an-address"}, "EMAIL_INVALID"),
     ],
 )
@@ -120,3 +121,16 @@ def test_a_child_declares_with_the_guardians_phone() -> None:
         form(date_of_birth="2016-06-01", guardian=guardian, phone="+84987654321"), TODAY
     )
     assert ok.guardian is not None and ok.guardian.phone == "+84987654321"
+
+
+@pytest.mark.parametrize("local", ["0912 345 678", "0912345678", "0912-345-678", "+84 912 345 678"])
+def test_a_vietnamese_mobile_is_accepted_without_its_country_code(local: str) -> None:
+    assert check_tk01(form(phone=local), TODAY).phone == "+84912345678"
+
+
+def test_a_wrong_phone_is_named_in_the_callers_language() -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        check_tk01(form(phone="12345"), TODAY)
+    vi = refused.value.to_dict("vi")["error"]
+    assert vi["code"] == "PHONE_INVALID"
+    assert vi["message"].startswith("phone phải là số di động hợp lệ")

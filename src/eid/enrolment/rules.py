@@ -24,15 +24,18 @@ def age_on(date_of_birth: dt.date, day: dt.date) -> int:
 
 
 def e164(number: str, field: str) -> str:
+    """The mobile number in E.164. A number without a country code is read as Vietnamese
+    (`0912 345 678` is +84912345678): the verified mobile of a resident is usually local."""
     try:
-        parsed = phonenumbers.parse(number, None)
+        parsed = phonenumbers.parse(number, "VN")
     except phonenumbers.NumberParseException:
         parsed = None
     if parsed is None or not phonenumbers.is_valid_number(parsed):
         raise ValidationFailed(
-            "%(field)s must be a valid mobile number in E.164 form, e.g. +84912345678",
+            "%(field)s must be a valid mobile number: +84912345678, or 0912 345 678 in Viet Nam",
             code="PHONE_INVALID",
             details={"field": field},
+            params={"field": field},
         )
     kind = phonenumbers.number_type(parsed)
     if kind not in (
