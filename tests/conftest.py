@@ -296,3 +296,22 @@ def live(_live: LiveServer, ports: Ports, committed: Engine) -> Iterator[str]:
         os.environ["EID_ISSUER"] = previous
     get_settings.cache_clear()
     keys.forget_active_key()
+
+
+@pytest.fixture
+def own_keys(tmp_path: Path) -> Iterator[Path]:
+    """A copy of the test keys for a test that rotates or retires them (the live server and
+    worker run in this process and follow it), so the session's keys stay as they were."""
+    from eid.core.crypto import DATA_RING, get_keystore
+
+    get_keystore().keyring(DATA_RING)  # the data ring exists before it is copied
+    original = os.environ["EID_KEYS_DIR"]
+    folder = tmp_path / "keys"
+    shutil.copytree(original, folder)
+    os.environ["EID_KEYS_DIR"] = str(folder)
+    get_settings.cache_clear()
+    get_keystore.cache_clear()
+    yield folder
+    os.environ["EID_KEYS_DIR"] = original
+    get_settings.cache_clear()
+    get_keystore.cache_clear()

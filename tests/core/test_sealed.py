@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import secrets
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +18,6 @@ from eid.core.audit import Actor
 from eid.core.crypto import BLIND_INDEX_RING, PERSONAL_DATA_RING, get_keystore
 from eid.core.errors import EidError
 from eid.core.sealed import reseal, rows_under_key, sealed_key_id
-from eid.core.settings import get_settings
 from eid.enrolment.models import Application
 from eid.enrolment.schemas import TK01
 from eid.enrolment.service import create_application
@@ -175,21 +172,6 @@ def test_look_ups_and_uniqueness_go_through_the_blind_index(db: Session) -> None
             registry=registry,
         )
     assert again.value.code == "APPLICATION_ALREADY_OPEN"
-
-
-@pytest.fixture
-def own_keys(tmp_path: Path) -> Iterator[Path]:
-    """A copy of the test keys, so rotating and retiring here leaves the session's keys alone."""
-    original = os.environ["EID_KEYS_DIR"]
-    folder = tmp_path / "keys"
-    shutil.copytree(original, folder)
-    os.environ["EID_KEYS_DIR"] = str(folder)
-    get_settings.cache_clear()
-    get_keystore.cache_clear()
-    yield folder
-    os.environ["EID_KEYS_DIR"] = original
-    get_settings.cache_clear()
-    get_keystore.cache_clear()
 
 
 def _failing_after(factory: Callable[[], Session], batches: int) -> Callable[[], Session]:

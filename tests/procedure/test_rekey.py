@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import secrets
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
@@ -26,7 +23,6 @@ from eid.core.crypto import DATA_RING, LEGACY_KEY_ID, get_keystore, seal_key_id,
 from eid.core.database import unit_of_work
 from eid.core.errors import EidError
 from eid.core.sealed_blobs import SEALED_BLOBS, SealedBlob, blobs_under_key, load_registrations
-from eid.core.settings import get_settings
 from eid.notify.models import Notification, body_aad
 from eid.notify.service import message_text
 from eid.staff.models import Officer
@@ -37,23 +33,6 @@ from tests.procedure.test_end_to_end import CONSENT, _capture
 from tests.support import Peers
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def own_keys(tmp_path: Path) -> Iterator[Path]:
-    """A copy of the test keys (server and worker run in this process and follow it), so
-    rotating and retiring here leaves the session's keys alone."""
-    get_keystore().keyring(DATA_RING)  # the ring exists before it is copied
-    original = os.environ["EID_KEYS_DIR"]
-    folder = tmp_path / "keys"
-    shutil.copytree(original, folder)
-    os.environ["EID_KEYS_DIR"] = str(folder)
-    get_settings.cache_clear()
-    get_keystore.cache_clear()
-    yield folder
-    os.environ["EID_KEYS_DIR"] = original
-    get_settings.cache_clear()
-    get_keystore.cache_clear()
 
 
 def _add_legacy_key(folder: Path) -> bytes:
