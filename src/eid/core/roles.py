@@ -140,26 +140,17 @@ def _ensure_role(conn: Connection, role: str, password: str | None) -> None:
 def _hand_over(conn: Connection, owner: str) -> None:
     """Objects in `public` made before the roles existed (an older embedded database) pass to
     the owner, so the application role owns nothing and the owner can migrate them."""
-    tables = conn.execute(
-        text(
-            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm') "
-            "AND pg_get_userbyid(c.relowner) <> :o"
-        ),
-        {"o": owner},
-    ).scalars()
-    for table in list(tables):
-        conn.execute(text(f"ALTER TABLE public.{_quote(table)} OWNER TO {_quote(owner)}"))
-    sequences = conn.execute(
-        text(
-            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = 'public' AND c.relkind = 'S' "
-            "AND pg_get_userbyid(c.relowner) <> :o"
-        ),
-        {"o": owner},
-    ).scalars()
-    for sequence in list(sequences):
-        conn.execute(text(f"ALTER SEQUENCE public.{_quote(sequence)} OWNER TO {_quote(owner)}"))
+    for kinds, keyword in ((["r", "p", "v", "m"], "TABLE"), (["S"], "SEQUENCE")):
+        names = conn.execute(
+            text(
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = 'public' AND c.relkind::text = ANY(:kinds) "
+                "AND pg_get_userbyid(c.relowner) <> :o"
+            ),
+            {"o": owner, "kinds": kinds},
+        ).scalars()
+        for name in list(names):
+            conn.execute(text(f"ALTER {keyword} public.{_quote(name)} OWNER TO {_quote(owner)}"))
     functions = conn.execute(
         text(
             "SELECT p.oid::regprocedure::text FROM pg_proc p "
