@@ -23,6 +23,12 @@ UNLIMITED = {
     ("GET", "/console"),  # pages that call the officer API with the officer's token
     ("GET", "/dashboard"),
     ("GET", "/reviews"),
+    # The holder app's shell: the same documents for everyone (a signed-in holder's start page
+    # only adds a link); the pages with personal data need the holder's session.
+    ("GET", "/app"),
+    ("GET", "/app/manifest.webmanifest"),
+    ("GET", "/app/sw.js"),
+    ("GET", "/app/offline/{lang}"),
 }
 
 

@@ -12,10 +12,13 @@ from eid.core.web import get_db
 from eid.staff import service as staff
 from eid.staff.dependencies import page_officer, require_roles, session_cookie
 from eid.web import service
+from eid.web.holder_app import ROUTERS as HOLDER_APP_ROUTERS
 from eid.web.security import csp, page_response
 from eid.web.templating import OFFICER_LANGUAGES, language_links, officer_language, render
 
 router = APIRouter(tags=["campaign"])
+# The holder app at /app (eid.web.holder_app): each of its modules' routers.
+routers = list(HOLDER_APP_ROUTERS)
 
 
 @router.get("/api/v1/campaign/stats")
