@@ -299,6 +299,19 @@ def live(_live: LiveServer, ports: Ports, committed: Engine) -> Iterator[str]:
 
 
 @pytest.fixture
+def live_localhost(live: str) -> Iterator[str]:
+    """The live server as `http://localhost:<port>`, `EID_ISSUER` to match: WebAuthn takes no IP
+    address as relying party id (Chromium: "This is an invalid domain"), so browser tests with
+    passkeys (`tests.web.browser.add_virtual_authenticator`) open their pages here."""
+    url = live.replace("://127.0.0.1:", "://localhost:")
+    os.environ["EID_ISSUER"] = url
+    get_settings.cache_clear()
+    yield url
+    os.environ["EID_ISSUER"] = live
+    get_settings.cache_clear()
+
+
+@pytest.fixture
 def own_keys(tmp_path: Path) -> Iterator[Path]:
     """A copy of the test keys for a test that rotates or retires them (the live server and
     worker run in this process and follow it), so the session's keys stay as they were."""

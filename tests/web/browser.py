@@ -49,3 +49,36 @@ def assert_session_unreadable(page: Any, cookie_name: str = "eid_officer") -> No
         "JSON.stringify([Object.entries(sessionStorage), Object.entries(localStorage)])"
     )
     assert session["value"] not in stored and stored == "[[],[]]", stored
+
+
+def add_virtual_authenticator(page: Any, *, user_verified: bool = True) -> str:
+    """Chromium's virtual authenticator (CDP `WebAuthn`) in this page's browser: a platform
+    authenticator with resident keys and user verification, answering at once. Returns its id
+    (for `WebAuthn.getCredentials` and friends through `page.virtual_authenticator_cdp`).
+
+    WebAuthn refuses an IP address as relying party: the page must be on `http://localhost:...`
+    (the `live_localhost` fixture serves the live server there, with `EID_ISSUER` to match)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable", {"enableUI": False})
+    added = cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": user_verified,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
+    page.virtual_authenticator_cdp = cdp  # kept alive with the page: the authenticator lives in it
+    return str(added["authenticatorId"])
+
+
+def virtual_credentials(page: Any, authenticator_id: str) -> list[dict[str, Any]]:
+    """The passkeys the virtual authenticator holds (id, rpId, userHandle, signCount...)."""
+    cdp = page.virtual_authenticator_cdp
+    found = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator_id})
+    return list(found["credentials"])

@@ -35,6 +35,7 @@ READ_ONLY_TABLES = ("audit_chain", "alembic_version")
 # adds its table here (its test fails with "permission denied" until it does).
 PURGED_TABLES = (
     "holder_challenges",
+    "holder_passkey_ceremonies",
     "holder_sessions",
     "oidc_authorization_codes",
     "oidc_tokens",

@@ -32,12 +32,17 @@ class HolderCredential(TimestampMixin, Base):
     account_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     passcode_hash: Mapped[str] = mapped_column(String(200))
+    # WebAuthn user handle (base64url of 32 random bytes): never the e-ID number; the same for
+    # every passkey of the account, so a new passkey on one authenticator replaces the old.
+    passkey_user_handle: Mapped[str | None] = mapped_column(String(64), unique=True)
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Device(TimestampMixin, Base):
-    """A holder's device key. At most one is `bound` per account (partial unique index)."""
+    """A holder's bound device: a JWS device key (native wallets, `kind` "jws") or a WebAuthn
+    passkey (browsers, `kind` "passkey"). At most one of either kind is `bound` per account
+    (partial unique index)."""
 
     __tablename__ = "holder_devices"
     __table_args__ = (
@@ -52,9 +57,30 @@ class Device(TimestampMixin, Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     account_id: Mapped[uuid.UUID] = mapped_column(index=True)
     label: Mapped[str] = mapped_column(String(100))
+    # For a passkey: its COSE key as a JWK (the wallet's `cnf`), verified with `public_key`.
     public_jwk: Mapped[dict[str, Any]] = mapped_column()
     status: Mapped[str] = mapped_column(String(16), default="bound")  # bound | unbound
     unbound_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(16), default="jws", server_default="jws")
+    credential_id: Mapped[bytes | None] = mapped_column(LargeBinary, unique=True)
+    public_key: Mapped[bytes | None] = mapped_column(LargeBinary)  # COSE_Key
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    transports: Mapped[list[str] | None] = mapped_column(ARRAY(String(16)))
+
+
+class PasskeyCeremony(TimestampMixin, Base):
+    """A WebAuthn challenge: one-time, five minutes, for one purpose and (where known) one
+    account. `user_handle` is the one a registration ceremony offered the authenticator."""
+
+    __tablename__ = "holder_passkey_ceremonies"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    purpose: Mapped[str] = mapped_column(String(16))  # activation | login | rebind
+    account_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    challenge: Mapped[str] = mapped_column(String(128))  # base64url
+    user_handle: Mapped[str | None] = mapped_column(String(64))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class DeviceChallenge(TimestampMixin, Base):

@@ -3,8 +3,10 @@ userinfo, revocation, introspection."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
+import json
+import uuid
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -15,7 +17,6 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from eid.core import throttle
-from eid.core.crypto import get_keystore, hash_token
 from eid.core.errors import EidError
 from eid.core.settings import get_settings
 from eid.core.web import get_db, refusal_savepoint
@@ -84,8 +85,7 @@ def jwks(db: Session = Depends(get_db, scope="function")) -> JSONResponse:
 
 
 def _csrf(session_token: str) -> str:
-    key = get_keystore().secret("holder-csrf")
-    return hmac.new(key, hash_token(session_token).encode(), hashlib.sha256).hexdigest()
+    return service.holder_csrf_token(session_token)
 
 
 def _authlib_response(result: tuple[int, Any, list[tuple[str, str]]], language: str) -> Response:
@@ -220,6 +220,7 @@ def _login_page(
     *,
     status_code: int = 200,
     error: EidError | None = None,
+    method: str = "password",
 ) -> Response:
     """The login page in the holder's language; its form may end (after the authorize step) at
     the relying party's redirect URI, if that URI is one the client registered."""
@@ -228,16 +229,36 @@ def _login_page(
     redirect_uri = query.get("redirect_uri")
     if client is None or redirect_uri not in client.redirect_uris:
         redirect_uri = None
+    language = holder_language(request, _ui_locales(query.get("ui_locales")))
     page = pages.login_page(
-        language=holder_language(request, _ui_locales(query.get("ui_locales"))),
+        language=language,
         next_url=next_url,
         languages=language_links("/oauth2/login", {"next": next_url}),
         error_code=error.code if error else None,
-        error_message=error.message if error else None,
+        error_message=error.message_in(language) if error else None,
+        method=method,
     )
-    return page_response(
+    response = page_response(
         request, page, status_code=status_code, policy=_relying_party_policy(redirect_uri)
     )
+    if isinstance(error, throttle.TooManyRequests):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def _page_limit(policy: throttle.Policy, *, key_field: str) -> Any:
+    """`throttle.limit` for a page: over the limit, the page itself answers 429 in the holder's
+    language (the refusal is kept in `request.state`), not the API's JSON."""
+    enforce = throttle.limit(policy, key_field=key_field)
+
+    async def dependency(request: Request) -> None:
+        try:
+            await enforce(request)
+        except throttle.TooManyRequests as refused:
+            request.state.throttled = refused
+
+    dependency.throttle_policy = policy  # type: ignore[attr-defined]  # the route test's mark
+    return dependency
 
 
 @router.get("/oauth2/login", response_class=HTMLResponse)
@@ -247,29 +268,52 @@ def login_form(
     return _login_page(db, request, _safe_next(next))
 
 
+def _passkey_answer(fields: Mapping[str, str]) -> service.PasskeyAnswer:
+    try:
+        credential = json.loads(fields.get("credential", ""))
+        ceremony_id = uuid.UUID(fields.get("ceremony_id", ""))
+    except ValueError:
+        raise service.login_failed() from None
+    if not isinstance(credential, dict):
+        raise service.login_failed()
+    return service.PasskeyAnswer(ceremony_id=ceremony_id, credential=credential)
+
+
 @router.post(
     "/oauth2/login",
     response_class=HTMLResponse,
-    dependencies=[Depends(throttle.limit(throttle.HOLDER_LOGIN, key_field="eid_number"))],
+    dependencies=[Depends(_page_limit(throttle.HOLDER_LOGIN, key_field="eid_number"))],
+    responses={429: {"description": "too many attempts: the page, in the holder's language"}},
 )
 async def login_submit(
     request: Request, db: Session = Depends(get_db, scope="function")
 ) -> Response:
+    """The password + passcode form, or the passkey form (`method=passkey`: the answer to a
+    login ceremony), both ending in the session cookie and back in the authorization step."""
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     next_url = _safe_next(fields.get("next", "/"))
+    method = "passkey" if fields.get("method") == "passkey" else "password"
+    throttled = getattr(request.state, "throttled", None)
 
     def run() -> Response:
+        if throttled is not None:
+            return _login_page(db, request, next_url, status_code=429, error=throttled)
         try:
             with refusal_savepoint(db):
-                issued = service.login_with_passcode(
-                    db,
-                    eid_number=fields.get("eid_number", "").strip(),
-                    password=fields.get("password", ""),
-                    passcode=fields.get("passcode", ""),
-                )
+                if method == "passkey":
+                    issued = service.login_with_passkey(db, _passkey_answer(fields))
+                else:
+                    issued = service.login_with_passcode(
+                        db,
+                        eid_number=fields.get("eid_number", "").strip(),
+                        password=fields.get("password", ""),
+                        passcode=fields.get("passcode", ""),
+                    )
         except EidError as error:
-            return _login_page(db, request, next_url, status_code=error.status, error=error)
+            return _login_page(
+                db, request, next_url, status_code=error.status, error=error, method=method
+            )
         response = RedirectResponse(next_url, status_code=303)
         response.set_cookie(
             COOKIE,

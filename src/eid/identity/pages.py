@@ -16,6 +16,7 @@ def login_page(
     languages: list[tuple[str, str]] | None = None,
     error_code: str | None = None,
     error_message: str | None = None,
+    method: str = "password",
 ) -> str:
     return render(
         "holder/login.html",
@@ -23,6 +24,7 @@ def login_page(
         next_url=next_url,
         error_code=error_code,
         error_message=error_message,
+        method=method,
         languages=languages or [],
     )
 

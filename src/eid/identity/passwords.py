@@ -39,6 +39,11 @@ def password_problems(password: str) -> list[Msgid]:
 
 
 def check_new_credentials(password: str, passcode: str) -> None:
+    check_new_password(password)
+    check_new_passcode(passcode)
+
+
+def check_new_password(password: str) -> None:
     problems = password_problems(password)
     if problems:
         raise ValidationFailed(
@@ -47,6 +52,9 @@ def check_new_credentials(password: str, passcode: str) -> None:
             details={"problems": [str(p) for p in problems]},
             params={"problems": problems},
         )
+
+
+def check_new_passcode(passcode: str) -> None:
     if not _PASSCODE.fullmatch(passcode):
         raise ValidationFailed("the passcode must be 6 digits", code="INVALID_PASSCODE")
     if len(set(passcode)) == 1 or passcode in "0123456789" or passcode in "9876543210":

@@ -13,14 +13,15 @@ from sqlalchemy.orm import Session
 from eid.authority import service as authority
 from eid.biometrics.ports import BiometricMatcher
 from eid.core import audit, clock
-from eid.core.errors import EidError, Unauthorized
-from eid.identity import devices
+from eid.core.errors import EidError, Unauthorized, ValidationFailed
+from eid.identity import devices, passkeys
 from eid.identity.models import Device, DeviceChallenge
 from eid.identity.passwords import hash_secret, verify_secret
 from eid.identity.ports import FaceMatcher
 from eid.identity.service import (
     CHALLENGE_TTL,
     IssuedSession,
+    PasskeyAnswer,
     _credential_row,
     bound_device,
     check_password,
@@ -88,11 +89,18 @@ def complete_rebind(
     challenge_id: uuid.UUID,
     otp: str,
     selfie: bytes,
-    device_jwk: dict[str, Any],
     device_label: str,
-    proof: str,
     matcher: FaceMatcher,
+    device_jwk: dict[str, Any] | None = None,
+    proof: str | None = None,
+    passkey: PasskeyAnswer | None = None,
 ) -> IssuedSession:
+    """The new device is a JWS device key with its proof over the challenge nonce, or a passkey
+    created for a `rebind` ceremony of this account."""
+    if passkey is None and (device_jwk is None or proof is None):
+        raise ValidationFailed(
+            "give a device key and its proof, or a passkey", code="DEVICE_REQUIRED"
+        )
     account = authority.find_by_eid_number(session, eid_number)
     if account is None:
         raise Unauthorized("unknown or expired challenge", code="CHALLENGE_INVALID")
@@ -116,11 +124,19 @@ def complete_rebind(
         register_failure(session, credential, "otp")
         raise Unauthorized("wrong one-time code", code="OTP_INVALID", keep_writes=True)
     take_challenge(session, challenge_id, account.id, "rebind")
-    public_jwk = devices.clean_public_jwk(device_jwk)
-    # The new device proves it holds the key it registers (signature over our nonce).
+    new_passkey: passkeys.NewPasskey | None = None
+    public_jwk: dict[str, Any] = {}
+    # The new device proves it holds the key it registers (signature over our nonce, or the
+    # passkey's attestation over the ceremony's challenge).
     try:
-        devices.verify_proof(public_jwk, proof, challenge.nonce)
-    except Unauthorized as refused:
+        if passkey is not None:
+            ceremony = passkeys.take(session, passkey.ceremony_id, "rebind", account.id)
+            new_passkey = passkeys.register(ceremony, passkey.credential)
+        else:
+            assert device_jwk is not None and proof is not None
+            public_jwk = devices.clean_public_jwk(device_jwk)
+            devices.verify_proof(public_jwk, proof, challenge.nonce)
+    except EidError as refused:
         refused.keep_writes = True  # the challenge stays used: a wrong proof is not retried
         raise
     reference = authority.account_portrait(session, account.id)
@@ -133,7 +149,14 @@ def complete_rebind(
         old.status = "unbound"
         old.unbound_at = clock.now()
         session.flush()  # the partial unique index admits the new one only after this
-    session.add(Device(account_id=account.id, label=device_label, public_jwk=public_jwk))
+    amr = ["pwd", "otp", "face", "hwk"]
+    if new_passkey is not None:
+        session.add(passkeys.device_row(account.id, device_label, new_passkey))
+        assert credential is not None
+        credential.passkey_user_handle = new_passkey.user_handle
+        amr.append("user")
+    else:
+        session.add(Device(account_id=account.id, label=device_label, public_jwk=public_jwk))
     session.flush()
     audit.record(
         session,
@@ -141,6 +164,9 @@ def complete_rebind(
         "holder.device_bound",
         "account",
         account.id,
-        details={"replaced": str(old.id) if old else None},
+        details={
+            "replaced": str(old.id) if old else None,
+            "kind": "passkey" if new_passkey else "jws",
+        },
     )
-    return open_session(session, account, amr=["pwd", "otp", "face", "hwk"])
+    return open_session(session, account, amr=amr)

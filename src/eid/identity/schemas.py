@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -14,12 +14,41 @@ class DeviceKey(BaseModel):
     label: str = Field(default="phone", max_length=100)
 
 
+class PasskeyCredential(BaseModel):
+    """The browser's answer to a ceremony: `PublicKeyCredential.toJSON()` (registration or
+    authentication response JSON), as `window.eidPasskey` returns it."""
+
+    ceremony_id: uuid.UUID
+    credential: dict[str, Any]
+    label: str = Field(default="passkey", max_length=100)
+
+
+class PasskeyOptionsBody(BaseModel):
+    purpose: Literal["activation", "login", "rebind"]
+    eid_number: str | None = Field(default=None, max_length=32)
+    challenge_id: uuid.UUID | None = Field(
+        default=None, description="rebind: the challenge `POST /devices/rebind` answered"
+    )
+
+
+class PasskeyOptionsOut(BaseModel):
+    ceremony_id: uuid.UUID
+    public_key: dict[str, Any] = Field(
+        description="WebAuthn JSON options: creation options (activation, rebind) or request "
+        "options (login)"
+    )
+
+
 class ActivationBody(BaseModel):
     eid_number: str
     activation_code: str
     password: str
     passcode: str
-    device: DeviceKey
+    device: DeviceKey | None = None
+    passkey: PasskeyCredential | None = None
+    cookie: bool = Field(
+        default=False, description="a browser: the session goes into an HttpOnly cookie"
+    )
 
 
 class ActivationCodeRequestBody(BaseModel):
@@ -45,13 +74,18 @@ class ChallengeOut(BaseModel):
 
 
 class LoginBody(BaseModel):
-    """Password plus either the bound device's signature over a challenge, or the passcode."""
+    """Password plus either the bound device's signature over a challenge, or the passcode; or
+    a passkey alone (user-verified: possession and the holder's unlock)."""
 
-    eid_number: str
-    password: str
+    eid_number: str | None = Field(default=None, max_length=32)
+    password: str | None = None
     challenge_id: uuid.UUID | None = None
     proof: str | None = None
     passcode: str | None = None
+    passkey: PasskeyCredential | None = None
+    cookie: bool = Field(
+        default=False, description="a browser: the session goes into an HttpOnly cookie"
+    )
 
 
 class SessionOut(BaseModel):
@@ -59,6 +93,34 @@ class SessionOut(BaseModel):
     token_type: str = "bearer"  # noqa: S105 - RFC 6750 token type, not a secret
     expires_in: int
     acr: str
+
+
+class CookieSessionOut(BaseModel):
+    """A browser's session: the token went into the HttpOnly cookie `eid_holder_session`; the
+    page keeps only what it sends back (`X-CSRF-Token` on every state-changing call)."""
+
+    csrf_token: str
+    expires_in: int
+    acr: str
+
+
+class CurrentSessionOut(BaseModel):
+    acr: str
+    amr: list[str]
+    expires_in: int
+    csrf_token: str
+    eid_number: str
+    language: str
+
+
+class PasswordChangeBody(BaseModel):
+    current_password: str = Field(max_length=200)
+    new_password: str = Field(max_length=200)
+
+
+class PasscodeChangeBody(BaseModel):
+    password: str = Field(max_length=200)
+    new_passcode: str = Field(max_length=20)
 
 
 class RebindStartBody(BaseModel):
@@ -71,8 +133,14 @@ class RebindCompleteBody(BaseModel):
     challenge_id: uuid.UUID
     otp: str
     selfie: str = Field(description="base64 JPEG or PNG taken by the new device")
-    device: DeviceKey
-    proof: str = Field(description="compact JWS by the new device key over the challenge nonce")
+    device: DeviceKey | None = None
+    proof: str | None = Field(
+        default=None, description="compact JWS by the new device key over the challenge nonce"
+    )
+    passkey: PasskeyCredential | None = Field(
+        default=None, description="instead of device and proof: a passkey of a rebind ceremony"
+    )
+    cookie: bool = False
 
 
 class UnlockBody(BaseModel):
@@ -121,6 +189,7 @@ class ConsentOut(BaseModel):
 class DeviceOut(BaseModel):
     id: uuid.UUID
     label: str
+    kind: str = Field(description="jws (a native wallet's device key) or passkey")
     status: str
     bound_at: dt.datetime
     unbound_at: dt.datetime | None

@@ -7,6 +7,8 @@ through `eid.authority.service` only.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -19,15 +21,21 @@ from eid.authority import service as authority
 from eid.authority.schemas import AccountView
 from eid.core import audit, clock
 from eid.core.audit import Actor
-from eid.core.crypto import hash_token
-from eid.core.errors import EidError, Unauthorized
+from eid.core.crypto import get_keystore, hash_token
+from eid.core.errors import EidError, Unauthorized, ValidationFailed
 from eid.core.throttle import lockout_wait
-from eid.identity import devices
+from eid.identity import devices, passkeys
 
 # Re-exported: `eid client create` calls identity.service.create_client.
 from eid.identity.clients import create_client as create_client
 from eid.identity.models import Device, DeviceChallenge, HolderCredential, HolderSession
-from eid.identity.passwords import check_new_credentials, hash_secret, verify_secret
+from eid.identity.passwords import (
+    check_new_credentials,
+    check_new_passcode,
+    check_new_password,
+    hash_secret,
+    verify_secret,
+)
 
 ACR_LEVEL2 = "urn:eid:vn:level2"
 ACR_LEVEL1 = "urn:eid:vn:level1"
@@ -52,6 +60,15 @@ class IssuedSession:
     account_id: uuid.UUID
     acr: str
     expires_at: dt.datetime
+    amr: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PasskeyAnswer:
+    """What the browser answered to a ceremony (`POST /passkeys/options`)."""
+
+    ceremony_id: uuid.UUID
+    credential: dict[str, Any]
 
 
 def holder_actor(account_id: uuid.UUID) -> Actor:
@@ -82,13 +99,26 @@ def activate(
     activation_code: str,
     password: str,
     passcode: str,
-    device_jwk: dict[str, Any],
-    device_label: str,
+    device_jwk: dict[str, Any] | None = None,
+    device_label: str = "phone",
+    passkey: PasskeyAnswer | None = None,
 ) -> IssuedSession:
     """The activation code (sent to the verified phone at issuance) sets the credentials and binds
-    the first device in one transaction: a failure leaves the account as it was."""
+    the first device, a JWS device key or a passkey, in one transaction: a failure leaves the
+    account as it was (a passkey's ceremony stays used)."""
     check_new_credentials(password, passcode)
-    public_jwk = devices.clean_public_jwk(device_jwk)
+    if passkey is not None:
+        known = authority.find_by_eid_number(session, eid_number)
+        ceremony = passkeys.take(
+            session, passkey.ceremony_id, "activation", known.id if known else None
+        )
+        new_passkey: passkeys.NewPasskey | None = passkeys.register(ceremony, passkey.credential)
+        public_jwk: dict[str, Any] | None = None
+    elif device_jwk is not None:
+        new_passkey = None
+        public_jwk = devices.clean_public_jwk(device_jwk)
+    else:
+        raise ValidationFailed("give a device key or a passkey", code="DEVICE_REQUIRED")
     account = authority.activate(session, eid_number, activation_code)
     session.add(
         HolderCredential(
@@ -96,19 +126,31 @@ def activate(
             password_hash=hash_secret(password),
             passcode_hash=hash_secret(passcode),
             failed_attempts=0,
+            passkey_user_handle=new_passkey.user_handle if new_passkey else None,
         )
     )
-    session.add(Device(account_id=account.id, label=device_label, public_jwk=public_jwk))
+    if new_passkey is not None:
+        session.add(passkeys.device_row(account.id, device_label, new_passkey))
+        amr = ["otp", "pwd", "hwk", "user"]
+    else:
+        assert public_jwk is not None
+        session.add(Device(account_id=account.id, label=device_label, public_jwk=public_jwk))
+        amr = ["otp", "pwd", "hwk"]
     session.flush()
     actor = holder_actor(account.id)
     audit.record(session, actor, "holder.credentials_set", "account", account.id)
     audit.record(
-        session, actor, "holder.device_bound", "account", account.id, details={"first": True}
+        session,
+        actor,
+        "holder.device_bound",
+        "account",
+        account.id,
+        details={"first": True, "kind": "passkey" if new_passkey else "jws"},
     )
     # Activated while a lock ground holds: the activation stands (credentials, device), only
     # the session is refused until the account unlocks.
     require_usable(account, keep_writes=True)
-    return open_session(session, account, amr=["otp", "pwd", "hwk"])
+    return open_session(session, account, amr=amr)
 
 
 # --- login ---
@@ -269,6 +311,75 @@ def login_with_device(
     return open_session(session, account, amr=["pwd", "hwk"])
 
 
+def login_with_passkey(session: Session, answer: PasskeyAnswer) -> IssuedSession:
+    """A discoverable passkey, user-verified: possession and the holder's own unlock (amr `hwk`,
+    `user`). The same lockout, backoff and answer as the password paths; every attempt is
+    audited (the credential id is not: it is an identifier of the holder's authenticator)."""
+    unknown = Actor(kind="holder", id="unknown")
+    try:
+        ceremony = passkeys.take(session, answer.ceremony_id, "login", None)
+    except Unauthorized:
+        audit.record(
+            session,
+            unknown,
+            "holder.login_failed",
+            "account",
+            "unknown",
+            details={"why": "ceremony", "factor": "passkey"},
+        )
+        raise login_failed() from None
+    assertion = passkeys.parse_assertion(answer.credential)
+    device = passkeys.device_for(session, assertion)
+    if device is None or (
+        ceremony.account_id is not None and ceremony.account_id != device.account_id
+    ):
+        audit.record(
+            session,
+            unknown,
+            "holder.login_failed",
+            "account",
+            "unknown",
+            details={"why": "unknown_passkey", "factor": "passkey"},
+        )
+        raise login_failed()
+    credential = _credential_row(session, device.account_id)
+    if credential is None:
+        raise login_failed()
+    if credential.locked_until and credential.locked_until > clock.now():
+        audit.record(
+            session,
+            holder_actor(device.account_id),
+            "holder.login_refused",
+            "account",
+            device.account_id,
+            details={"why": "backoff", "factor": "passkey"},
+        )
+        raise login_failed()
+    handle = passkeys.user_handle_of(assertion)
+    try:
+        if handle is not None and handle != credential.passkey_user_handle:
+            raise passkeys.refused()
+        device.sign_count = passkeys.authenticate(ceremony, assertion, device)
+    except passkeys.ClonedAuthenticator:
+        audit.record(
+            session,
+            holder_actor(device.account_id),
+            "holder.passkey_clone_suspected",
+            "account",
+            device.account_id,
+            details={"device": str(device.id), "stored_count": device.sign_count},
+        )
+        register_failure(session, credential, "passkey")
+        raise login_failed() from None
+    except Unauthorized:
+        register_failure(session, credential, "passkey")
+        raise login_failed() from None
+    account = authority.get_account(session, device.account_id)
+    require_usable_audited(session, account)
+    _succeeded(session, account.id)
+    return open_session(session, account, amr=["hwk", "user"])
+
+
 def require_usable_audited(session: Session, account: AccountView) -> None:
     if not account.usable:
         audit.record(
@@ -280,6 +391,48 @@ def require_usable_audited(session: Session, account: AccountView) -> None:
             details={"why": "account_" + account.status},
         )
     require_usable(account, keep_writes=True)
+
+
+# --- passkey ceremonies ---
+
+
+def passkey_options(
+    session: Session,
+    *,
+    purpose: str,
+    eid_number: str | None,
+    challenge_id: uuid.UUID | None,
+) -> passkeys.Options:
+    """Options for a ceremony, the same shape whether or not the number exists: an unknown
+    number gets a ceremony bound to no account, which no answer can complete."""
+    account = authority.find_by_eid_number(session, eid_number.strip()) if eid_number else None
+    bound_to: uuid.UUID | None = account.id if account else None
+    if eid_number and account is None and purpose != "activation":
+        bound_to = uuid.uuid4()
+    handle = None
+    if purpose == "rebind":
+        # Only after the password (a live rebind challenge of this account) is the ceremony the
+        # account's, with the account's own user handle.
+        challenge = session.get(DeviceChallenge, challenge_id) if challenge_id else None
+        if (
+            account is None
+            or challenge is None
+            or challenge.account_id != account.id
+            or challenge.purpose != "rebind"
+            or challenge.used_at is not None
+            or challenge.expires_at < clock.now()
+        ):
+            bound_to = uuid.uuid4()
+        else:
+            credential = session.get(HolderCredential, account.id)
+            handle = credential.passkey_user_handle if credential else None
+    return passkeys.begin(
+        session,
+        purpose=purpose,
+        account_id=bound_to,
+        user_name=(eid_number or "").strip()[:32],
+        user_handle=handle,
+    )
 
 
 # --- sessions ---
@@ -306,7 +459,9 @@ def open_session(session: Session, account: AccountView, *, amr: list[str]) -> I
         account.id,
         details={"amr": amr, "acr": acr},
     )
-    return IssuedSession(token=token, account_id=account.id, acr=acr, expires_at=expires)
+    return IssuedSession(
+        token=token, account_id=account.id, acr=acr, expires_at=expires, amr=tuple(amr)
+    )
 
 
 def session_for_token(session: Session, token: str) -> tuple[HolderSession, AccountView]:
@@ -325,3 +480,105 @@ def end_session(session: Session, token: str) -> None:
         audit.record(
             session, holder_actor(row.account_id), "holder.logout", "account", row.account_id
         )
+
+
+def holder_csrf_token(session_token: str) -> str:
+    """The anti-forgery token of a browser session: a keyed hash of the session, so it needs no
+    storage and dies with it. Another site can make the browser send the cookie, never read
+    this value; pages get it server-side or from `GET /sessions/current`."""
+    key = get_keystore().secret("holder-csrf")
+    return hmac.new(key, hash_token(session_token).encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_matches(session_token: str, presented: str | None) -> bool:
+    return presented is not None and hmac.compare_digest(
+        holder_csrf_token(session_token), presented
+    )
+
+
+# --- credential changes (signed in) ---
+
+
+class WrongPassword(EidError):
+    code = "WRONG_PASSWORD"
+    status = 403
+
+
+def _confirm_password(session: Session, account: AccountView, password: str) -> HolderCredential:
+    """The current password again, under the same lockout as a login: a stolen session alone
+    cannot change the credentials, nor guess the password faster than the login could."""
+    credential = _credential_row(session, account.id)
+    if credential is None:
+        raise WrongPassword("the current password is not right", keep_writes=True)
+    if credential.locked_until and credential.locked_until > clock.now():
+        verify_secret(_DUMMY_HASH, password)
+        audit.record(
+            session,
+            holder_actor(account.id),
+            "holder.credentials_change_refused",
+            "account",
+            account.id,
+            details={"why": "backoff"},
+        )
+        raise WrongPassword(
+            "too many wrong passwords: wait and try again",
+            code="TOO_MANY_ATTEMPTS",
+            keep_writes=True,
+        )
+    if not verify_secret(credential.password_hash, password):
+        register_failure(session, credential, "password")
+        raise WrongPassword("the current password is not right", keep_writes=True)
+    return credential
+
+
+def _notify_changed(session: Session, account: AccountView, template: str) -> None:
+    from eid.notify.service import notify
+
+    notify(
+        session,
+        recipient_type="account",
+        recipient_id=account.id,
+        channels={"app": None, "sms": account.phone, "email": account.email},
+        language=account.language,
+        template=template,
+        params={"eid_number": account.eid_number},
+        key=f"{template}:{account.id}:{secrets.token_hex(8)}",
+    )
+
+
+def change_password(
+    session: Session, account: AccountView, *, current_password: str, new_password: str
+) -> None:
+    check_new_password(new_password)
+    credential = _confirm_password(session, account, current_password)
+    credential.password_hash = hash_secret(new_password)
+    credential.failed_attempts = 0
+    credential.locked_until = None
+    audit.record(
+        session,
+        holder_actor(account.id),
+        "holder.credentials_changed",
+        "account",
+        account.id,
+        details={"what": "password"},
+    )
+    _notify_changed(session, account, "password_changed")
+
+
+def change_passcode(
+    session: Session, account: AccountView, *, password: str, new_passcode: str
+) -> None:
+    check_new_passcode(new_passcode)
+    credential = _confirm_password(session, account, password)
+    credential.passcode_hash = hash_secret(new_passcode)
+    credential.failed_attempts = 0
+    credential.locked_until = None
+    audit.record(
+        session,
+        holder_actor(account.id),
+        "holder.credentials_changed",
+        "account",
+        account.id,
+        details={"what": "passcode"},
+    )
+    _notify_changed(session, account, "passcode_changed")

@@ -11,7 +11,13 @@ from sqlalchemy.orm import Session
 
 from eid.core import clock
 from eid.core.jobs import periodic, task
-from eid.identity.models import AuthorizationCode, DeviceChallenge, HolderSession, OAuthToken
+from eid.identity.models import (
+    AuthorizationCode,
+    DeviceChallenge,
+    HolderSession,
+    OAuthToken,
+    PasskeyCeremony,
+)
 
 # Kept a day past expiry: a replayed code is still recognised (and its tokens revoked) meanwhile.
 GRACE = dt.timedelta(days=1)
@@ -20,6 +26,7 @@ GRACE = dt.timedelta(days=1)
 def purge_expired(session: Session) -> None:
     cutoff = clock.now() - GRACE
     session.execute(delete(DeviceChallenge).where(DeviceChallenge.expires_at < cutoff))
+    session.execute(delete(PasskeyCeremony).where(PasskeyCeremony.expires_at < cutoff))
     session.execute(delete(AuthorizationCode).where(AuthorizationCode.expires_at < cutoff))
     session.execute(delete(HolderSession).where(HolderSession.expires_at < cutoff))
     session.execute(

@@ -123,6 +123,24 @@ TEMPLATES: dict[str, Template] = {
         ),
         sms=N_("Your code to bind a new device: %(otp)s. Never share this code."),
     ),
+    "password_changed": Template(
+        subject=N_("Your e-ID password was changed"),
+        body=N_(
+            "The password of your e-ID account %(eid_number)s was changed.\n\n"
+            "If you did not change it, lock your account in the app at once and contact an "
+            "immigration office.\n"
+        ),
+        sms=N_("Your e-ID password was changed. Not you? Lock the account in the app."),
+    ),
+    "passcode_changed": Template(
+        subject=N_("Your e-ID passcode was changed"),
+        body=N_(
+            "The passcode of your e-ID account %(eid_number)s was changed.\n\n"
+            "If you did not change it, lock your account in the app at once and contact an "
+            "immigration office.\n"
+        ),
+        sms=N_("Your e-ID passcode was changed. Not you? Lock the account in the app."),
+    ),
     "activation_code_renewed": Template(
         subject=N_("A new activation code for your e-ID account"),
         body=N_(
