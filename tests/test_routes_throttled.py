@@ -29,6 +29,10 @@ UNLIMITED = {
     ("GET", "/app/manifest.webmanifest"),
     ("GET", "/app/sw.js"),
     ("GET", "/app/offline/{lang}"),
+    # The holder's account forms (activate, sign in): the same empty forms for everyone; their
+    # scripts call the limited API.
+    ("GET", "/app/activate"),
+    ("GET", "/app/sign-in"),
 }
 
 

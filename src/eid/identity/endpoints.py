@@ -31,6 +31,7 @@ from eid.identity.schemas import (
     ChallengeOut,
     ConsentOut,
     CookieSessionOut,
+    CredentialChangedOut,
     CurrentSessionOut,
     DeviceOut,
     LoginBody,
@@ -302,26 +303,28 @@ def profile(who: Holder = Depends(current_holder)) -> ProfileOut:
     return ProfileOut.model_validate(who.account.model_dump())
 
 
-@me.post("/password", status_code=204, responses={403: {"description": "wrong password"}})
+@me.post("/password", responses={403: {"description": "wrong password"}})
 def change_password(
     body: PasswordChangeBody,
     who: Holder = Depends(current_holder),
     db: Session = Depends(get_db, scope="function"),
-) -> None:
+) -> CredentialChangedOut:
     """The current password again (same lockout as a login), then the new one under the same
     rules as at activation; the holder is told by app, SMS and email."""
     service.change_password(
         db, who.account, current_password=body.current_password, new_password=body.new_password
     )
+    return CredentialChangedOut(changed="password")
 
 
-@me.post("/passcode", status_code=204, responses={403: {"description": "wrong password"}})
+@me.post("/passcode", responses={403: {"description": "wrong password"}})
 def change_passcode(
     body: PasscodeChangeBody,
     who: Holder = Depends(current_holder),
     db: Session = Depends(get_db, scope="function"),
-) -> None:
+) -> CredentialChangedOut:
     service.change_passcode(db, who.account, password=body.password, new_passcode=body.new_passcode)
+    return CredentialChangedOut(changed="passcode")
 
 
 @me.get("/access-history")

@@ -70,7 +70,11 @@ def relying_party() -> tuple[str, str]:
 
 
 def new_user_handle() -> str:
-    return bytes_to_base64url(secrets.token_bytes(32))
+    return encode_handle(secrets.token_bytes(32))
+
+
+def encode_handle(handle: bytes) -> str:
+    return str(bytes_to_base64url(handle))
 
 
 @dataclass(frozen=True)

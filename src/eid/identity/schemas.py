@@ -118,6 +118,10 @@ class PasswordChangeBody(BaseModel):
     new_password: str = Field(max_length=200)
 
 
+class CredentialChangedOut(BaseModel):
+    changed: Literal["password", "passcode"]
+
+
 class PasscodeChangeBody(BaseModel):
     password: str = Field(max_length=200)
     new_passcode: str = Field(max_length=20)

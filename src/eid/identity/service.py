@@ -410,6 +410,13 @@ def passkey_options(
     if eid_number and account is None and purpose != "activation":
         bound_to = uuid.uuid4()
     handle = None
+    if purpose == "activation" and eid_number:
+        # The same handle at every try for one number (a keyed hash, never the number itself):
+        # a passkey made for a try the server then refused (a wrong code) is replaced on the
+        # authenticator by the next try's, not left beside it.
+        key = get_keystore().secret("passkey-user")
+        digest = hmac.new(key, b"activation:" + eid_number.strip().encode(), hashlib.sha256)
+        handle = passkeys.encode_handle(digest.digest())
     if purpose == "rebind":
         # Only after the password (a live rebind challenge of this account) is the ceremony the
         # account's, with the account's own user handle.
