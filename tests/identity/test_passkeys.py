@@ -555,6 +555,18 @@ def test_rebind_refuses_a_ceremony_of_another_account(
     assert _login(api, first).status_code == 201  # the old passkey stays bound
 
 
+def test_a_malformed_answer_is_a_failed_login_and_audited(api: TestClient) -> None:
+    options = _options(api, "login")
+    response = api.post(
+        SESSIONS,
+        json={"passkey": {"ceremony_id": options["ceremony_id"], "credential": {"id": "x"}}},
+    )
+    assert response.status_code == 401 and response.json()["error"]["code"] == "LOGIN_FAILED"
+    assert {"why": "malformed", "factor": "passkey"} in [
+        e.details for e in _events("holder.login_failed")
+    ]
+
+
 @pytest.mark.parametrize("body", [{}, {"eid_number": "1"}, {"password": "x"}])
 def test_login_needs_some_credentials(api: TestClient, body: dict[str, str]) -> None:
     response = api.post(SESSIONS, json=body)

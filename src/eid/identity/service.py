@@ -328,10 +328,24 @@ def login_with_passkey(session: Session, answer: PasskeyAnswer) -> IssuedSession
             details={"why": "ceremony", "factor": "passkey"},
         )
         raise login_failed() from None
-    assertion = passkeys.parse_assertion(answer.credential)
+    try:
+        assertion = passkeys.parse_assertion(answer.credential)
+    except Unauthorized:
+        audit.record(
+            session,
+            unknown,
+            "holder.login_failed",
+            "account",
+            "unknown",
+            details={"why": "malformed", "factor": "passkey"},
+        )
+        raise login_failed() from None
     device = passkeys.device_for(session, assertion)
-    if device is None or (
-        ceremony.account_id is not None and ceremony.account_id != device.account_id
+    credential = _credential_row(session, device.account_id) if device else None
+    if (
+        device is None
+        or credential is None
+        or (ceremony.account_id is not None and ceremony.account_id != device.account_id)
     ):
         audit.record(
             session,
@@ -341,9 +355,6 @@ def login_with_passkey(session: Session, answer: PasskeyAnswer) -> IssuedSession
             "unknown",
             details={"why": "unknown_passkey", "factor": "passkey"},
         )
-        raise login_failed()
-    credential = _credential_row(session, device.account_id)
-    if credential is None:
         raise login_failed()
     if credential.locked_until and credential.locked_until > clock.now():
         audit.record(
