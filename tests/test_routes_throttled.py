@@ -29,6 +29,7 @@ UNLIMITED = {
     ("GET", "/app/manifest.webmanifest"),
     ("GET", "/app/sw.js"),
     ("GET", "/app/offline/{lang}"),
+    ("GET", "/app/register"),  # the empty steps; the registration API they call is limited
 }
 
 
