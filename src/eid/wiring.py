@@ -56,12 +56,14 @@ def build_ports(
 def _satisfies(ports: Ports) -> None:
     """Never called: mypy checks here that `Ports` is what each domain asks for."""
     from eid.enrolment.endpoints import EnrolmentPorts
+    from eid.enrolment.registration_endpoints import RegistrationPorts
     from eid.enrolment.tasks import VerificationPorts
     from eid.identity.ports import HasFaceMatcher
     from eid.notify.ports import HasChannels
 
     enrolment: EnrolmentPorts = ports
+    registrations: RegistrationPorts = ports
     verification: VerificationPorts = ports
     identity: HasFaceMatcher = ports
     notify: HasChannels = ports
-    del enrolment, verification, identity, notify
+    del enrolment, registrations, verification, identity, notify

@@ -69,6 +69,9 @@ EXPECTED_PARTIAL_INDEXES = {
     ("holder_devices", "uq_holder_devices_one_bound"),  # one bound device at a time
 }
 EXPECTED_CHECKS = {
+    ("applications", "ck_applications_channel"),
+    ("applications", "ck_applications_level"),
+    ("applications", "ck_applications_office_channel"),  # 0008: no office only in the app
     ("calendar_overrides", "ck_calendar_overrides_kind"),
     ("notifications", "ck_notifications_channel"),
     ("notifications", "ck_notifications_recipient_type"),

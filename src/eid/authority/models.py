@@ -43,7 +43,7 @@ class AccountRequest(TimestampMixin, Base):
     idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
     application_id: Mapped[str] = mapped_column(String(64), index=True)
     signature: Mapped[str] = mapped_column(String(200))
-    outcome: Mapped[str] = mapped_column(String(16))  # issued | refused
+    outcome: Mapped[str] = mapped_column(String(16))  # issued | upgraded | refused
     refusal_code: Mapped[str | None] = mapped_column(String(64))
     account_id: Mapped[uuid.UUID | None] = mapped_column()
 

@@ -13,7 +13,9 @@ class AccountRequestMessage(BaseModel):
     request_id: str  # the idempotency key: one per application
     application_id: str
     registry_ref: str
-    level: Literal[2] = 2
+    # 1: a registration in the app (selfie, Vietnamese SIM); 2: TK01 at an office, which
+    # upgrades the person's Level-1 account if there is one (`service.receive_account_request`).
+    level: Literal[1, 2] = 2
     full_name: str
     date_of_birth: dt.date
     sex: str

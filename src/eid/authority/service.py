@@ -98,10 +98,25 @@ def receive_account_request(
     if existing is not None:
         return existing
     holder = session.execute(
-        select(Account.id).where(
-            Account.registry_ref == message.registry_ref, Account.status != "closed"
+        select(Account)
+        .where(Account.registry_ref == message.registry_ref, Account.status != "closed")
+        .with_for_update()
+    ).scalar_one_or_none()
+    if holder is not None and message.level == 2 and holder.level == 1:
+        # A Level-2 application by the holder of a Level-1 account upgrades that account: the
+        # same e-ID number, never a second account (DESIGN.md §1, Level 1).
+        _upgrade_account(session, holder, message, portrait, fingerprint_templates)
+        decision = AccountRequest(
+            idempotency_key=message.request_id,
+            application_id=message.application_id,
+            signature=signature,
+            outcome="upgraded",
+            account_id=holder.id,
         )
-    ).first()
+        session.add(decision)
+        session.flush()
+        _send_decision(session, decision, holder)
+        return decision
     if holder is not None:
         decision = AccountRequest(
             idempotency_key=message.request_id,
@@ -119,6 +134,7 @@ def receive_account_request(
             "application",
             message.application_id,
             reason="the person already holds an e-ID account",
+            details={"level": message.level, "held_level": holder.level},
         )
         _send_decision(session, decision, None)
         return decision
@@ -205,7 +221,7 @@ def _create_account(
         recipient_id=account.id,
         channels={"email": message.email, "sms": phone, "app": None},
         language=message.language,
-        template="account_issued",
+        template="account_issued" if account.level == 2 else "level1_account_issued",
         params={
             "eid_number": account.eid_number,
             "activation_code": code,
@@ -216,13 +232,62 @@ def _create_account(
     return account
 
 
+def _upgrade_account(
+    session: Session,
+    account: Account,
+    message: AccountRequestMessage,
+    portrait: bytes | None,
+    fingerprint_templates: bytes | None,
+) -> None:
+    """Level 1 becomes Level 2 on the same account: the officer-verified data, the portrait
+    taken at the counter and the fingerprints replace what the app registration gave. The
+    holder's Level-1 sessions keep their acr; signing in again gives Level 2."""
+    account.level = 2
+    account.full_name = message.full_name
+    account.date_of_birth = message.date_of_birth
+    account.sex = message.sex
+    account.nationality = message.nationality
+    account.passport = message.passport
+    account.residence_card = message.residence_card
+    account.passport_expiry_date = dt.date.fromisoformat(message.passport["expiry_date"])
+    account.card_expiry_date = dt.date.fromisoformat(message.residence_card["expiry_date"])
+    account.phone = message.phone
+    account.email = message.email
+    account.language = message.language
+    account.guardian = message.guardian
+    if portrait is not None:
+        account.portrait = seal(portrait, aad=_portrait_aad(account.id))
+    if fingerprint_templates is not None:
+        account.fingerprint_templates = seal(fingerprint_templates, aad=_fingers_aad(account.id))
+    session.flush()
+    audit.record(
+        session,
+        AUTHORITY,
+        "account.upgraded",
+        "account",
+        account.id,
+        details={"application_id": message.application_id, "from_level": 1, "level": 2},
+    )
+    phone = (message.guardian or {}).get("phone") or message.phone
+    notify(
+        session,
+        recipient_type="account",
+        recipient_id=account.id,
+        channels={"email": message.email, "sms": phone, "app": None},
+        language=message.language,
+        template="account_upgraded",
+        params={"eid_number": account.eid_number, "full_name": account.full_name},
+        key=f"account-upgraded:{account.id}:{message.request_id}",
+    )
+
+
 def _send_decision(session: Session, decision: AccountRequest, account: Account | None) -> None:
     """The decision flows back to the immigration authority as a signed message, not a shared
     table."""
     message = AccountDecisionMessage(
         request_id=decision.idempotency_key,
         application_id=decision.application_id,
-        outcome="issued" if decision.outcome == "issued" else "refused",
+        outcome="refused" if decision.outcome == "refused" else "issued",  # upgraded: issued
         eid_number=account.eid_number if account else None,
         refusal_code=decision.refusal_code,
         decided_at=clock.now(),
@@ -250,6 +315,17 @@ def find_by_eid_number(session: Session, eid_number: str) -> AccountView | None:
         select(Account).where(Account.eid_number == eid_number)
     ).scalar_one_or_none()
     return _view(account) if account else None
+
+
+def held_level(session: Session, registry_ref: str) -> int | None:
+    """The level of the living account the person holds, if any (the app asks before a
+    Level-1 registration; the decision on the request stays the authority's)."""
+    level = session.execute(
+        select(Account.level).where(
+            Account.registry_ref == registry_ref, Account.status != "closed"
+        )
+    ).scalar_one_or_none()
+    return int(level) if level is not None else None
 
 
 def account_states(session: Session, account_ids: list[uuid.UUID]) -> dict[uuid.UUID, bool]:

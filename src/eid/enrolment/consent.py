@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from eid.i18n import N_, Msgid, gettext, negotiate
 
-CURRENT_VERSION = "2025-07-v1"
+CURRENT_VERSION = "2025-07-v1"  # Level 2, at an office
+LEVEL1_VERSION = "2026-11-level1"  # Level 1, in the app: a selfie, no fingerprints
 ORIGINAL_LANGUAGE = "vi"
 
 TEXTS: dict[str, Msgid] = {
@@ -20,7 +21,23 @@ TEXTS: dict[str, Msgid] = {
         "identification account, under Decree 69/2024/ND-CP and the Personal Data Protection "
         "Law. I may access my data, ask for corrections and see the history of its use."
     ),
+    "2026-11-level1": N_(
+        "I agree that the immigration authority collects and processes my identity data, "
+        "mobile number and the selfie I take now, compares the selfie with the photo in the "
+        "national immigration database and with other registrations, and passes them to the "
+        "e-ID authority to create a Level-1 electronic identification account, under Decree "
+        "69/2024/ND-CP and the Personal Data Protection Law. I may access my data, ask for "
+        "corrections and see the history of its use."
+    ),
 }
+# The level of account each text is consented to (a Level-2 text does not cover an app
+# registration, nor the other way round).
+LEVELS: dict[str, int] = {"2025-07-v1": 2, "2026-11-level1": 1}
+
+
+def current_version(level: int) -> str:
+    return LEVEL1_VERSION if level == 1 else CURRENT_VERSION
+
 
 TRANSLATION_NOTICE = N_(
     "This text is a translation of the Vietnamese original. In case of any difference in "

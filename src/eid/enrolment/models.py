@@ -5,7 +5,9 @@ import uuid
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -55,13 +57,28 @@ class Application(TimestampMixin, Base):
                 "status IN ('draft','captured','verified','in_review','consented','submitted')"
             ),
         ),
+        CheckConstraint("level IN (1, 2)", name="level"),
+        CheckConstraint("channel IN ('office', 'app')", name="channel"),
+        # Only a registration in the app has no office and no officer behind it.
+        CheckConstraint(
+            "channel = 'app' OR (office_code IS NOT NULL AND created_by IS NOT NULL)",
+            name="office_channel",
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     # The client's Idempotency-Key of the create request: a retry returns this application.
     idempotency_key: Mapped[str | None] = mapped_column(String(100), unique=True)
-    office_code: Mapped[str] = mapped_column(ForeignKey("offices.code"), index=True)
-    created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("officers.id"))
+    office_code: Mapped[str | None] = mapped_column(ForeignKey("offices.code"), index=True)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("officers.id"))
+    # Level 2: TK01 at an office; Level 1: the holder's own registration in the app.
+    level: Mapped[int] = mapped_column(SmallInteger, default=2, server_default=text("2"))
+    channel: Mapped[str] = mapped_column(String(8), default="office", server_default="office")
+    # The app's registration token (shown once, kept as a keyed hash) and when it expires.
+    registration_token_hash: Mapped[str | None] = mapped_column(String(64))
+    registration_token_expires_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True)
+    )
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -126,3 +143,17 @@ class Capture(TimestampMixin, Base):
     quality: Mapped[dict[str, Any]] = mapped_column(default=dict)
     acceptable: Mapped[bool] = mapped_column(Boolean, default=False)
     exception_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class SelfieHash(TimestampMixin, Base):
+    """The perceptual hash (64-bit DCT hash) of every selfie sent in the app, never the image:
+    a later registration that sends the same picture again, or one nearly pixel-identical, is
+    refused (`registration.refuse_replayed_selfie`)."""
+
+    __tablename__ = "selfie_hashes"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    application_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("applications.id", ondelete="CASCADE"), index=True
+    )
+    phash: Mapped[int] = mapped_column(BigInteger)

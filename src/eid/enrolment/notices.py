@@ -28,7 +28,7 @@ def notify_rejection(session: Session, app: Application) -> None:
         recipient_id=app.id,
         channels={"sms": app.phone, "email": app.email},
         language=app.language,
-        template="application_rejected",
+        template="application_rejected" if app.level == 2 else "level1_registration_rejected",
         params={
             # A known code reads in the applicant's language; an unknown one as recorded.
             "reason": REFUSAL_TEXT.get(code) or app.rejection_reason or code,

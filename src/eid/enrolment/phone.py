@@ -51,7 +51,8 @@ def send_code(session: Session, app: Application, *, actor: Actor) -> str:
         recipient_id=app.id,
         channels={"sms": app.phone},
         language=app.language,
-        template="phone_verification_otp",
+        # At the office the applicant reads the code out; in the app they type it in.
+        template="registration_phone_otp" if app.channel == "app" else "phone_verification_otp",
         params={"otp": code},
         key=f"phone-otp:{app.id}:{secrets.token_hex(4)}",
     )

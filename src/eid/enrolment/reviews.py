@@ -18,7 +18,7 @@ from eid.core.crypto import unseal
 from eid.core.errors import NotFound
 from eid.enrolment.models import Application, Capture
 from eid.enrolment.notices import notify_rejection
-from eid.enrolment.service import capture_aad
+from eid.enrolment.service import capture_aad, forward_registration
 from eid.enrolment.state import transition
 from eid.registry.ports import ImmigrationRegistry
 from eid.verification import service as verification
@@ -44,6 +44,7 @@ def decide_review(
     ).scalar_one()
     if closed.decision == "approve":
         transition(session, app, "verified", actor=actor, reason=f"review approved: {note}")
+        forward_registration(session, app, actor=actor)
     else:
         app.rejection_code = "REVIEW_REJECTED"
         app.rejection_reason = note
@@ -122,6 +123,8 @@ def review_view(session: Session, review: Review, actor: Actor) -> dict[str, Any
             "nationality": a.nationality,
             "passport_number": a.passport["number"],
             "office_code": a.office_code,
+            "level": a.level,
+            "channel": a.channel,
         }
 
     held = session.get(Application, review.application_id)

@@ -8,7 +8,7 @@ import re
 import phonenumbers
 
 from eid.core.errors import ValidationFailed
-from eid.enrolment.schemas import TK01
+from eid.enrolment.schemas import Form, PersonForm
 from eid.registry.mrz import MrzError, parse_td3
 
 MINIMUM_AGE = 6  # under 6: Level 1 only
@@ -51,12 +51,27 @@ def e164(number: str, field: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-def check_tk01(form: TK01, today: dt.date) -> TK01:
-    """Return the form normalised, or raise the first rule it breaks with a stable code."""
+def vietnamese_mobile(phone: str, field: str) -> str:
+    """A Level-1 account is opened on a verified Vietnamese SIM (DESIGN.md §1, Level 1)."""
+    if not phone.startswith("+84"):
+        raise ValidationFailed(
+            "%(field)s must be a Vietnamese mobile number (+84 or 0 followed by 9 digits)",
+            code="PHONE_NOT_VIETNAMESE",
+            details={"field": field},
+            params={"field": field},
+        )
+    return phone
+
+
+def check_tk01(form: Form, today: dt.date, *, level: int = 2) -> Form:
+    """Return the form normalised, or raise the first rule it breaks with a stable code.
+
+    Level 2 (TK01) is for persons aged 6 or older; Level 1 (the app) for anyone, on a
+    Vietnamese mobile number, with the passport's MRZ lines."""
     if form.date_of_birth > today:
         raise ValidationFailed("the date of birth is in the future", code="DATE_OF_BIRTH_INVALID")
     age = age_on(form.date_of_birth, today)
-    if age < MINIMUM_AGE:
+    if level == 2 and age < MINIMUM_AGE:
         raise ValidationFailed(
             "Level 2 is for persons aged 6 or older; a younger child can have Level 1 only",
             code="AGE_BELOW_MINIMUM",
@@ -82,6 +97,8 @@ def check_tk01(form: TK01, today: dt.date) -> TK01:
     if passport.mrz:
         _check_mrz(form)
     phone = e164(form.phone, "phone")
+    if level == 1:
+        vietnamese_mobile(phone, "phone")
     email = form.email.strip() if form.email else None
     if email and not _EMAIL.match(email):
         raise ValidationFailed("the email address is not valid", code="EMAIL_INVALID")
@@ -112,7 +129,7 @@ def check_tk01(form: TK01, today: dt.date) -> TK01:
     )
 
 
-def _check_mrz(form: TK01) -> None:
+def _check_mrz(form: PersonForm) -> None:
     assert form.passport.mrz is not None
     try:
         fields = parse_td3(form.passport.mrz[0], form.passport.mrz[1])

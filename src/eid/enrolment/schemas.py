@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, AliasChoices, BaseModel, Field
 
 from eid.core.limits import bounded_object
-from eid.enrolment.consent import CURRENT_VERSION
 from eid.registry.schemas import ResidenceCardIn
 
 
@@ -30,24 +29,32 @@ class Guardian(BaseModel):
     eid_number: str | None = Field(default=None, pattern=r"^\d{12}$")
 
 
-class TK01(BaseModel):
+class PersonForm(BaseModel):
+    """What TK01 at an office and a Level-1 registration in the app both declare."""
+
     full_name: str = Field(min_length=1, max_length=200)
     date_of_birth: dt.date
     sex: Literal["M", "F", "X"]
     nationality: str = Field(pattern=r"^[A-Z]{3}$")
     passport: PassportTK01
     residence_card: ResidenceCardIn
-    address: str = Field(min_length=5, max_length=500)
     phone: str = Field(min_length=4, max_length=20)
     email: str | None = Field(default=None, max_length=254)
     language: str = Field(default="vi", pattern=r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
+    guardian: Guardian | None = None
+
+
+Form = TypeVar("Form", bound=PersonForm)
+
+
+class TK01(PersonForm):
+    address: str = Field(min_length=5, max_length=500)
     # Other cards to integrate (driving licence, health insurance, tax code): a few short
     # entries, bounded so a client cannot store megabytes in a free-form column.
     integrations: Annotated[
         dict[str, Any],
         AfterValidator(bounded_object(max_bytes=4096, max_depth=3, max_keys=32)),
     ] = Field(default_factory=dict)
-    guardian: Guardian | None = None
 
 
 class Check(BaseModel):
@@ -69,7 +76,9 @@ class CaptureSummary(BaseModel):
 class ApplicationOut(BaseModel):
     id: uuid.UUID
     status: str
-    office_code: str
+    office_code: str | None
+    level: int = 2
+    channel: str = "office"
     full_name: str
     date_of_birth: dt.date
     nationality: str
@@ -112,12 +121,12 @@ class FingerException(BaseModel):
 
 class ConsentIn(BaseModel):
     """Who consented, to which text, read in which language. The text version defaults to the
-    current one, the language to the application's."""
+    current one for the application's level, the language to the application's."""
 
     by: Literal["applicant", "guardian"] = Field(
         validation_alias=AliasChoices("by", "consented_by", "consent_by", "given_by")
     )
-    text_version: str = CURRENT_VERSION
+    text_version: str | None = Field(default=None, max_length=32)
     language: str | None = Field(default=None, pattern=r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
 
 
@@ -145,3 +154,46 @@ class VerificationOut(BaseModel):
     id: uuid.UUID
     status: str
     verification: str
+
+
+# --- Level 1 in the app (`registration`) ---
+
+
+class PassportLevel1(PassportTK01):
+    """Typed by the holder, with the two MRZ lines of the data page (checked against it)."""
+
+    mrz: list[str] = Field(min_length=2, max_length=2)
+
+
+class RegistrationIn(PersonForm):
+    passport: PassportLevel1
+    address: str | None = Field(default=None, max_length=500)
+
+
+class RegistrationCheck(BaseModel):
+    name: str
+    outcome: str
+
+
+class RegistrationOut(BaseModel):
+    id: uuid.UUID
+    status: str
+    level: int = 1
+    checks: list[RegistrationCheck]
+    legal_deadline: dt.date | None
+    working_days: int
+    eid_number: str | None
+    rejection_code: str | None
+    rejection_reason: str | None
+    language: str
+    phone_sent_to: str
+    phone_verified: bool
+    consent_text_version: str
+    consented: bool
+    selfie_acceptable: bool
+    submitted: bool
+
+
+class RegistrationCreated(RegistrationOut):
+    registration_token: str  # shown once: send it as X-Registration-Token
+    token_expires_in: int

@@ -10,7 +10,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -149,6 +149,8 @@ def view(session: Session, app_id: uuid.UUID, *, actor: Actor) -> ApplicationOut
         id=app.id,
         status=app.status,
         office_code=app.office_code,
+        level=app.level,
+        channel=app.channel,
         full_name=app.full_name,
         date_of_birth=app.date_of_birth,
         nationality=app.nationality,
@@ -246,7 +248,7 @@ def _retake_rule(
     return bool(report.acceptable) or kept, quality
 
 
-def _image_kind(image: bytes) -> None:
+def image_kind(image: bytes) -> None:
     if not (image.startswith(b"\xff\xd8") or image.startswith(b"\x89PNG\r\n\x1a\n")):
         raise ValidationFailed("the image must be JPEG or PNG", code="IMAGE_FORMAT")
     if len(image) > 10 * 1024 * 1024:
@@ -263,7 +265,7 @@ def _after_capture(session: Session, app: Application, actor: Actor) -> None:
     excepted = sum(1 for c in captures if c.kind == "fingerprint" and c.exception_reason)
     # Two good fingers, or every finger accounted for (printed or excepted) with at least one.
     enough = fingers_ok >= MIN_FINGERS or (fingers_ok >= 1 and fingers_ok + excepted == 10)
-    complete = portrait_ok and enough
+    complete = portrait_ok and (enough or app.level == 1)  # Level 1: the selfie alone
     if complete and app.status == "draft":
         transition(session, app, "captured", actor=actor, reason="portrait and fingerprints taken")
     elif not complete and app.status == "captured":
@@ -274,8 +276,15 @@ def capture_portrait(
     session: Session, app_id: uuid.UUID, image: bytes, *, actor: Actor, matcher: BiometricMatcher
 ) -> QualityOut:
     app = _load(session, app_id, actor)
+    return take_portrait(session, app, image, actor=actor, matcher=matcher)
+
+
+def take_portrait(
+    session: Session, app: Application, image: bytes, *, actor: Actor, matcher: BiometricMatcher
+) -> QualityOut:
+    """The portrait of a loaded application (the officer's capture, or the app's selfie)."""
     require_status(app, "draft", "captured", action=N_("capture a portrait for"))
-    _image_kind(image)
+    image_kind(image)
     report = matcher.portrait_quality(image)
     codes = {issue["code"] for issue in report.issues}
     template = None
@@ -341,7 +350,7 @@ def capture_fingerprint(
     _check_position(position)
     app = _load(session, app_id, actor)
     require_status(app, "draft", "captured", action=N_("capture fingerprints for"))
-    _image_kind(image)
+    image_kind(image)
     try:
         report, extracted = matcher.fingerprint_capture(image, position)
     except BiometricError as exc:
@@ -445,7 +454,10 @@ async def wait_for_verification(app_id: uuid.UUID, *, timeout: float) -> str | N
 
 
 def request_verification(session: Session, app_id: uuid.UUID, *, actor: Actor) -> Application:
-    app = _load(session, app_id, actor)
+    return queue_verification(session, _load(session, app_id, actor), actor=actor)
+
+
+def queue_verification(session: Session, app: Application, *, actor: Actor) -> Application:
     require_status(app, "captured", action=N_("verify"))
     app.verification_run += 1
     jobs.enqueue(
@@ -471,6 +483,7 @@ def _applicant(app: Application) -> Applicant:
         passport_issuing_state=app.passport["issuing_state"],
         card_number=app.residence_card["number"],
         card_kind=app.residence_card["kind"],
+        level=app.level,
     )
 
 
@@ -530,6 +543,18 @@ def _apply_verification(
         transition(session, app, "in_review", actor=actor, reason=reasons)
     else:
         transition(session, app, "verified", actor=actor, reason="all checks passed")
+        forward_registration(session, app, actor=actor)
+
+
+def forward_registration(session: Session, app: Application, *, actor: Actor) -> None:
+    """A Level-1 registration goes on by itself once verified (by the checks or a supervisor):
+    its holder consented before the selfie and submitted it in the app, so nobody is left to
+    press a button (`registration`'s docstring has the order)."""
+    if app.channel != "app" or app.status != "verified" or app.consented_at is None:
+        return
+    transition(session, app, "consented", actor=actor, reason="consent given in the app")
+    transition(session, app, "submitted", actor=actor, reason="sent to the e-ID authority")
+    _send_account_request(session, app)
 
 
 def send_phone_code(session: Session, app_id: uuid.UUID, *, actor: Actor) -> tuple[str, str]:
@@ -548,6 +573,14 @@ def record_consent(
 ) -> Application:
     app = _load(session, app_id, actor)
     require_status(app, "verified", action=N_("record consent for"))
+    keep_consent(app, body)
+    transition(session, app, "consented", actor=actor, reason=f"consent by {body.by}")
+    return app
+
+
+def keep_consent(app: Application, body: ConsentIn) -> None:
+    """Check who consents to which text in which language, and keep it on the application
+    (the caller moves the state: at once at the office, after verification in the app)."""
     # TK01 carries a mobile number the office has verified (DESIGN.md §3: "phone (E.164,
     # verified)"); the SMS code endpoints let the office do that verification in eid itself,
     # and `phone_verified` in the application shows which way it went. Consent does not wait
@@ -556,11 +589,13 @@ def record_consent(
     # shows it); a language named explicitly must be one the text was actually shown in.
     language = consent_texts.language_for(body.language or app.language)
     unknown_language = body.language is not None and not consent_texts.has_text(body.language)
-    if unknown_language or consent_texts.text_for(body.text_version, language) is None:
+    version = body.text_version or consent_texts.current_version(app.level)
+    other_level = consent_texts.LEVELS.get(version) != app.level
+    if unknown_language or other_level or consent_texts.text_for(version, language) is None:
         raise ValidationFailed(
             "unknown consent text version or language",
             code="CONSENT_TEXT_UNKNOWN",
-            details={"current_version": consent_texts.CURRENT_VERSION},
+            details={"current_version": consent_texts.current_version(app.level)},
         )
     minor = age_on(app.date_of_birth, clock.today_vn()) < GUARDIAN_AGE
     if (minor or app.guardian) and body.by != "guardian":
@@ -571,11 +606,9 @@ def record_consent(
     if body.by == "guardian" and not app.guardian:
         raise ValidationFailed("this application has no guardian", code="NO_GUARDIAN")
     app.consent_by = body.by
-    app.consent_text_version = body.text_version
+    app.consent_text_version = version
     app.consent_language = language
     app.consented_at = clock.now()
-    transition(session, app, "consented", actor=actor, reason=f"consent by {body.by}")
-    return app
 
 
 def submit(session: Session, app_id: uuid.UUID, *, actor: Actor) -> SubmissionOut:
@@ -624,6 +657,7 @@ def _send_account_request(session: Session, app: Application) -> None:
         request_id=f"app:{app.id}",
         application_id=str(app.id),
         registry_ref=app.registry_ref or "",
+        level=1 if app.level == 1 else 2,
         full_name=app.full_name,
         date_of_birth=app.date_of_birth,
         sex=app.sex,
@@ -653,12 +687,15 @@ def _send_account_request(session: Session, app: Application) -> None:
             "portrait": base64.b64encode(
                 seal(portrait, aad=account_request_aad(message.request_id, "portrait"))
             ).decode(),
+            # Level 1 takes no fingerprints: the account has none until an upgrade.
             "fingerprint_templates": base64.b64encode(
                 seal(
                     json.dumps(fingers).encode(),
                     aad=account_request_aad(message.request_id, "fingerprint_templates"),
                 )
-            ).decode(),
+            ).decode()
+            if app.level == 2
+            else None,
         },
         key=f"account-request:{app.id}",
     )
@@ -735,7 +772,11 @@ def overdue(session: Session, *, actor: Actor) -> list[dict[str, Any]]:
         Application.status == "submitted", Application.legal_deadline < clock.today_vn()
     )
     if actor.role != "auditor":
-        stmt = stmt.where(Application.office_code == actor.office)
+        # The office's own, and the app's registrations (no office), which any supervisor
+        # may take up as they may review them.
+        stmt = stmt.where(
+            or_(Application.office_code == actor.office, Application.office_code.is_(None))
+        )
     rows = session.execute(stmt.order_by(Application.legal_deadline)).scalars().all()
     return [
         {

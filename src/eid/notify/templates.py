@@ -153,6 +153,67 @@ TEMPLATES: dict[str, Template] = {
             "longer works. Never share it."
         ),
     ),
+    # Level 1, registered by the holder in the app (DESIGN.md §1, Level 1).
+    "registration_phone_otp": Template(
+        subject=N_("Code to verify your phone number"),
+        body=N_(
+            "Your code to verify this phone number for your e-ID registration is %(otp)s\n\n"
+            "Type it into the eid app. Never tell it to anyone.\n"
+        ),
+        sms=N_("Your e-ID registration code: %(otp)s. Type it into the eid app. Never share it."),
+    ),
+    "level1_registration_received": Template(
+        subject=N_("Your Level 1 e-ID registration has been received"),
+        body=N_(
+            "Dear %(full_name)s,\n\n"
+            "Your registration for a Level 1 electronic identification account has been "
+            "received. The decision is due no later than %(legal_deadline)s.\n\n"
+            "To follow it, open the eid app at /app.\n"
+        ),
+        sms=N_("Your Level 1 e-ID registration was received. Decision by %(legal_deadline)s."),
+    ),
+    "level1_account_issued": Template(
+        subject=N_("Your Level 1 e-ID account has been created"),
+        body=N_(
+            "Dear %(full_name)s,\n\n"
+            "Your Level 1 electronic identification account has been created.\n"
+            "e-ID number: %(eid_number)s\n"
+            "Activation code: %(activation_code)s\n\n"
+            "To activate it: open the eid app at /app, choose “Activate account”, enter your "
+            "e-ID number and the activation code above, then set your password and passcode.\n"
+            "To upgrade to Level 2, apply at an immigration office: the account keeps its "
+            "number.\n\n"
+            "Do not share the activation code with anyone, officers included: the authorities "
+            "never ask for it.\n"
+        ),
+        sms=N_(
+            "Your Level 1 e-ID %(eid_number)s is ready. Activation code: %(activation_code)s. "
+            "Open the eid app at /app. Never share this code."
+        ),
+    ),
+    "level1_registration_rejected": Template(
+        subject=N_("Decision on your Level 1 e-ID registration"),
+        body=N_(
+            "Dear %(full_name)s,\n\n"
+            "Your registration for a Level 1 electronic identification account has been "
+            "refused.\nReason: %(reason)s\n\n"
+            "You may register again in the eid app at /app, or apply at an immigration office.\n"
+        ),
+        sms=N_("Your Level 1 e-ID registration was refused. Reason: %(reason)s."),
+    ),
+    "account_upgraded": Template(
+        subject=N_("Your e-ID account is now Level 2"),
+        body=N_(
+            "Dear %(full_name)s,\n\n"
+            "Your e-ID account %(eid_number)s has been upgraded to Level 2: your fingerprints "
+            "have been added and your portrait updated. The e-ID number stays the same.\n\n"
+            "Sign in again in the eid app at /app to use Level 2.\n"
+        ),
+        sms=N_(
+            "Your e-ID account %(eid_number)s is now Level 2. Sign in again in the eid app to "
+            "use it."
+        ),
+    ),
 }
 
 # Lock grounds arrive as the authority's codes; the holder reads them in words.

@@ -48,7 +48,8 @@ class Review(TimestampMixin, Base):
     application_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("applications.id", ondelete="CASCADE"), index=True
     )
-    office_code: Mapped[str] = mapped_column(String(32), index=True)
+    # None: a registration made in the app, which any office's supervisor may decide.
+    office_code: Mapped[str | None] = mapped_column(String(32), index=True)
     reasons: Mapped[list[str]] = mapped_column(ARRAY(String(48)))
     candidate_application_id: Mapped[uuid.UUID | None] = mapped_column()
     status: Mapped[str] = mapped_column(String(12), default="open", index=True)

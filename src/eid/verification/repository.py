@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from eid.verification.models import ApplicationCheck, IdentityTemplate, Review
@@ -70,5 +70,7 @@ def active_templates(session: Session, application_ids: list[uuid.UUID]) -> list
 def open_reviews(session: Session, office: str | None) -> list[Review]:
     stmt = select(Review).where(Review.status == "open").order_by(Review.created_at)
     if office is not None:
-        stmt = stmt.where(Review.office_code == office)
+        # The office's own, and those of registrations in the app (no office), which any
+        # supervisor may take.
+        stmt = stmt.where(or_(Review.office_code == office, Review.office_code.is_(None)))
     return list(session.execute(stmt).scalars())

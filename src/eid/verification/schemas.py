@@ -18,7 +18,7 @@ class Applicant:
     """The officer's TK01 data that the checks compare with the immigration database."""
 
     application_id: uuid.UUID
-    office_code: str
+    office_code: str | None  # None: a Level-1 registration in the app, no office behind it
     registry_ref: str | None
     full_name: str
     date_of_birth: dt.date
@@ -28,6 +28,7 @@ class Applicant:
     passport_issuing_state: str
     card_number: str
     card_kind: str
+    level: int = 2  # 1: a selfie only, no fingerprints; no photo on file means review
 
 
 @dataclass(frozen=True)

@@ -126,8 +126,14 @@ def _check_biometrics(
     fingers: dict[int, bytes],
     on_file: BiometricsOnFile,
     out: Outcome,
+    *,
+    level: int = 2,
 ) -> None:
-    if on_file.portrait is None:
+    if on_file.portrait is None and level == 1:
+        # A Level-1 selfie is taken by nobody the state can hold to account: without a photo
+        # on file to compare it with, an officer looks at it.
+        out.add("face_1to1", "review", "no portrait on file to compare the selfie with")
+    elif on_file.portrait is None:
         out.add(
             "face_1to1",
             "not_applicable",
@@ -153,7 +159,9 @@ def _check_biometrics(
                 f"the portrait on file could not be used ({type(exc).__name__})",
             )
     shared = sorted(set(fingers) & set(on_file.fingerprints))
-    if not on_file.fingerprints:
+    if level == 1:
+        out.add("fingerprints_1to1", "not_applicable", "Level 1 takes no fingerprints")
+    elif not on_file.fingerprints:
         out.add(
             "fingerprints_1to1",
             "not_applicable",
@@ -349,7 +357,9 @@ def run_checks(
     record = registry.find_by_passport(applicant.passport_number)
     _check_documents(applicant, record, out)
     on_file = registry.biometrics_on_file(record.person_ref) if record else BiometricsOnFile(None)
-    _check_biometrics(gallery.matcher, captured.face, captured.fingers, on_file, out)
+    _check_biometrics(
+        gallery.matcher, captured.face, captured.fingers, on_file, out, level=applicant.level
+    )
     _check_duplicates(session, gallery, applicant, captured.face, captured.fingers, out)
     for check in out.checks:
         session.add(
@@ -404,7 +414,7 @@ def close_review(
     ).scalar_one_or_none()
     if review is None:
         raise NotFound("no such review", code="REVIEW_NOT_FOUND")
-    if review.office_code != actor.office:
+    if not _office_may_see(review, actor.office):
         raise NotFound("no such review", code="REVIEW_NOT_FOUND")
     if review.status != "open":
         raise Conflict("this review is already decided", code="REVIEW_DECIDED")
@@ -421,10 +431,15 @@ def close_review(
     )
 
 
+def _office_may_see(review: Review, office: str | None) -> bool:
+    """A review is its office's; one of a registration in the app (no office) is anyone's."""
+    return review.office_code is None or review.office_code == office
+
+
 def review_of_office(session: Session, review_id: uuid.UUID, office: str | None) -> Review:
-    """A review only its office's supervisor may see or decide."""
+    """A review only its office's supervisor may see or decide (any supervisor: the app's)."""
     review = session.get(Review, review_id)
-    if review is None or review.office_code != office:
+    if review is None or not _office_may_see(review, office):
         raise NotFound("no such review", code="REVIEW_NOT_FOUND")
     return review
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from eid.web.holder_app import account, shell
+from eid.web.holder_app import account, registration, shell
 
-ROUTERS: tuple[APIRouter, ...] = (shell.router, account.router)
+ROUTERS: tuple[APIRouter, ...] = (shell.router, account.router, registration.router)
 
 router = APIRouter()
 for _router in ROUTERS:
