@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 _offset = dt.timedelta(0)
+_frozen: dt.datetime | None = None
 
 
 def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC) + _offset
+    return (_frozen or dt.datetime.now(dt.UTC)) + _offset
 
 
 def today_vn() -> dt.date:
@@ -25,6 +26,14 @@ def shift(delta: dt.timedelta) -> None:
     _offset += delta
 
 
+def freeze() -> None:
+    """Stop the clock where it is (tests of rates, whose outcome must not depend on how fast a
+    loaded machine answers); `shift` still moves it, `reset` lets it run again."""
+    global _frozen
+    _frozen = dt.datetime.now(dt.UTC)
+
+
 def reset() -> None:
-    global _offset
+    global _offset, _frozen
     _offset = dt.timedelta(0)
+    _frozen = None
