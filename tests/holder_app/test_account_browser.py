@@ -49,7 +49,8 @@ def _session_cookie(page: Any) -> dict[str, Any]:
 
 def _activate(page: Any, server: str, number: str, code: str, lang: str) -> None:
     page.goto(f"{server}/app/activate?lang={lang}")
-    page.get_by_label(_t(lang, "e-ID number")).fill(number)
+    # Typed as people write numbers: in groups.
+    page.get_by_label(_t(lang, "e-ID number")).fill(f"{number[:4]} {number[4:8]} {number[8:]}")
     page.get_by_label(_t(lang, "Activation code")).fill(code)
     page.get_by_label(_t(lang, "New password")).fill(PASSWORD)
     page.get_by_label(_t(lang, "New passcode")).fill(PASSCODE)
