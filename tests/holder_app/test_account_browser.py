@@ -49,7 +49,8 @@ def _session_cookie(page: Any) -> dict[str, Any]:
 
 def _activate(page: Any, server: str, number: str, code: str, lang: str) -> None:
     page.goto(f"{server}/app/activate?lang={lang}")
-    page.get_by_label(_t(lang, "e-ID number")).fill(number)
+    # Typed as people write numbers: in groups.
+    page.get_by_label(_t(lang, "e-ID number")).fill(f"{number[:4]} {number[4:8]} {number[8:]}")
     page.get_by_label(_t(lang, "Activation code")).fill(code)
     page.get_by_label(_t(lang, "New password")).fill(PASSWORD)
     page.get_by_label(_t(lang, "New passcode")).fill(PASSCODE)
@@ -243,3 +244,74 @@ def test_rebind_the_device_with_sms_code_selfie_and_a_new_passkey(
     assert kinds == [("passkey", "unbound"), ("passkey", "bound")]
     assert phone.locator("#devices li").count() == 2
     screenshot(phone, "app-device-rebound-zh")
+
+
+def test_activated_in_the_app_then_a_relying_party_login_with_the_passkey(
+    live_localhost: str, phone: Any
+) -> None:
+    """The issue's story (b): an account issued by the officer procedure (the authority's
+    account request), activated in the app, then a bank's login with the passkey: the ID token
+    says `hwk` and `user`, and the holder's access history shows the bank."""
+    import base64
+    import hashlib
+    import secrets
+    from urllib.parse import parse_qs, urlencode
+
+    import httpx
+    from joserfc import jwt
+    from joserfc.jwk import KeySet
+
+    from tests.identity.oidc_fixtures import REDIRECT, register
+
+    server, lang = live_localhost, "en"
+    _, number, code = _pending(language=lang)
+    add_virtual_authenticator(phone)
+    _activate(phone, server, number, code, lang)
+    phone.wait_for_url(_at("/app/home"))
+    phone.context.clear_cookies()
+
+    rp = register(["openid", "ekyc_basic"], name="Example Bank")
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": rp.client_id,
+            "redirect_uri": REDIRECT,
+            "scope": "openid ekyc_basic",
+            "state": "s-2",
+            "ui_locales": lang,
+            "code_challenge": challenge.decode(),
+            "code_challenge_method": "S256",
+        }
+    )
+    landed: list[str] = []
+    phone.on("request", lambda r: landed.append(r.url) if r.url.startswith(REDIRECT) else None)
+    phone.goto(f"{server}/oauth2/authorize?{query}")
+    phone.get_by_role("button", name=_t(lang, "Sign in with a passkey")).click()
+    phone.wait_for_selector("button[name=decision][value=allow]")
+    phone.click("button[name=decision][value=allow]")
+    wait_until(lambda: landed)
+    code_given = parse_qs(urlsplit(landed[0]).query)["code"][0]
+    token = httpx.post(
+        f"{server}/oauth2/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code_given,
+            "redirect_uri": REDIRECT,
+            "code_verifier": verifier,
+        },
+        auth=(rp.client_id, rp.client_secret),
+    ).json()
+    jwks = KeySet.import_key_set(httpx.get(f"{server}/oauth2/jwks").json())
+    assert jwt.decode(token["id_token"], jwks, algorithms=["ES256"]).claims["amr"] == [
+        "hwk",
+        "user",
+    ]
+    assert httpx.get(
+        f"{server}/oauth2/userinfo", headers={"Authorization": f"Bearer {token['access_token']}"}
+    ).is_success
+    # The holder, signed in to the app by the same browser session, sees the bank in the history.
+    phone.goto(f"{server}/app")
+    history = phone.evaluate("async () => (await fetch('/api/v1/me/access-history')).json()")
+    assert [h["client_name"] for h in history] == ["Example Bank"]

@@ -58,10 +58,15 @@
     return false;
   }
 
+  // Numbers as people write them ("1234 5678 9012", "123-456"): digits only.
+  const DIGITS_ONLY = new Set(["eid_number", "activation_code", "otp", "passcode", "new_passcode"]);
+
   function values(form) {
     const out = {};
     for (const input of form.elements) {
-      if (input.name && input.type !== "file") out[input.name] = input.value.trim();
+      if (!input.name || input.type === "file") continue;
+      const value = input.value.trim();
+      out[input.name] = DIGITS_ONLY.has(input.name) ? value.replace(/[\s-]/g, "") : value;
     }
     return out;
   }
