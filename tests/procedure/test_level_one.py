@@ -194,6 +194,12 @@ def test_copied_or_resent_selfies_are_refused(
     for copy in (on_file.read_bytes(), _recompressed(on_file)):
         r = reg.selfie(copy)
         assert (r.status_code, r.json()["error"]["code"]) == (422, "SELFIE_REUSED"), r.text
+    # No face at all: kept as a retake, with advice in the holder's language.
+    no_face = (shared_data / "fingerprints" / "pyfnprint_001_1.png").read_bytes()
+    r = reg.client.put(reg.url("/selfie"), content=no_face, headers={"Accept-Language": "ko"})
+    assert r.status_code == 200 and not r.json()["acceptable"], r.text
+    issue = r.json()["issues"][0]
+    assert issue["code"] == "NO_FACE" and not issue["message"].isascii()
     first = faces / "df09_deepface_img12.jpg"
     r = reg.selfie(first)
     assert r.status_code == 200 and r.json()["acceptable"], r.text
@@ -394,3 +400,28 @@ def _office_application(
     assert r.status_code == 200, r.text
     assert officer.post(f"/api/v1/applications/{app_id}/submission").status_code == 200
     return app_id
+
+
+def test_creation_is_limited_per_phone_and_passport_however_written(
+    live: str, registry_person: Callable[..., dict[str, Any]]
+) -> None:
+    """Ten attempts a day per phone number and per passport (refused ones count), then 429
+    with Retry-After; a number written the local or the international way is one number."""
+    person = registry_person(number="K99990000")
+    form = registration_form(person)
+    bad = form | {"passport": form["passport"] | {"expiry_date": "2039-01-01"}}  # MRZ_MISMATCH
+    for attempt in range(10):
+        phone = "0912 345 678" if attempt % 2 else "+84912345678"
+        r = httpx.post(f"{live}/api/v1/registrations", json=bad | {"phone": phone}, timeout=30)
+        assert r.status_code == 422, r.text
+    r = httpx.post(f"{live}/api/v1/registrations", json=form, timeout=30)
+    assert r.status_code == 429 and r.json()["error"]["code"] == "TOO_MANY_REQUESTS"
+    assert int(r.headers["Retry-After"]) > 0
+    # Another phone for the same passport: the passport's ten are used up too.
+    again = httpx.post(
+        f"{live}/api/v1/registrations", json=form | {"phone": "0913 000 111"}, timeout=30
+    )
+    assert again.status_code == 429
+    # Someone else, from the same address, is not held up.
+    other = registration_form(registry_person(number="K99990001"), phone="0914 000 222")
+    assert httpx.post(f"{live}/api/v1/registrations", json=other, timeout=30).status_code == 201
