@@ -339,7 +339,7 @@ def test_an_office_application_upgrades_the_level_1_account(
 
     # TK01 at an office: the portrait and fingers taken there, the same person.
     officer = make_officer("officer")
-    app_id = _office_application(officer, person, faces / "df04_deepface_img33.jpg", prints, sms)
+    app_id = office_application(officer, person, faces / "df04_deepface_img33.jpg", prints, sms)
     body = status_in(officer, app_id, "issued", "rejected")
     assert body["status"] == "issued", body
     outcomes = {c["name"]: c["outcome"] for c in body["checks"]}
@@ -356,7 +356,7 @@ def test_an_office_application_upgrades_the_level_1_account(
     assert _sign_in(number, key) == identity.ACR_LEVEL2  # signing in again gives Level 2
 
     # A Level-2 holder's second application is refused: the person already holds an account.
-    second = _office_application(officer, person, faces / "df04_deepface_img29.jpg", prints, sms)
+    second = office_application(officer, person, faces / "df04_deepface_img29.jpg", prints, sms)
     refused = status_in(officer, second, "issued", "rejected")
     assert (refused["status"], refused["rejection_code"]) == ("rejected", "ACCOUNT_EXISTS")
 
@@ -376,7 +376,7 @@ def level1_ref(db: Any, number: str) -> str:
     )
 
 
-def _office_application(
+def office_application(
     officer: httpx.Client, person: dict[str, Any], portrait: Path, prints: Path, sms: Any
 ) -> str:
     r = officer.post("/api/v1/applications", json=tk01(person))
