@@ -62,7 +62,13 @@ from eid.enrolment import service
 from eid.enrolment.models import Application, SelfieHash
 from eid.enrolment.notices import REFUSAL_TEXT
 from eid.enrolment.rules import check_tk01
-from eid.enrolment.schemas import ConsentIn, PersonForm, QualityOut, SubmissionOut
+from eid.enrolment.schemas import (
+    ConsentIn,
+    PersonForm,
+    QualityOut,
+    RegistrationIn,
+    SubmissionOut,
+)
 from eid.enrolment.state import require_status, transition
 from eid.i18n import N_, gettext
 from eid.notify.service import notify
@@ -112,7 +118,7 @@ def _supersede_unsubmitted(session: Session, form: PersonForm) -> None:
 
 
 def create(
-    session: Session, form: PersonForm, *, registry: ImmigrationRegistry
+    session: Session, form: RegistrationIn, *, registry: ImmigrationRegistry
 ) -> tuple[Application, str]:
     """A draft Level-1 application and its registration token (shown once)."""
     form = check_tk01(form, clock.today_vn(), level=1)
@@ -127,7 +133,6 @@ def create(
     _supersede_unsubmitted(session, form)
     token = secrets.token_urlsafe(32)
     app_id = uuid.uuid4()
-    address = getattr(form, "address", None)
     app = Application(
         id=app_id,
         level=1,
@@ -141,7 +146,7 @@ def create(
         nationality=form.nationality,
         passport=form.passport.model_dump(mode="json", exclude_none=True),
         residence_card=form.residence_card.model_dump(mode="json"),
-        address=address or "",
+        address=form.address or "",  # optional in the app
         phone=form.phone,
         email=form.email,
         language=form.language,
