@@ -94,7 +94,8 @@ class Registration:
             body = self.get()
             return body if body["status"] in wanted else None
 
-        found: dict[str, Any] = wait_until(poll, every=0.5)
+        # Once a second: within the read limit of 60 a minute per registration, however long.
+        found: dict[str, Any] = wait_until(poll, every=1.0)
         return found
 
 
