@@ -223,7 +223,7 @@ def test_integrations_are_bounded(api: Any, officer_headers: dict[str, str]) -> 
         assert fields == ["integrations"]
     r = api.post(
         "/api/v1/applications",
-        json=tk01_form(integrations={"driving_licence": "790123456789", "tax_code": "801234"}),
+        json=tk01_form(integrations={"driving_licence": "790123456789", "tax_code": "8012345678"}),
         headers=officer_headers,
     )
     assert r.status_code == 201, r.text

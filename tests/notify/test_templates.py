@@ -7,7 +7,15 @@ import pytest
 from eid.core.errors import ValidationFailed
 from eid.enrolment.notices import REFUSAL_TEXT
 from eid.i18n import SUPPORTED
-from eid.notify.templates import TEMPLATES, fields, render, resolve_language
+from eid.notify.templates import (
+    APP_PAGES,
+    MASK,
+    TEMPLATES,
+    fields,
+    render,
+    resolve_language,
+    sms_fits,
+)
 
 ISSUED = {"full_name": "KIM MIN-JUN", "eid_number": "123456789012", "activation_code": "04711234"}
 
@@ -145,3 +153,42 @@ def test_device_rebind_code_goes_in_the_text_not_the_subject() -> None:
     text = render("device_rebind_otp", "vi", {"otp": "482913"})
     assert "482913" in text.sms and "482913" in text.body
     assert "482913" not in text.subject
+
+
+ISSUER = "https://eid.example.vn"
+
+
+@pytest.mark.parametrize("language", SUPPORTED)
+@pytest.mark.parametrize("template", sorted(TEMPLATES))
+def test_every_message_links_its_app_page_and_its_sms_keeps_the_budget(
+    template: str, language: str
+) -> None:
+    assert template in APP_PAGES, "say which page of the eid app the message is about"
+    page = APP_PAGES[template]
+    text = render(template, language, SAMPLE, issuer=ISSUER)
+    assert "VNeID" not in text.body + text.sms
+    if page is None:
+        assert "/app" not in text.body + text.sms
+        return
+    link = f"{ISSUER}{page}"
+    assert link in text.body and "eid" in text.body.replace(link, "")
+    assert sms_fits(text.sms), (len(text.sms), text.sms)
+    if link in text.sms:
+        assert "eid" in text.sms.replace(link, "")
+
+
+def test_the_sms_drops_the_link_rather_than_grow_past_two_parts() -> None:
+    short = render("account_issued", "en", ISSUED, issuer="https://e.vn")
+    assert "https://e.vn/app/activate" in short.sms
+    long_issuer = "https://" + "x" * 80 + ".vn"
+    long = render("account_issued", "en", ISSUED, issuer=long_issuer)
+    assert long_issuer not in long.sms and "04711234" in long.sms
+    assert f"{long_issuer}/app/activate" in long.body
+
+
+def test_the_masked_body_hides_only_the_secret() -> None:
+    text = render("account_issued", "ja", ISSUED, issuer=ISSUER)
+    assert text.masked_body is not None
+    assert "04711234" not in text.masked_body and MASK in text.masked_body
+    assert "123456789012" in text.masked_body and f"{ISSUER}/app/activate" in text.masked_body
+    assert render("account_locked", "ja", SAMPLE).masked_body is None

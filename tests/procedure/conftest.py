@@ -88,6 +88,7 @@ def registry_person(committed: Engine) -> Callable[..., dict[str, Any]]:
         fingers: dict[int, Path] | None = None,
         name: str = "KIM MIN JUN",
         nationality: str = "KOR",
+        documents: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         today = clock.today_vn()
         person = {
@@ -107,6 +108,7 @@ def registry_person(committed: Engine) -> Callable[..., dict[str, Any]]:
                 "kind": "TRC",
                 "expiry_date": (today + dt.timedelta(days=card_days)).isoformat(),
             },
+            "documents": documents or {},
         }
         with unit_of_work() as session:
             add_person(

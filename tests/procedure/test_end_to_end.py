@@ -76,6 +76,8 @@ def test_adult_with_biometrics_on_file_is_issued_and_notified(
         "face_1to1": "pass",
         "fingerprints_1to1": "pass",
         "duplicates_1toN": "pass",
+        # TK01 declares a tax code the registry's record does not hold: declared only
+        "declared_documents": "not_applicable",
     }
     assert body["biometrics_on_file"] is True
 

@@ -91,6 +91,10 @@ class Account(TimestampMixin, Base):
     fingerprint_templates: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     guardian = Sealed[dict[str, Any] | None](JSON)
     guardian_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The documents declared in TK01 `integrations`, each with its verification state
+    # (`schemas.HolderDocument`): {"items": [...]}.
+    documents = Sealed[dict[str, Any] | None](JSON)
+    documents_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     activation_code_hash: Mapped[str | None] = mapped_column(String(200))
     activation_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     activation_attempts: Mapped[int] = mapped_column(Integer, default=0)

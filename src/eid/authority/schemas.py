@@ -9,6 +9,17 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 
+class HolderDocument(BaseModel):
+    """A document declared in TK01 `integrations` and what became of it: `declared` (typed by
+    the officer, never checked with the agency that issued it: this system has no connection
+    to those agencies), `verified` or `mismatch` against the immigration database's record."""
+
+    kind: str
+    number: str
+    state: Literal["declared", "verified", "mismatch"]
+    checked_at: dt.datetime | None = None
+
+
 class AccountRequestMessage(BaseModel):
     request_id: str  # the idempotency key: one per application
     application_id: str
@@ -26,8 +37,17 @@ class AccountRequestMessage(BaseModel):
     email: str | None = None
     language: str = "en"
     guardian: dict[str, Any] | None = None
+    documents: list[HolderDocument] = []
     portrait_sha256: str | None = None
     sent_at: dt.datetime
+
+    def signed_content(self) -> dict[str, Any]:
+        """What the signature covers. Without documents, the fields as they were before
+        documents were carried, so a request signed by an older sender still verifies."""
+        content = self.model_dump(mode="json")
+        if not self.documents:
+            del content["documents"]
+        return content
 
 
 def account_request_aad(request_id: str, part: str) -> bytes:
@@ -53,6 +73,7 @@ class AccountView(BaseModel):
 
     id: uuid.UUID
     eid_number: str
+    registry_ref: str  # the person in the immigration database (their applications carry it)
     level: int
     status: str
     lock_grounds: list[str]

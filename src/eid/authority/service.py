@@ -14,14 +14,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, undefer
 
 from eid.authority.models import LOCK_GROUNDS, Account, AccountRequest
-from eid.authority.schemas import AccountDecisionMessage, AccountRequestMessage, AccountView
+from eid.authority.schemas import (
+    AccountDecisionMessage,
+    AccountRequestMessage,
+    AccountView,
+    HolderDocument,
+)
 from eid.core import audit, clock, jobs
 from eid.core.audit import Actor
 from eid.core.crypto import KeyStore, get_keystore, seal, sign_message, unseal, verify_message
 from eid.core.errors import Conflict, EidError, NotFound, Unauthorized, ValidationFailed
 from eid.core.ids import new_eid_number
 from eid.core.throttle import lockout_wait
-from eid.notify.service import notify
+from eid.notify.service import notify, redact_secrets
 
 AUTHORITY = Actor(kind="system", id="eid-authority", role="authority")
 ACTIVATION_TTL = dt.timedelta(days=30)
@@ -43,7 +48,7 @@ class InvalidRequestSignature(EidError):
 def sign_request(message: AccountRequestMessage, keystore: KeyStore | None = None) -> str:
     """Done by the immigration authority with its own key."""
     key = (keystore or get_keystore()).signing_key("immigration")
-    return sign_message(message.model_dump(mode="json"), key)
+    return sign_message(message.signed_content(), key)
 
 
 class InvalidDecisionSignature(EidError):
@@ -88,7 +93,7 @@ def receive_account_request(
 ) -> AccountRequest:
     """Decide one request. The same request twice gets the first decision back, nothing new."""
     public = get_keystore().signing_key("immigration").public_key()
-    if not verify_message(message.model_dump(mode="json"), signature, public):
+    if not verify_message(message.signed_content(), signature, public):
         raise InvalidRequestSignature("the account request's signature does not verify")
     if portrait is not None and message.portrait_sha256 != hashlib.sha256(portrait).hexdigest():
         raise InvalidRequestSignature("the portrait does not match the signed request")
@@ -181,6 +186,11 @@ def _create_account(
             email=message.email,
             language=message.language,
             guardian=message.guardian,
+            documents=(
+                {"items": [d.model_dump(mode="json") for d in message.documents]}
+                if message.documents
+                else None
+            ),
             portrait=seal(portrait, aad=_portrait_aad(account_id)) if portrait else None,
             fingerprint_templates=(
                 seal(fingerprint_templates, aad=_fingers_aad(account_id))
@@ -228,6 +238,7 @@ def _create_account(
             "full_name": account.full_name,
         },
         key=f"account-issued:{account.id}",
+        secret_expires_at=account.activation_expires_at,
     )
     return account
 
@@ -336,6 +347,15 @@ def account_states(session: Session, account_ids: list[uuid.UUID]) -> dict[uuid.
     return {r.id: r.status == "active" and not r.lock_grounds for r in rows}
 
 
+def account_documents(session: Session, account_id: uuid.UUID) -> list[HolderDocument]:
+    """The documents declared at enrolment, with their verification state, as issued."""
+    account = session.get(Account, account_id)
+    if account is None:
+        raise NotFound("no such account", code="ACCOUNT_NOT_FOUND")
+    items = (account.documents or {}).get("items", [])
+    return [HolderDocument.model_validate(item) for item in items]
+
+
 def account_portrait(session: Session, account_id: uuid.UUID) -> bytes | None:
     account = session.execute(
         select(Account).where(Account.id == account_id).options(undefer(Account.portrait))
@@ -414,6 +434,7 @@ def activate(session: Session, eid_number: str, activation_code: str) -> Account
     account.status = "locked" if account.lock_grounds else "active"
     holder = Actor(kind="holder", id=str(account.id), role="holder")
     audit.record(session, holder, "account.activated", "account", account.id)
+    redact_secrets(session, "account", account.id, carrying="activation_code")  # used
     return _view(account)
 
 
@@ -452,6 +473,7 @@ def send_new_activation_code(
         template="activation_code_renewed",
         params={"eid_number": account.eid_number, "activation_code": code},
         key=f"activation-code:{account.id}:{secrets.token_hex(4)}",
+        secret_expires_at=account.activation_expires_at,
     )
 
 

@@ -19,7 +19,7 @@ from eid.core.errors import Conflict, Unauthorized
 from eid.enrolment.models import Application
 from eid.enrolment.state import require_status
 from eid.i18n import N_
-from eid.notify.service import notify
+from eid.notify.service import notify, redact_secrets
 
 OTP_TTL = dt.timedelta(minutes=10)
 MAX_ATTEMPTS = 5
@@ -55,6 +55,7 @@ def send_code(session: Session, app: Application, *, actor: Actor) -> str:
         template="registration_phone_otp" if app.channel == "app" else "phone_verification_otp",
         params={"otp": code},
         key=f"phone-otp:{app.id}:{secrets.token_hex(4)}",
+        secret_expires_at=app.phone_otp_expires_at,
     )
     audit.record(session, actor, "application.phone_code_sent", "application", app.id)
     return code
@@ -75,4 +76,5 @@ def confirm_code(session: Session, app: Application, code: str, *, actor: Actor)
         raise Unauthorized("the code is wrong", code="PHONE_CODE_WRONG", keep_writes=True)
     app.phone_verified_at = clock.now()
     app.phone_otp_hash = None
+    redact_secrets(session, "application", app.id, carrying="otp")  # the code is used
     audit.record(session, actor, "application.phone_verified", "application", app.id)

@@ -8,7 +8,8 @@ import re
 import phonenumbers
 
 from eid.core.errors import ValidationFailed
-from eid.enrolment.schemas import Form, PersonForm
+from eid.enrolment.schemas import TK01, Form, PersonForm
+from eid.registry.documents import check_declared
 from eid.registry.mrz import MrzError, parse_td3
 
 MINIMUM_AGE = 6  # under 6: Level 1 only
@@ -118,15 +119,16 @@ def check_tk01(form: Form, today: dt.date, *, level: int = 2) -> Form:
                 code="GUARDIAN_PHONE_REQUIRED",
             )
         guardian = guardian.model_copy(update={"phone": guardian_phone})
-    return form.model_copy(
-        update={
-            "full_name": " ".join(form.full_name.upper().split()),
-            "phone": phone,
-            "email": email,
-            "guardian": guardian,
-            "passport": passport.model_copy(update={"number": passport.number.upper()}),
-        }
-    )
+    normalised: dict[str, object] = {
+        "full_name": " ".join(form.full_name.upper().split()),
+        "phone": phone,
+        "email": email,
+        "guardian": guardian,
+        "passport": passport.model_copy(update={"number": passport.number.upper()}),
+    }
+    if isinstance(form, TK01):  # a Level-1 registration declares no other documents
+        normalised["integrations"] = check_declared(form.integrations)
+    return form.model_copy(update=normalised)
 
 
 def _check_mrz(form: PersonForm) -> None:

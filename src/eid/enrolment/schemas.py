@@ -49,8 +49,9 @@ Form = TypeVar("Form", bound=PersonForm)
 
 class TK01(PersonForm):
     address: str = Field(min_length=5, max_length=500)
-    # Other cards to integrate (driving licence, health insurance, tax code): a few short
-    # entries, bounded so a client cannot store megabytes in a free-form column.
+    # Other documents to integrate: {"driving_licence" | "health_insurance" | "tax_code":
+    # number} (`eid.registry.documents`, checked in `rules.check_tk01`); bounded first, so a
+    # client cannot make the server read megabytes before that check refuses them.
     integrations: Annotated[
         dict[str, Any],
         AfterValidator(bounded_object(max_bytes=4096, max_depth=3, max_keys=32)),

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from eid.authority.schemas import (
     AccountDecisionMessage,
     AccountRequestMessage,
+    HolderDocument,
     account_request_aad,
 )
 from eid.authority.service import sign_request, verify_decision
@@ -46,6 +47,7 @@ from eid.enrolment.schemas import (
 from eid.enrolment.state import STATUS_CHANNEL, require_status, transition
 from eid.i18n import N_
 from eid.notify.service import notify
+from eid.registry.documents import KINDS as document_kinds
 from eid.registry.ports import ImmigrationRegistry
 from eid.verification import service as verification
 from eid.verification.gallery import Gallery
@@ -484,7 +486,14 @@ def _applicant(app: Application) -> Applicant:
         card_number=app.residence_card["number"],
         card_kind=app.residence_card["kind"],
         level=app.level,
+        documents=_declared(app),
     )
+
+
+def _declared(app: Application) -> dict[str, str]:
+    """The known kinds of `integrations` (an application saved before they were checked may
+    hold others: those are neither verified nor carried to the account)."""
+    return {k: str(v) for k, v in (app.integrations or {}).items() if k in document_kinds}
 
 
 def _captured(session: Session, app: Application) -> CapturedBiometrics:
@@ -668,6 +677,7 @@ def _send_account_request(session: Session, app: Application) -> None:
         email=app.email,
         language=app.language,
         guardian=app.guardian,
+        documents=_holder_documents(session, app),
         portrait_sha256=hashlib.sha256(portrait).hexdigest(),
         sent_at=clock.now(),
     )
@@ -699,6 +709,24 @@ def _send_account_request(session: Session, app: Application) -> None:
         },
         key=f"account-request:{app.id}",
     )
+
+
+def _holder_documents(session: Session, app: Application) -> list[HolderDocument]:
+    """Each declared document with what verification found: `verified` or `mismatch` against
+    the immigration database's record, else only `declared` (never checked with its issuer)."""
+    found = verification.declared_document_states(session, app.id, app.verification_run)
+    documents = []
+    for kind, number in sorted(_declared(app).items()):
+        state, checked_at = found.get(kind, ("declared", None))
+        documents.append(
+            HolderDocument(
+                kind=kind,
+                number=number,
+                state=state,
+                checked_at=checked_at if state != "declared" else None,
+            )
+        )
+    return documents
 
 
 def cancel(session: Session, app_id: uuid.UUID, reason: str, *, actor: Actor) -> Application:

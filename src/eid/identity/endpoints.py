@@ -34,6 +34,7 @@ from eid.identity.schemas import (
     CredentialChangedOut,
     CurrentSessionOut,
     DeviceOut,
+    DocumentOut,
     LoginBody,
     PasscodeChangeBody,
     PasskeyCredential,
@@ -325,6 +326,13 @@ def change_passcode(
 ) -> CredentialChangedOut:
     service.change_passcode(db, who.account, password=body.password, new_passcode=body.new_passcode)
     return CredentialChangedOut(changed="passcode")
+
+
+@me.get("/documents")
+def documents(
+    who: Holder = Depends(current_holder), db: Session = Depends(get_db, scope="function")
+) -> list[DocumentOut]:
+    return [DocumentOut.model_validate(d) for d in holder.documents(db, who.account.id)]
 
 
 @me.get("/access-history")

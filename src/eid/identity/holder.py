@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from eid.authority import service as authority
 from eid.authority.schemas import AccountView
+from eid.core import audit
 from eid.identity.models import Device
 from eid.identity.service import (
     check_password,
@@ -39,6 +40,26 @@ def self_unlock(session: Session, *, eid_number: str, password: str, passcode: s
         actor=holder_actor(account.id),
         reason="the holder unlocked the account",
     )
+
+
+def documents(session: Session, account_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The documents declared at enrolment with their state; numbers shown by their last four
+    characters only (enough to recognise a card, not to use its number). The read is audited."""
+    items = authority.account_documents(session, account_id)
+    audit.record(session, holder_actor(account_id), "holder.documents_read", "account", account_id)
+    return [
+        {
+            "kind": d.kind,
+            "number": masked_number(d.number),
+            "state": d.state,
+            "checked_at": d.checked_at,
+        }
+        for d in items
+    ]
+
+
+def masked_number(number: str) -> str:
+    return "*" * max(len(number) - 4, 0) + number[-4:]
 
 
 def list_devices(session: Session, account_id: uuid.UUID) -> list[Device]:

@@ -31,7 +31,7 @@ from eid.identity.service import (
     require_usable_audited,
     take_challenge,
 )
-from eid.notify.service import notify
+from eid.notify.service import notify, redact_secrets
 
 OTP_ATTEMPTS = 3
 
@@ -77,6 +77,7 @@ def start_rebind(session: Session, *, eid_number: str, password: str) -> DeviceC
         template="device_rebind_otp",
         params={"otp": otp},
         key=f"device-rebind-otp:{challenge.id}",
+        secret_expires_at=challenge.expires_at,
     )
     audit.record(session, holder_actor(account.id), "holder.rebind_started", "account", account.id)
     return challenge
@@ -124,6 +125,7 @@ def complete_rebind(
         register_failure(session, credential, "otp")
         raise Unauthorized("wrong one-time code", code="OTP_INVALID", keep_writes=True)
     take_challenge(session, challenge_id, account.id, "rebind")
+    redact_secrets(session, "account", account.id, carrying="otp")  # the code is used
     new_passkey: passkeys.NewPasskey | None = None
     public_jwk: dict[str, Any] = {}
     # The new device proves it holds the key it registers (signature over our nonce, or the

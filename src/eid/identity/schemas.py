@@ -171,6 +171,17 @@ class ProfileOut(BaseModel):
     language: str
 
 
+class DocumentOut(BaseModel):
+    """A document declared in TK01 `integrations`. `state`: `declared` (typed by the officer,
+    never checked with the agency that issued it: eid has no connection to those agencies),
+    `verified` (the immigration database's record holds the same number) or `mismatch`."""
+
+    kind: Literal["driving_licence", "health_insurance", "tax_code"]
+    number: str  # all but the last four characters masked
+    state: Literal["declared", "verified", "mismatch"]
+    checked_at: dt.datetime | None
+
+
 class AccessRecordOut(BaseModel):
     at: dt.datetime
     client_id: str

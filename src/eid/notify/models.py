@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import CheckConstraint, DateTime, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from eid.core.database import Base, TimestampMixin
@@ -24,6 +24,12 @@ class Notification(TimestampMixin, Base):
         CheckConstraint("channel IN ('email', 'sms', 'app')", name="channel"),
         CheckConstraint("status IN ('queued', 'sent', 'failed', 'delivered')", name="status"),
         Index("ix_notifications_recipient", "recipient_type", "recipient_id"),
+        # The expiry sweep reads only the few messages whose secret is still in clear.
+        Index(
+            "ix_notifications_secret_pending",
+            "secret_expires_at",
+            postgresql_where=text("masked_body IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
@@ -42,6 +48,13 @@ class Notification(TimestampMixin, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # An app message carrying a one-time secret (activation code, OTP) keeps beside its body the
+    # same text with the secret masked, sealed under the body's own AAD; once the code is used,
+    # superseded or expired, that copy overwrites the body in one UPDATE and is cleared
+    # (`service.redact_secrets`). SMS and email rows never get one: those texts left the system.
+    masked_body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    secret_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    redacted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 def body_aad(notification_id: uuid.UUID) -> bytes:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -102,6 +102,51 @@ def mark_app_message_read(
         .returning(Notification.id)
     )
     return result.first() is not None
+
+
+def _redacted(at: datetime) -> dict[str, Any]:
+    # The masked copy is sealed under the body's own AAD, so it moves in place: the clear text's
+    # ciphertext is overwritten, not hidden behind a flag.
+    return {
+        "body": Notification.masked_body,
+        "masked_body": None,
+        "secret_expires_at": None,
+        "redacted_at": at,
+    }
+
+
+def redact(
+    session: Session,
+    recipient_type: str,
+    recipient_id: uuid.UUID,
+    templates: Sequence[str],
+    *,
+    at: datetime,
+    keep: Sequence[uuid.UUID] = (),
+) -> int:
+    result = session.execute(
+        update(Notification)
+        .where(
+            Notification.recipient_type == recipient_type,
+            Notification.recipient_id == recipient_id,
+            Notification.template.in_(templates),
+            Notification.masked_body.is_not(None),
+            Notification.id.not_in(keep) if keep else true(),
+        )
+        .values(**_redacted(at))
+        .returning(Notification.id)
+    )
+    return len(result.all())
+
+
+def redact_expired(session: Session, *, at: datetime) -> int:
+    result = session.execute(
+        update(Notification)
+        .where(Notification.masked_body.is_not(None), Notification.secret_expires_at < at)
+        .values(**_redacted(at))
+        .returning(Notification.id)
+    )
+    return len(result.all())
 
 
 def with_delivery_jobs(

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from eid.core import clock
-from eid.core.jobs import task
+from eid.core.jobs import periodic, task
 from eid.core.settings import get_settings
 from eid.notify import repository
 from eid.notify.models import Notification
 from eid.notify.ports import Channels, DeliveryFailed, HasChannels
-from eid.notify.service import DELIVER_TASK, message_text
+from eid.notify.service import DELIVER_TASK, message_text, redact_expired_secrets
 
 log = logging.getLogger(__name__)
 
@@ -71,3 +72,12 @@ def deliver(session: Session, payload: dict[str, Any], ports: HasChannels) -> No
     notification.sent_at = clock.now()
     notification.last_error = None
     log.info("notification %s sent by %s", notification.id, notification.channel)
+
+
+@periodic("notify.redact_expired_secrets", every=timedelta(hours=1))
+@task("notify.redact_expired_secrets")
+def redact_expired(session: Session, payload: dict[str, Any], _: object) -> None:
+    """Until the sweep runs, the inbox already shows an expired code masked."""
+    count = redact_expired_secrets(session)
+    if count:
+        log.info("%d inbox messages with an expired code redacted", count)

@@ -5,7 +5,9 @@ app inbox, and a shorter SMS text. All three are message ids of the `messages` c
 English text with `%(name)s` placeholders), so every template exists in every language the
 catalogues hold, and a language without a translation reads English instead of failing.
 SMS texts in Vietnamese, Chinese, Korean and Japanese travel as UCS-2 (70 characters in one SMS,
-67 per part of a longer one): they are kept to one or two parts.
+67 per part of a longer one): they are kept to one or two parts. Each message names its page of
+the eid app (`APP_PAGES`, `{issuer}/app/...`): in the body always, in the SMS when the link
+still fits that budget (`SMS_BUDGET`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from eid.core.errors import ValidationFailed
+from eid.core.settings import get_settings
 from eid.i18n import N_, Msgid, format_date, gettext, negotiate
+
+SMS_LINK = N_("eid app: %(app_link)s")
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,8 @@ class Template:
     subject: Msgid
     body: Msgid
     sms: Msgid
+    # Added to the SMS when it fits the budget; a body without `%(app_link)s` gets `LINK_LINE`.
+    sms_link: Msgid = SMS_LINK
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,9 @@ class Rendered:
     subject: str
     body: str
     sms: str
+    # The body with every one-time secret masked (None when the template carries none): what
+    # the app inbox shows once the code is used, superseded or expired.
+    masked_body: str | None = None
 
 
 TEMPLATES: dict[str, Template] = {
@@ -55,16 +65,16 @@ TEMPLATES: dict[str, Template] = {
             "Your Level 2 electronic identification account has been created.\n"
             "e-ID number: %(eid_number)s\n"
             "Activation code: %(activation_code)s\n\n"
-            "To activate it: open the VNeID app, choose “Activate account”, enter your e-ID "
-            "number and the activation code above, then set your password and passcode.\n\n"
+            "To activate it: open the eid app at %(app_link)s, enter your e-ID number and the "
+            "activation code above, then set your password and passcode.\n\n"
             "Do not share the activation code with anyone, officers included: the authorities "
             "never ask for it.\n"
         ),
         sms=N_(
-            "Your e-ID account %(eid_number)s has been created. Activation code: "
-            "%(activation_code)s. Open the VNeID app and choose Activate account. "
+            "e-ID account %(eid_number)s created. Activation code: %(activation_code)s. "
             "Never share this code."
         ),
+        sms_link=N_("Activate it in the eid app: %(app_link)s"),
     ),
     "application_rejected": Template(
         subject=N_("Decision on your e-ID application"),
@@ -216,6 +226,25 @@ TEMPLATES: dict[str, Template] = {
     ),
 }
 
+# The page of the eid app (`/app`) each message is about: the body (email and app inbox) names
+# it as a link, the SMS when it fits its budget, the inbox item carries it (`app_link`). None:
+# the code is read out to the officer at the counter, so no page of the app fits it.
+APP_PAGES: dict[str, str | None] = {
+    "application_received": "/app/status",
+    "account_issued": "/app/activate",
+    "application_rejected": "/app/status",
+    "document_expiry_warning": "/app/home",
+    "account_locked": "/app/lock",
+    "account_unlocked": "/app/lock",
+    "phone_verification_otp": None,
+    "device_rebind_otp": "/app/device",
+    "activation_code_renewed": "/app/activate",
+}
+LINK_LINE = N_("In the eid app: %(app_link)s")
+# GSM-7 carries 160 characters in one SMS; UCS-2 (Vietnamese, CJK) 67 per part: two parts.
+SMS_BUDGET = {"gsm": 160, "ucs2": 2 * 67}
+_AUTOMATIC = {"app_link"}  # filled in by `render`, never by the caller
+
 # Lock grounds arrive as the authority's codes; the holder reads them in words.
 GROUNDS: dict[str, Msgid] = {
     "holder_request": N_("at your request"),
@@ -228,6 +257,9 @@ GROUNDS: dict[str, Msgid] = {
 }
 
 _DATE_PARAMS = ("legal_deadline", "expiry_date")
+# One-time secrets: in the inbox only until used, superseded or expired (`service.redact_secrets`).
+SECRET_PARAMS = ("activation_code", "otp")
+MASK = "\u2022" * 6  # six bullets: says "a code was here" without its length or digits
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
@@ -252,14 +284,36 @@ def _format_date(value: object, language: str) -> object:
 
 
 def fields(template: Template) -> set[str]:
+    """The parameters a caller gives (the app link is filled in by `render`)."""
     return {
         name
         for text in (template.subject, template.body, template.sms)
         for name in _PLACEHOLDER.findall(text)
-    }
+    } - _AUTOMATIC
 
 
-def render(template: str, language: str | None, params: Mapping[str, object]) -> Rendered:
+def app_link(template: str) -> str | None:
+    """The app page (a path under /app) a message of this template is about."""
+    return APP_PAGES.get(template)
+
+
+def sms_fits(text: str) -> bool:
+    return len(text) <= SMS_BUDGET["gsm" if text.isascii() else "ucs2"]
+
+
+def secrets_of(template: str) -> set[str]:
+    """The one-time secrets a template's texts carry."""
+    texts = TEMPLATES.get(template)
+    return fields(texts) & set(SECRET_PARAMS) if texts else set()
+
+
+def render(
+    template: str,
+    language: str | None,
+    params: Mapping[str, object],
+    *,
+    issuer: str | None = None,
+) -> Rendered:
     texts = TEMPLATES.get(template)
     if texts is None:
         raise ValidationFailed(
@@ -281,9 +335,26 @@ def render(template: str, language: str | None, params: Mapping[str, object]) ->
             values[name] = _format_date(values[name], used)
     if "ground" in values:
         values["ground"] = GROUNDS.get(str(values["ground"]), values["ground"])
+    page = APP_PAGES.get(template)
+    if page:
+        values["app_link"] = (issuer or get_settings().issuer).rstrip("/") + page
+    secret = fields(texts) & set(SECRET_PARAMS)
+    masked = {**values, **dict.fromkeys(secret, MASK)}
+    sms = gettext(used, texts.sms, **values)
+    if page:
+        linked = f"{sms} {gettext(used, texts.sms_link, **values)}"
+        sms = linked if sms_fits(linked) else sms
     return Rendered(
         language=used,
         subject=gettext(used, texts.subject, **values),
-        body=gettext(used, texts.body, **values),
-        sms=gettext(used, texts.sms, **values),
+        body=_body(used, texts, values, linked=bool(page)),
+        sms=sms,
+        masked_body=_body(used, texts, masked, linked=bool(page)) if secret else None,
     )
+
+
+def _body(language: str, texts: Template, values: Mapping[str, Any], *, linked: bool) -> str:
+    body = gettext(language, texts.body, **values)
+    if not linked or "%(app_link)s" in texts.body:
+        return body
+    return f"{body.rstrip()}\n\n{gettext(language, LINK_LINE, **values)}\n"

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from eid.core.database import Base, TimestampMixin
 from eid.core.ids import new_id
-from eid.core.sealed import DATE, INDEX_LENGTH, TEXT, Sealed, normalise_document
+from eid.core.sealed import DATE, INDEX_LENGTH, JSON, TEXT, Sealed, normalise_document
 
 
 class RegistryPerson(TimestampMixin, Base):
@@ -47,6 +47,11 @@ class RegistryPerson(TimestampMixin, Base):
     card_number_key: Mapped[str] = mapped_column(String(INDEX_LENGTH), unique=True)
     card_kind: Mapped[str] = mapped_column(String(3))
     card_expiry_date: Mapped[date] = mapped_column(Date)
+    # Other documents on the person's record ({"driving_licence": number, ...}): the reference
+    # registry's stand-in for what the issuing agencies know. Declared values are checked
+    # against it during verification.
+    documents = Sealed[dict[str, Any] | None](JSON)
+    documents_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     portrait: Mapped[bytes | None] = mapped_column(LargeBinary)  # sealed image
 
 

@@ -44,6 +44,9 @@ class RegistryRecord:
     status: str
     passport: Passport
     residence_card: ResidenceCard
+    # Other documents the record holds ({"tax_code": "8012345678"}): empty when none, always
+    # for a registry that keeps none (`eid.registry.documents`).
+    documents: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

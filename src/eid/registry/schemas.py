@@ -38,6 +38,8 @@ class PersonIn(BaseModel):
     residence_card: ResidenceCardIn
     portrait: str | None = None
     fingerprints: dict[str, str] = Field(default_factory=dict)
+    # Other documents on the record, e.g. {"tax_code": "8012345678"} (`registry.documents`).
+    documents: dict[str, str] = Field(default_factory=dict)
 
 
 class EventIn(BaseModel):

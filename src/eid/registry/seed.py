@@ -158,6 +158,9 @@ def seed(
                 kind="PRC" if i % 7 == 0 else "TRC",
                 expiry_date=card_expiry,
             ),
+            # Every other person's record holds a tax code (no draw from `rng`: the people
+            # seeded before documents existed stay the same).
+            documents={"tax_code": f"80{i:08d}"} if i % 2 == 0 else {},
         )
         portrait = faces[face][0].read_bytes() if face else None
         fp_images = (

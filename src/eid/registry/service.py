@@ -15,6 +15,7 @@ from eid.core import audit
 from eid.core.audit import Actor
 from eid.core.crypto import seal, unseal
 from eid.core.errors import Conflict, NotFound, ValidationFailed
+from eid.registry.documents import check_declared
 from eid.registry.models import RegistryEvent, RegistryFingerprint, RegistryPerson
 from eid.registry.ports import (
     BiometricsOnFile,
@@ -54,6 +55,7 @@ def _record(p: RegistryPerson) -> RegistryRecord:
         residence_card=ResidenceCard(
             number=p.card_number, kind=p.card_kind, expiry_date=p.card_expiry_date
         ),
+        documents=dict(p.documents or {}),
     )
 
 
@@ -146,6 +148,7 @@ def add_person(
         card_number=person.residence_card.number,
         card_kind=person.residence_card.kind,
         card_expiry_date=person.residence_card.expiry_date,
+        documents=check_declared(person.documents) or None,
     )
     if portrait is not None:
         row.portrait = seal(portrait, aad=_portrait_aad(row.id))

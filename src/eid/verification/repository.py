@@ -29,6 +29,18 @@ def latest_checks(session: Session, application_id: uuid.UUID, run: int) -> list
     ]
 
 
+def named_check(
+    session: Session, application_id: uuid.UUID, run: int, name: str
+) -> ApplicationCheck | None:
+    return session.execute(
+        select(ApplicationCheck).where(
+            ApplicationCheck.application_id == application_id,
+            ApplicationCheck.run == run,
+            ApplicationCheck.name == name,
+        )
+    ).scalar_one_or_none()
+
+
 def deactivate_template(session: Session, application_id: uuid.UUID) -> None:
     """A cancelled or refused application leaves the duplicate gallery."""
     session.execute(

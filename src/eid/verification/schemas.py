@@ -29,6 +29,8 @@ class Applicant:
     card_number: str
     card_kind: str
     level: int = 2  # 1: a selfie only, no fingerprints; no photo on file means review
+    # The documents declared in TK01 `integrations` ({kind: number}, `registry.documents`).
+    documents: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ keeps its own rows (checks, reviews, the gallery); the application is enrolment'
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import logging
 import uuid
@@ -25,6 +26,7 @@ from eid.core import audit, clock
 from eid.core.audit import Actor
 from eid.core.crypto import seal, unseal
 from eid.core.errors import Conflict, NotFound, ValidationFailed
+from eid.registry.documents import state_against
 from eid.registry.ports import BiometricsOnFile, ImmigrationRegistry, RegistryRecord
 from eid.verification import repository
 from eid.verification.gallery import GALLERY_LOCK, Gallery, face_aad, fingers_aad
@@ -118,6 +120,27 @@ def _check_documents(app: Applicant, record: RegistryRecord | None, out: Outcome
         out.add("residence_card", "fail", "the residence card has expired")
     else:
         out.add("residence_card", "pass")
+
+
+def _check_declared_documents(app: Applicant, record: RegistryRecord | None, out: Outcome) -> None:
+    """Each declared document against the record (`registry.documents`). Never a failure or a
+    review: these numbers are integrated for the holder's convenience and decide nothing about
+    the identity; a mismatch is a warning the officer sees, and the holder sees its state."""
+    if not app.documents:
+        return
+    on_record = record.documents if record else {}
+    states = {
+        kind: state_against(number, on_record.get(kind)) for kind, number in app.documents.items()
+    }
+    mismatched = sorted(k for k, v in states.items() if v == "mismatch")
+    if mismatched:
+        outcome, reason = "warn", "differs from the immigration database: " + ", ".join(mismatched)
+    elif all(v == "verified" for v in states.values()):
+        outcome, reason = "pass", None
+    else:
+        outcome = "not_applicable"
+        reason = "declared only: the immigration database holds no such number to compare"
+    out.add("declared_documents", outcome, reason, details={"states": states})
 
 
 def _check_biometrics(
@@ -356,6 +379,7 @@ def run_checks(
     out = Outcome()
     record = registry.find_by_passport(applicant.passport_number)
     _check_documents(applicant, record, out)
+    _check_declared_documents(applicant, record, out)
     on_file = registry.biometrics_on_file(record.person_ref) if record else BiometricsOnFile(None)
     _check_biometrics(
         gallery.matcher, captured.face, captured.fingers, on_file, out, level=applicant.level
@@ -450,6 +474,17 @@ def open_reviews(session: Session, office: str | None) -> list[Review]:
 
 def checks_of(session: Session, application_id: uuid.UUID, run: int) -> list[dict[str, Any]]:
     return repository.latest_checks(session, application_id, run)
+
+
+def declared_document_states(
+    session: Session, application_id: uuid.UUID, run: int
+) -> dict[str, tuple[str, dt.datetime]]:
+    """What the run found of each declared document: {kind: (state, when it was checked)}."""
+    check = repository.named_check(session, application_id, run, "declared_documents")
+    if check is None:
+        return {}
+    states = check.details.get("states", {})
+    return {kind: (str(state), check.created_at) for kind, state in states.items()}
 
 
 def withdraw_from_gallery(session: Session, application_id: uuid.UUID) -> None:

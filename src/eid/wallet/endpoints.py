@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,8 @@ from eid.wallet.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1/wallet", tags=["wallet"])
+me = APIRouter(prefix="/api/v1/me", tags=["holder"])
+routers = [me]
 DB = Depends(get_db, scope="function")
 
 
@@ -80,3 +82,31 @@ def verify(body: VerificationBody, db: Session = DB) -> VerificationOut:
 )
 def presentation_qr(body: QrBody) -> Response:
     return Response(qr.presentation_qr_png(body.presentation), media_type="image/png")
+
+
+@me.get(
+    "/card/qr.svg",
+    response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {}}}},
+)
+def card_qr(
+    claims: str | None = Query(
+        default=None,
+        max_length=300,
+        description="comma-separated claims the code shows (default: name, birth date, "
+        "nationality, card kind and expiry)",
+    ),
+    who: Holder = Depends(current_holder),
+    db: Session = DB,
+) -> Response:
+    """The card's QR: a short link `{issuer}/v/<token>` valid ten minutes (version 4, ECC M)."""
+    chosen = tuple(c.strip() for c in claims.split(",")) if claims else service.DEFAULT_CARD_CLAIMS
+    made = service.card_qr_svg(db, who.account.id, claims=chosen)
+    return Response(
+        made.svg,
+        media_type="image/svg+xml",
+        headers={
+            "Cache-Control": "no-store",
+            "X-Card-Link-Expires": made.expires_at.isoformat(),
+        },
+    )

@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 
 from sqlalchemy import DateTime, Integer, SmallInteger, String, UniqueConstraint
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from eid.core.database import Base, TimestampMixin
@@ -38,3 +39,17 @@ class VerifierNonce(TimestampMixin, Base):
     audience: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CardLink(TimestampMixin, Base):
+    """What the card's QR carries: `{issuer}/v/<token>`, a short link any phone camera reads,
+    opening the card's state and the claims the holder chose to show. It lives minutes; only the
+    token's SHA-256 is kept, so this table alone opens no card."""
+
+    __tablename__ = "wallet_card_links"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    claims: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from eid.authority import service as authority
 from eid.core import audit, clock
-from eid.core.errors import Forbidden
+from eid.core.audit import Actor
+from eid.core.errors import Forbidden, ValidationFailed
 from eid.core.settings import get_settings
 from eid.identity.service import bound_device, holder_actor, require_usable
-from eid.wallet import keys, sdjwt, status
-from eid.wallet.models import IssuedCredential
+from eid.wallet import keys, qr, sdjwt, status
+from eid.wallet.models import CardLink, IssuedCredential
 
 VCT = "urn:eid:vn:residence_card:1"
 MAX_VALIDITY = dt.timedelta(days=365)
@@ -31,6 +36,18 @@ DISCLOSABLE = (
     "residence_card_expiry",
     "passport_number",
 )
+
+
+# What the card's QR shows a verifier by default: enough to match the person in front of them
+# to a valid residence, not the document numbers.
+DEFAULT_CARD_CLAIMS = (
+    "full_name",
+    "birthdate",
+    "nationality",
+    "residence_card_kind",
+    "residence_card_expiry",
+)
+CARD_LINK_TTL = dt.timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -107,4 +124,90 @@ def issue_residence_card(session: Session, account_id: uuid.UUID) -> IssuedCard:
     )
     return IssuedCard(
         credential=sdjwt.compact(issuer_jwt, disclosures), credential_id=row.id, expires_at=expires
+    )
+
+
+@dataclass(frozen=True)
+class CardQr:
+    url: str  # {issuer}/v/<token>: opens the card's state and the chosen claims
+    svg: str
+    expires_at: dt.datetime
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def card_qr_svg(
+    session: Session, account_id: uuid.UUID, *, claims: Sequence[str] = DEFAULT_CARD_CLAIMS
+) -> CardQr:
+    """A fresh short link for the card's QR (version 4 at error correction M, see `qr`). It
+    shows `claims` to whoever scans it within `CARD_LINK_TTL`; a locked account's link shows
+    the card suspended. The holder app renders `svg` (or calls GET /api/v1/me/card/qr.svg)."""
+    unknown = sorted(set(claims) - set(DISCLOSABLE))
+    if unknown or not claims:
+        raise ValidationFailed(
+            "choose what the code shows among %(allowed)s",
+            code="CARD_CLAIMS_INVALID",
+            params={"allowed": ", ".join(DISCLOSABLE)},
+            details={"unknown": unknown},
+        )
+    require_usable(authority.get_account(session, account_id))
+    token = secrets.token_urlsafe(16)
+    expires = clock.now() + CARD_LINK_TTL
+    session.add(
+        CardLink(
+            token_hash=_token_hash(token),
+            account_id=account_id,
+            claims=list(dict.fromkeys(claims)),
+            expires_at=expires,
+        )
+    )
+    session.flush()
+    audit.record(
+        session,
+        holder_actor(account_id),
+        "wallet.card_link_made",
+        "account",
+        account_id,
+        details={"claims": list(claims)},
+    )
+    url = f"{get_settings().issuer.rstrip('/')}/v/{token}"
+    return CardQr(url=url, svg=qr.card_link_svg(url), expires_at=expires)
+
+
+@dataclass(frozen=True)
+class CardCheck:
+    """What a scanned card link shows: whether the card holds now, and the chosen claims."""
+
+    valid: bool
+    claims: dict[str, Any]
+    checked_at: dt.datetime
+    link_expires_at: dt.datetime
+
+
+def open_card_link(session: Session, token: str) -> CardCheck | None:
+    """None for an unknown or expired link (the page says so; nothing tells which). Each opening
+    is audited on the account: the holder's history of use shows it."""
+    link = session.execute(
+        select(CardLink).where(CardLink.token_hash == _token_hash(token))
+    ).scalar_one_or_none()
+    now = clock.now()
+    if link is None or link.expires_at < now:
+        return None
+    account = authority.get_account(session, link.account_id)
+    values = _claim_values(account)
+    audit.record(
+        session,
+        Actor(kind="client", id="card-link", role="verifier"),  # whoever scanned it
+        "wallet.card_link_opened",
+        "account",
+        account.id,
+        details={"link": str(link.id), "claims": list(link.claims)},
+    )
+    return CardCheck(
+        valid=account.usable,
+        claims={name: values.get(name) for name in link.claims},
+        checked_at=now,
+        link_expires_at=link.expires_at,
     )

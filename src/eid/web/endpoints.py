@@ -6,15 +6,24 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
+from eid.core import throttle
 from eid.core.audit import Actor
 from eid.core.settings import get_settings
 from eid.core.web import get_db
+from eid.identity.dependencies import Holder, current_holder
 from eid.staff import service as staff
 from eid.staff.dependencies import page_officer, require_roles, session_cookie
-from eid.web import service
+from eid.wallet import service as wallet
+from eid.web import holder_api, service
 from eid.web.holder_app import ROUTERS as HOLDER_APP_ROUTERS
 from eid.web.security import csp, page_response
-from eid.web.templating import OFFICER_LANGUAGES, language_links, officer_language, render
+from eid.web.templating import (
+    OFFICER_LANGUAGES,
+    holder_language,
+    language_links,
+    officer_language,
+    render,
+)
 
 router = APIRouter(tags=["campaign"])
 # The holder app at /app (eid.web.holder_app): each of its modules' routers.
@@ -73,3 +82,37 @@ def supervisor_reviews(
     # The portraits are fetched with the session (audited, no-store) and shown from blob: URLs,
     # so the API can answer why one is missing instead of a broken image.
     return _officer_page(request, "officer/reviews.html", who, policy=csp(img_src=["blob:"]))
+
+
+# --- the holder's API where it composes domains (eid.web.holder_api) ---
+
+
+@router.get("/api/v1/me/applications", tags=["holder"])
+def my_applications(
+    who: Holder = Depends(current_holder), db: Session = Depends(get_db, scope="function")
+) -> list[holder_api.HolderApplicationOut]:
+    """The applications of the account's person, newest first: status and legal deadline."""
+    return holder_api.my_applications(db, who)
+
+
+@router.get(
+    "/v/{token}",
+    response_class=HTMLResponse,
+    include_in_schema=False,
+    dependencies=[Depends(throttle.limit(throttle.VERIFIER))],
+)
+def card_check(
+    request: Request, token: str, db: Session = Depends(get_db, scope="function")
+) -> HTMLResponse:
+    """The page the e-residence card's QR opens (`wallet.service.card_qr_svg`): the card's
+    state now and the claims the holder chose, in the reader's language."""
+    card = wallet.open_card_link(db, token[:64])
+    lang = holder_language(request)
+    html = render(
+        "card_check.html",
+        lang=lang,
+        card=card,
+        checked_at=card.checked_at.strftime("%Y-%m-%d %H:%M UTC") if card else None,
+        languages=language_links(request.url.path, request.query_params),
+    )
+    return page_response(request, html, status_code=200 if card else 404)
