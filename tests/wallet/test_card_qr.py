@@ -92,3 +92,16 @@ def test_the_app_gets_the_svg_and_the_camera_opens_the_page(api: TestClient) -> 
 def _number(api: TestClient, token: str) -> str:
     profile = api.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).json()
     return str(profile["eid_number"])
+
+
+def test_expired_links_are_purged(db: Session) -> None:
+    from eid.wallet.models import CardLink
+    from eid.wallet.tasks import purge_card_links
+
+    holder = make_holder(db)
+    service.card_qr_svg(db, holder.account_id)
+    clock.shift(service.CARD_LINK_TTL + dt.timedelta(hours=2))
+    service.card_qr_svg(db, holder.account_id)  # a fresh one stays
+    purge_card_links(db, {}, None)
+    left = db.query(CardLink).filter(CardLink.account_id == holder.account_id).all()
+    assert len(left) == 1 and left[0].expires_at > clock.now()

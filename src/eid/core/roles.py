@@ -40,6 +40,7 @@ PURGED_TABLES = (
     "oidc_authorization_codes",
     "oidc_tokens",
     "wallet_verifier_nonces",
+    "wallet_card_links",  # the card QR's short links, minutes after they expire
     "calendar_overrides",
     "jobs",
     "workers",  # a worker that stops says so; long-gone workers are pruned

@@ -1,4 +1,4 @@
-"""Housekeeping: spent or expired verifier nonces are deleted."""
+"""Housekeeping: spent or expired verifier nonces and expired card links are deleted."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from eid.core import clock
 from eid.core.jobs import periodic, task
-from eid.wallet.models import VerifierNonce
+from eid.wallet.models import CardLink, VerifierNonce
 
 
 @periodic("wallet.purge_nonces", every=dt.timedelta(hours=1))
@@ -18,4 +18,13 @@ from eid.wallet.models import VerifierNonce
 def purge_nonces(session: Session, payload: dict[str, Any], _: object) -> None:
     session.execute(
         delete(VerifierNonce).where(VerifierNonce.expires_at < clock.now() - dt.timedelta(hours=1))
+    )
+
+
+@periodic("wallet.purge_card_links", every=dt.timedelta(hours=1))
+@task("wallet.purge_card_links")
+def purge_card_links(session: Session, payload: dict[str, Any], _: object) -> None:
+    """A card link lives minutes; the audit log keeps who made and opened it."""
+    session.execute(
+        delete(CardLink).where(CardLink.expires_at < clock.now() - dt.timedelta(hours=1))
     )
