@@ -192,3 +192,9 @@ def test_the_masked_body_hides_only_the_secret() -> None:
     assert "04711234" not in text.masked_body and MASK in text.masked_body
     assert "123456789012" in text.masked_body and f"{ISSUER}/app/activate" in text.masked_body
     assert render("account_locked", "ja", SAMPLE).masked_body is None
+
+
+@pytest.mark.parametrize("language", SUPPORTED)
+def test_the_activation_sms_links_the_app_in_every_language(language: str) -> None:
+    sms = render("account_issued", language, ISSUED, issuer=ISSUER).sms
+    assert f"{ISSUER}/app/activate" in sms and sms_fits(sms), (len(sms), sms)
