@@ -5,14 +5,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from eid.authority.models import Account
+from eid.authority.schemas import HolderDocument
 from eid.authority.service import (
     InvalidRequestSignature,
+    account_documents,
     activate,
     find_by_eid_number,
     new_activation_code,
     receive_account_request,
     sign_request,
 )
+from eid.core import clock
 from eid.core.audit import Actor
 from eid.core.errors import Unauthorized
 from eid.core.ids import is_valid_eid_number
@@ -95,3 +98,34 @@ def test_the_queued_request_opens_only_under_its_own_id_and_old_clear_ones_still
     )
     refs = set(db.execute(select(Account.registry_ref)).scalars())
     assert refs == {message.registry_ref, earlier.registry_ref}
+
+
+def test_documents_ride_the_signed_request_and_an_older_request_still_verifies(
+    db: Session,
+) -> None:
+    plain = account_request()
+    assert "documents" not in plain.signed_content()  # signed as before documents existed
+    checked = clock.now()
+    message = account_request(
+        documents=[
+            HolderDocument(
+                kind="tax_code", number="8012345678", state="verified", checked_at=checked
+            ),
+            HolderDocument(kind="driving_licence", number="790123456789", state="declared"),
+        ]
+    )
+    signature = sign_request(message)
+    tampered = message.model_copy(
+        update={
+            "documents": [d.model_copy(update={"state": "verified"}) for d in message.documents]
+        }
+    )
+    with pytest.raises(InvalidRequestSignature):
+        receive_account_request(db, tampered, signature, portrait=None)
+    decision = receive_account_request(db, message, signature, portrait=None)
+    assert decision.account_id is not None
+    kept = account_documents(db, decision.account_id)
+    assert [(d.kind, d.state, d.checked_at) for d in kept] == [
+        ("tax_code", "verified", checked),
+        ("driving_licence", "declared", None),
+    ]
