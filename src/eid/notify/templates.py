@@ -239,6 +239,9 @@ APP_PAGES: dict[str, str | None] = {
     "phone_verification_otp": None,
     "device_rebind_otp": "/app/device",
     "activation_code_renewed": "/app/activate",
+    # Not the holder's doing? The message says to lock the account at once: that page.
+    "password_changed": "/app/lock",
+    "passcode_changed": "/app/lock",
 }
 LINK_LINE = N_("In the eid app: %(app_link)s")
 # GSM-7 carries 160 characters in one SMS; UCS-2 (Vietnamese, CJK) 67 per part: two parts.
