@@ -242,6 +242,11 @@ APP_PAGES: dict[str, str | None] = {
     # Not the holder's doing? The message says to lock the account at once: that page.
     "password_changed": "/app/lock",
     "passcode_changed": "/app/lock",
+    "registration_phone_otp": "/app/register",  # typed into the registration under way
+    "level1_registration_received": "/app/status",
+    "level1_account_issued": "/app/activate",
+    "level1_registration_rejected": "/app/register",
+    "account_upgraded": "/app/sign-in",
 }
 LINK_LINE = N_("In the eid app: %(app_link)s")
 # GSM-7 carries 160 characters in one SMS; UCS-2 (Vietnamese, CJK) 67 per part: two parts.

@@ -6,7 +6,7 @@ persons hold the documents of TK01 `integrations` (sealed JSON); the card's QR c
 link to `wallet_card_links`.
 
 Revision ID: 0009_holder_documents
-Revises: 0007_passkeys
+Revises: 0008_level_one
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0009_holder_documents"
-down_revision: str | None = "0007_passkeys"
+down_revision: str | None = "0008_level_one"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
