@@ -18,9 +18,6 @@ from eid.core import audit
 from eid.core.audit import Actor
 from eid.enrolment.models import Application
 
-# TK01 applications at an office are Level 2 (DESIGN.md §1).
-TK01_LEVEL = 2
-
 
 @dataclass(frozen=True)
 class HolderApplication:
@@ -45,7 +42,7 @@ def applications_of(
     found = [
         HolderApplication(
             id=a.id,
-            level=TK01_LEVEL,
+            level=a.level,  # 2: TK01 at an office; 1: a registration in the app
             status=a.status,
             submitted_on=a.submitted_on,
             legal_deadline=a.legal_deadline,
