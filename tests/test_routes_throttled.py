@@ -12,6 +12,7 @@ from fastapi.routing import APIRoute
 from eid.app import domain_routers
 from eid.identity.dependencies import current_holder
 from eid.staff.dependencies import current_officer
+from eid.web.holder_app.pages import page_holder
 
 # Public documents, the same for everyone and cached by clients: no credential, no work to abuse.
 UNLIMITED = {
@@ -51,7 +52,8 @@ def _unguarded() -> set[tuple[str, str]]:
             assert isinstance(route, APIRoute), route
             calls = list(_calls(route.dependant))
             limited = any(hasattr(c, "throttle_policy") for c in calls)
-            logged_in = any(c in (current_officer, current_holder) for c in calls)
+            # A holder app page without a session only redirects to the sign-in page.
+            logged_in = any(c in (current_officer, current_holder, page_holder) for c in calls)
             if not (limited or logged_in):
                 found.update((method, route.path) for method in route.methods or ())
     return found

@@ -24,7 +24,7 @@ PHONE = {"width": 390, "height": 844}
 SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 BLOCKING = ("serious", "critical")
 # Values for the path parameters of pages, so that every page can be visited.
-PATH_EXAMPLES = {"lang": "en"}
+PATH_EXAMPLES = {"lang": "en", "token": "A" * 44}
 
 
 @cache
@@ -62,9 +62,12 @@ def axe_scan(page: Any, *, impacts: tuple[str, ...] = BLOCKING) -> list[Violatio
     ]
 
 
-def app_pages(app: FastAPI, prefix: str = "/app") -> list[str]:
+def app_pages(
+    app: FastAPI, prefix: str = "/app", examples: dict[str, str] | None = None
+) -> list[str]:
     """Every GET route under `prefix` that renders HTML, its path parameters filled in from
-    `PATH_EXAMPLES` (a page whose parameter has no example is left out, loudly)."""
+    `PATH_EXAMPLES` updated with `examples` (a parameter without an example fails, loudly)."""
+    values = {**PATH_EXAMPLES, **(examples or {})}
     found = []
     for route, template, methods in api_routes(app):
         if "GET" not in methods:
@@ -75,11 +78,11 @@ def app_pages(app: FastAPI, prefix: str = "/app") -> list[str]:
         if not (isinstance(response_class, type) and issubclass(response_class, HTMLResponse)):
             continue
         params = re.findall(r"{(\w+)(?::\w+)?}", template)
-        missing = [p for p in params if p not in PATH_EXAMPLES]
+        missing = [p for p in params if p not in values]
         assert not missing, f"no example for {missing} of {template}: add it to PATH_EXAMPLES"
         path = template
         for name in params:
-            path = re.sub(r"\{" + name + r"(?::\w+)?\}", PATH_EXAMPLES[name], path)
+            path = re.sub(r"\{" + name + r"(?::\w+)?\}", values[name], path)
         found.append(path)
     return sorted(set(found))
 

@@ -71,6 +71,11 @@ def _claim_values(account: Any) -> dict[str, Any]:
     }
 
 
+def card_claims(account: Any) -> dict[str, Any]:
+    """The claims the e-residence card credential carries for this account (as issued)."""
+    return _claim_values(account)
+
+
 def issue_residence_card(session: Session, account_id: uuid.UUID) -> IssuedCard:
     """Bound to the device key now bound to the account (`cnf`); valid until the card expires
     (at most a year), and listed in the status list so a lock shows at once."""

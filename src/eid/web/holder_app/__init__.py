@@ -11,9 +11,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from eid.web.holder_app import account, registration, shell
+from eid.web.holder_app import account, card, lock, overview, records, registration, shell
 
-ROUTERS: tuple[APIRouter, ...] = (shell.router, account.router, registration.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    shell.router,
+    account.router,
+    registration.router,
+    overview.router,
+    card.router,
+    records.router,
+    lock.router,
+)
 
 router = APIRouter()
 for _router in ROUTERS:

@@ -7,16 +7,20 @@ get the CSRF token (a meta tag) and call `/api/v1/...` with the HttpOnly cookie.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from eid.authority.schemas import AccountView
+from eid.core import audit
 from eid.core.errors import EidError
+from eid.core.web import get_db
+from eid.i18n import format_date, format_datetime
 from eid.identity import service as identity
 from eid.identity.dependencies import COOKIE
 from eid.web.security import page_response
@@ -54,6 +58,26 @@ def signed_in(request: Request, db: Session) -> SignedIn | None:
     return SignedIn(token=token, account=account, csrf_token=_csrf_token(token))
 
 
+def page_holder(
+    request: Request, db: Session = Depends(get_db, scope="function")
+) -> SignedIn | None:
+    """A page's holder, or None: the page then sends the browser to sign in, doing nothing
+    else (tests/test_routes_throttled.py counts this as a login, like `current_holder`)."""
+    return signed_in(request, db)
+
+
+def viewed(db: Session, holder: SignedIn, page: str) -> None:
+    """Every page showing the holder's personal data is an audited read (by the holder)."""
+    audit.record(
+        db,
+        identity.holder_actor(holder.account.id),
+        "holder.page_viewed",
+        "account",
+        holder.account.id,
+        details={"page": page},
+    )
+
+
 def sign_in_redirect(request: Request) -> RedirectResponse:
     """To the sign-in page, which comes back here afterwards (`next`: a path of this app only)."""
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -79,9 +103,23 @@ def app_page(
     the CSRF token for its scripts."""
     lang = lang or page_language(request, holder)
     languages = language_links(request.url.path, request.query_params) if with_languages else []
+    chosen = lang
+
+    def date(value: dt.date | str | None) -> str:
+        if value is None or value == "":
+            return ""
+        if isinstance(value, str):
+            value = dt.date.fromisoformat(value[:10])
+        return format_date(value, chosen)
+
+    def when(value: dt.datetime | None) -> str:
+        return "" if value is None else format_datetime(value, chosen)
+
     html = render(
         template,
         lang=lang,
+        date=date,
+        when=when,
         languages=languages,
         current=request.url.path,
         holder=holder,

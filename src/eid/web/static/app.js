@@ -67,8 +67,16 @@
       if (!options.quiet) showError(text);
       throw new ApiError(0, "NETWORK", text);
     }
-    const type = response.headers.get("content-type") || "";
-    const data = type.includes("json") ? await response.json() : null;
+    // A 204 has no body (whatever its content type says); anything not JSON is no data.
+    const text = response.status === 204 ? "" : await response.text();
+    let data = null;
+    if (text) {
+      try {
+        data = JSON.parse(text);
+      } catch (_) {
+        data = null;
+      }
+    }
     if (!response.ok) {
       const error = (data && data.error) || {};
       const message = error.message || response.statusText || String(response.status);

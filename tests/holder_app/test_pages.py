@@ -1,0 +1,77 @@
+"""The signed-in holder's pages over HTTP: each needs the session, shows the account's own data
+in the holder's language, and each view is an audited read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from eid.core.audit import AuditEvent
+from eid.core.database import unit_of_work
+from eid.i18n import SUPPORTED, gettext
+from tests.web.test_pages import assert_page_is_safe
+
+PAGES = (
+    "/app/home",
+    "/app/status",
+    "/app/card",
+    "/app/documents",
+    "/app/inbox",
+    "/app/history",
+    "/app/consents",
+)
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_a_page_without_a_session_sends_the_browser_to_sign_in(api: Any, path: str) -> None:
+    response = api.get(f"{path}?lang=ko", follow_redirects=False)
+    assert response.status_code == 303
+    assert (
+        response.headers["location"] == f"/app/sign-in?next={path.replace('/', '%2F')}%3Flang%3Dko"
+    )
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_each_page_shows_the_holders_data_and_is_audited(
+    signed_in: Any, holder: Any, path: str
+) -> None:
+    for lang in SUPPORTED:
+        response = signed_in.get(f"{path}?lang={lang}")
+        assert response.status_code == 200, response.text
+        assert_page_is_safe(response)
+        assert f'<html lang="{lang}"' in response.text
+        assert gettext(lang, "Sign out", domain="pages") in response.text
+    with unit_of_work() as db:
+        views = db.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "holder.page_viewed",
+                AuditEvent.subject_id == str(holder.account_id),
+            )
+        ).all()
+    assert len(views) == len(SUPPORTED)
+    assert {v.details["page"] for v in views} == {path.removeprefix("/app/")}
+
+
+def test_home_names_the_holder_and_the_account_state(signed_in: Any, holder: Any) -> None:
+    html = signed_in.get("/app/home?lang=vi").text
+    assert "NGUYEN VAN A" in html and holder.eid_number in html
+    assert gettext("vi", "Level 2", domain="pages") in html
+    assert gettext("vi", "Active", domain="pages") in html
+
+
+def test_the_card_carries_a_qr_code_a_camera_reads(signed_in: Any, holder: Any) -> None:
+    html = signed_in.get("/app/card?lang=en").text
+    assert '<svg aria-hidden="true"' in html
+    assert 'role="img" aria-label="QR code of your e-residence card"' in html
+    assert holder.eid_number in html
+    link = html.split('data-link="', 1)[1].split('"', 1)[0]
+    assert "/app/check/" in link and len(link.rsplit("/", 1)[1]) == 44
+    # Whoever scans it sees the card and its validity, without signing in.
+    signed_in.cookies.clear()
+    check = signed_in.get("/app/check/" + link.rsplit("/", 1)[1])
+    assert check.status_code == 200 and holder.eid_number in check.text
+    assert "Valid: this e-residence card is in force now." in check.text
+    broken = signed_in.get("/app/check/" + "A" * 44)
+    assert broken.status_code == 404 and holder.eid_number not in broken.text
