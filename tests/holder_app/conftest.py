@@ -60,15 +60,21 @@ def holder_with_history(holder: Any) -> Any:
 
 
 def sign_in_browser(page: Any, base_url: str, holder: Any) -> None:
-    """The browser holds the holder's session cookie, HttpOnly as the sign-in sets it."""
-    page.context.add_cookies(
-        [
-            {
-                "name": "eid_holder_session",
-                "value": holder.session_token,
-                "url": base_url,
-                "httpOnly": True,
-                "sameSite": "Lax",
-            }
-        ]
+    """Signs the browser in as a page does: `POST /api/v1/identity/sessions` with
+    `"cookie": true` (password and passcode), which sets the HttpOnly session cookie in the
+    page's context and answers the CSRF token, never the session."""
+    from tests.identity.factories import PASSCODE, PASSWORD
+
+    response = page.request.post(
+        f"{base_url}/api/v1/identity/sessions",
+        data={
+            "eid_number": holder.eid_number,
+            "password": PASSWORD,
+            "passcode": PASSCODE,
+            "cookie": True,
+        },
     )
+    assert response.status == 201, response.text()
+    assert "access_token" not in response.json() and response.json()["csrf_token"]
+    cookie = {c["name"]: c for c in page.context.cookies()}["eid_holder_session"]
+    assert cookie["httpOnly"] is True and cookie["sameSite"] == "Lax"

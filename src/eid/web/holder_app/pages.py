@@ -35,13 +35,7 @@ class SignedIn:
 
     token: str
     account: AccountView
-    csrf_token: str | None
-
-
-def _csrf_token(token: str) -> str | None:
-    """The session's CSRF token, once the identity domain issues one (cookie sessions)."""
-    issue = getattr(identity, "holder_csrf_token", None)
-    return None if issue is None else str(issue(token))
+    csrf_token: str
 
 
 def signed_in(request: Request, db: Session) -> SignedIn | None:
@@ -55,7 +49,7 @@ def signed_in(request: Request, db: Session) -> SignedIn | None:
         identity.require_usable(account)
     except EidError:
         return None
-    return SignedIn(token=token, account=account, csrf_token=_csrf_token(token))
+    return SignedIn(token=token, account=account, csrf_token=identity.holder_csrf_token(token))
 
 
 def page_holder(
