@@ -45,6 +45,10 @@ def test_every_app_page_passes_axe(
             found[path] = [str(v) for v in violations]
         screenshot(phone, f"{_name(path)}-{lang}")
     csp.assert_clean()
+    scanned = [p for p in pages if lang in SCANNED.get(p, {})]
+    print(
+        f"axe {lang}: {len(scanned)} pages, serious/critical: {sum(len(v) for v in found.values())}"
+    )
     assert found == {}, found
 
 
