@@ -73,5 +73,24 @@ def test_the_card_carries_a_qr_code_a_camera_reads(signed_in: Any, holder: Any) 
     check = signed_in.get("/app/check/" + link.rsplit("/", 1)[1])
     assert check.status_code == 200 and holder.eid_number in check.text
     assert "Valid: this e-residence card is in force now." in check.text
+    assert "M12345678" in html and "M12345678" not in check.text  # no passport number
     broken = signed_in.get("/app/check/" + "A" * 44)
     assert broken.status_code == 404 and holder.eid_number not in broken.text
+
+
+def test_a_scanned_card_of_a_locked_account_is_not_valid(signed_in: Any, holder: Any) -> None:
+    from eid.authority import service as authority
+    from tests.identity.factories import TEST_ACTOR
+
+    html = signed_in.get("/app/card?lang=en").text
+    token = html.split('data-link="', 1)[1].split('"', 1)[0].rsplit("/", 1)[1]
+    with unit_of_work() as db:
+        authority.add_lock_ground(db, holder.account_id, "passport_expired", actor=TEST_ACTOR)
+    check = signed_in.get(f"/app/check/{token}?lang=ko")
+    assert check.status_code == 200
+    assert (
+        gettext("ko", "Not valid now: this account is locked or not active.", domain="pages")
+        in check.text
+    )
+    # The holder's own pages stop with the lock, as the API does.
+    assert signed_in.get("/app/home", follow_redirects=False).status_code == 303

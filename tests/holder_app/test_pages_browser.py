@@ -142,3 +142,18 @@ def test_bad_input_gets_a_message_in_the_holders_language(
     assert expected != LOGIN_FAILED or lang == "en"
     assert axe_scan(phone) == []
     screenshot(phone, f"app-error-{lang}")
+
+
+def test_sign_out_ends_the_session_and_the_pages_ask_to_sign_in(
+    live: str, phone: Any, holder: Any
+) -> None:
+    sign_in_browser(phone, live, holder)
+    phone.goto(f"{live}/app/home?lang=ja")
+    assert holder.eid_number in phone.locator("main").inner_text()
+    phone.locator("[data-sign-out]").click()
+    phone.wait_for_url(f"{live}/app")
+    phone.goto(f"{live}/app/card")
+    assert phone.url.startswith(f"{live}/app/sign-in?next=%2Fapp%2Fcard")
+    assert phone.get_attribute("html", "lang") == "ja"  # the pick stays
+    # The session ended on the server, whatever the browser kept.
+    assert phone.request.get(f"{live}/api/v1/me").status == 401

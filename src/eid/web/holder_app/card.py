@@ -54,6 +54,7 @@ def card(
         qr=card_link.qr_svg(link),
         link=link,
         link_expires=expires,
+        passport=True,
     )
 
 
@@ -84,4 +85,5 @@ def check(request: Request, token: str, db: Session = DB) -> Response:
         account=account,
         claims=wallet.card_claims(account),
         valid=account.usable,
+        passport=False,
     )
