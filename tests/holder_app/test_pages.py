@@ -62,20 +62,23 @@ def test_home_names_the_holder_and_the_account_state(signed_in: Any, holder: Any
 
 
 def test_the_card_carries_a_qr_code_a_camera_reads(signed_in: Any, holder: Any) -> None:
+    from eid.wallet import qr
+
     html = signed_in.get("/app/card?lang=en").text
-    assert '<svg aria-hidden="true"' in html
+    assert '<svg aria-hidden="true"' in html and "<style" not in html
     assert 'role="img" aria-label="QR code of your e-residence card"' in html
-    assert holder.eid_number in html
+    assert holder.eid_number in html and "M12345678" in html
     link = html.split('data-link="', 1)[1].split('"', 1)[0]
-    assert "/app/check/" in link and len(link.rsplit("/", 1)[1]) == 44
-    # Whoever scans it sees the card and its validity, without signing in.
+    assert "/v/" in link
+    measured = qr.density(link, error="m")
+    assert measured.version <= 5 and measured.readable, measured
+    # Whoever scans it sees the card's state and a few claims, without signing in.
     signed_in.cookies.clear()
-    check = signed_in.get("/app/check/" + link.rsplit("/", 1)[1])
-    assert check.status_code == 200 and holder.eid_number in check.text
-    assert "Valid: this e-residence card is in force now." in check.text
-    assert "M12345678" in html and "M12345678" not in check.text  # no passport number
-    broken = signed_in.get("/app/check/" + "A" * 44)
-    assert broken.status_code == 404 and holder.eid_number not in broken.text
+    check = signed_in.get("/v/" + link.rsplit("/", 1)[1])
+    assert check.status_code == 200 and "NGUYEN VAN A" in check.text
+    assert "This e-residence card is valid now." in check.text
+    assert "M12345678" not in check.text and holder.eid_number not in check.text
+    assert signed_in.get("/v/" + "A" * 22).status_code == 404
 
 
 def test_a_scanned_card_of_a_locked_account_is_not_valid(signed_in: Any, holder: Any) -> None:
@@ -86,11 +89,17 @@ def test_a_scanned_card_of_a_locked_account_is_not_valid(signed_in: Any, holder:
     token = html.split('data-link="', 1)[1].split('"', 1)[0].rsplit("/", 1)[1]
     with unit_of_work() as db:
         authority.add_lock_ground(db, holder.account_id, "passport_expired", actor=TEST_ACTOR)
-    check = signed_in.get(f"/app/check/{token}?lang=ko")
+    check = signed_in.get(f"/v/{token}?lang=ko")
     assert check.status_code == 200
     assert (
-        gettext("ko", "Not valid now: this account is locked or not active.", domain="pages")
+        gettext("ko", "This e-residence card is suspended now: do not accept it.", domain="pages")
         in check.text
     )
     # The holder's own pages stop with the lock, as the API does.
     assert signed_in.get("/app/home", follow_redirects=False).status_code == 303
+
+
+def test_status_lists_the_holders_applications(signed_in: Any) -> None:
+    """This holder's account came straight from the authority (no application on file)."""
+    html = signed_in.get("/app/status?lang=vi").text
+    assert gettext("vi", "There is no application for your account.", domain="pages") in html
