@@ -3,9 +3,6 @@ their applications with the legal deadline, and the documents declared in TK01."
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
@@ -13,6 +10,7 @@ from sqlalchemy.orm import Session
 from eid.core.web import get_db
 from eid.identity import holder as identity_holder
 from eid.identity.dependencies import Holder
+from eid.web import holder_api
 from eid.web.holder_app.pages import SignedIn, app_page, page_holder, sign_in_redirect, viewed
 
 router = APIRouter(prefix="/app", include_in_schema=False)
@@ -29,17 +27,6 @@ def home(
     return app_page(request, "app/home.html", holder=holder, account=holder.account)
 
 
-def _applications(db: Session, holder: SignedIn) -> list[Any] | None:
-    """The holder's applications (`eid.web.holder_api`, which composes enrolment and identity),
-    None where this build has no such view."""
-    try:
-        module = importlib.import_module("eid.web.holder_api")
-    except ModuleNotFoundError:
-        return None
-    found: list[Any] = module.my_applications(db, Holder(holder.token, holder.account))
-    return found
-
-
 @router.get("/status", response_class=HTMLResponse)
 def status(
     request: Request, holder: SignedIn | None = Depends(page_holder), db: Session = DB
@@ -52,7 +39,8 @@ def status(
         "app/status.html",
         holder=holder,
         account=holder.account,
-        applications=_applications(db, holder),
+        # Composes enrolment and identity (with its own audit record of the read).
+        applications=holder_api.my_applications(db, Holder(holder.token, holder.account)),
     )
 
 
@@ -63,6 +51,5 @@ def documents(
     if holder is None:
         return sign_in_redirect(request)
     viewed(db, holder, "documents")
-    read = getattr(identity_holder, "documents", None)  # the TK01 integrations, where carried
-    items = None if read is None else read(db, holder.account.id)
+    items = identity_holder.documents(db, holder.account.id)  # the TK01 integrations
     return app_page(request, "app/documents.html", holder=holder, documents=items)
