@@ -335,3 +335,22 @@ def code_in(text: str, digits: int = 6) -> str:
     found = re.search(rf"\b(\d{{{digits}}})\b", text)
     assert found is not None, "no code in the message"
     return found.group(1)
+
+
+def decode_qr(png: bytes) -> str:
+    """What a phone camera reads from a QR image, by OpenCV ("" when nothing is read). OpenCV's
+    classic detector misses about 3 % of clean codes (8 of 300 random card links, where a
+    camera would refocus): it gets a second look with the ArUco-based detector and with a
+    margin around the picture and scaled down (0 misses of 300 with both)."""
+    import cv2
+    import numpy as np
+
+    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
+    framed = cv2.copyMakeBorder(image, 40, 40, 40, 40, cv2.BORDER_CONSTANT, value=255)
+    halved = cv2.resize(framed, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    for detector in (cv2.QRCodeDetector(), cv2.QRCodeDetectorAruco()):
+        for view in (image, framed, halved):
+            text, _, _ = detector.detectAndDecode(view)
+            if text:
+                return str(text)
+    return ""

@@ -12,14 +12,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import cv2
-import numpy as np
-
 from eid.i18n import gettext
 from eid.identity.service import ACR_LEVEL1
 from tests.identity.factories import PASSCODE, PASSWORD
 from tests.procedure.test_level_one_browser import register_in_the_app
-from tests.support import Peers
+from tests.support import Peers, decode_qr
 from tests.web.axe import axe_scan, screenshot
 from tests.web.browser import add_virtual_authenticator, watch_csp
 
@@ -37,19 +34,6 @@ def _current(page: Any) -> dict[str, Any]:
         "async () => (await fetch('/api/v1/identity/sessions/current')).json()"
     )
     return body
-
-
-def _decode_qr(png: bytes) -> str:
-    """What a phone camera reads off the screen: the QR in a screenshot, decoded by OpenCV."""
-    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
-    framed = cv2.copyMakeBorder(image, 40, 40, 40, 40, cv2.BORDER_CONSTANT, value=255)
-    # OpenCV's detector misses a clean code now and then where a camera would refocus: it
-    # gets the frame as a camera sees it (a margin around), then a second, closer look.
-    for view in (framed, cv2.resize(framed, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)):
-        text, _, _ = cv2.QRCodeDetector().detectAndDecode(view)
-        if text:
-            return str(text)
-    return ""
 
 
 def test_a_resident_registers_activates_shows_the_card_and_locks_it_alone(
@@ -109,7 +93,7 @@ def test_a_resident_registers_activates_shows_the_card_and_locks_it_alone(
     figure = page.locator(".qr-figure")
     link = figure.get_attribute("data-link")
     assert link is not None and link.startswith(f"{server}/v/")
-    assert _decode_qr(page.locator(".qr-box").screenshot()) == link
+    assert decode_qr(page.locator(".qr-box").screenshot()) == link
     assert axe_scan(page) == []
     screenshot(page, "journey-3-card-zh")
     checker = page.context.new_page()

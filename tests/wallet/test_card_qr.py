@@ -6,8 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-import cv2
-import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from joserfc.jwk import OKPKey
@@ -19,13 +17,7 @@ from eid.core.database import unit_of_work
 from eid.core.errors import ValidationFailed
 from eid.wallet import qr, service
 from tests.identity.factories import TEST_ACTOR, activate_over_api, make_holder
-
-
-def _decoded(png: bytes) -> str:
-    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
-    text, points, _ = cv2.QRCodeDetector().detectAndDecode(image)
-    assert points is not None, "OpenCV found no QR code"
-    return str(text)
+from tests.support import decode_qr
 
 
 def test_the_card_qr_is_a_short_link_a_phone_reads(db: Session) -> None:
@@ -35,7 +27,7 @@ def test_the_card_qr_is_a_short_link_a_phone_reads(db: Session) -> None:
     measured = qr.density(card.url, error=qr.CARD_ERROR)
     assert measured.error == "m" and measured.version <= qr.CARD_MAX_VERSION
     assert measured.mm_per_module >= qr.READABLE_MM
-    assert _decoded(qr.card_link_png(card.url)) == card.url
+    assert decode_qr(qr.card_link_png(card.url)) == card.url
     assert card.svg.startswith("<svg") and 'width="60.0mm"' in card.svg
     assert card.expires_at - clock.now() <= service.CARD_LINK_TTL
 
