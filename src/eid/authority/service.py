@@ -26,6 +26,7 @@ from eid.core.crypto import KeyStore, get_keystore, seal, sign_message, unseal, 
 from eid.core.errors import Conflict, EidError, NotFound, Unauthorized, ValidationFailed
 from eid.core.ids import new_eid_number
 from eid.core.throttle import lockout_wait
+from eid.i18n import SUPPORTED
 from eid.notify.service import notify, redact_secrets
 
 AUTHORITY = Actor(kind="system", id="eid-authority", role="authority")
@@ -503,6 +504,35 @@ def send_requested_activation_code(session: Session, eid_number: str) -> None:
         return
     who = Actor(kind="holder", id="unknown")
     send_new_activation_code(session, account.id, actor=who, sms_only=True)
+
+
+# --- the holder's language: the one every later notification is written in ---
+
+
+def set_language(
+    session: Session, account_id: uuid.UUID, language: str, *, actor: Actor
+) -> AccountView:
+    """The language the account's notifications (app, SMS, email) are written in from now on;
+    one of the five eid speaks. Messages already sent keep theirs."""
+    if language not in SUPPORTED:
+        raise ValidationFailed(
+            "choose one of the languages eid offers: %(languages)s",
+            code="UNSUPPORTED_LANGUAGE",
+            details={"allowed": list(SUPPORTED)},
+            params={"languages": ", ".join(SUPPORTED)},
+        )
+    account = _locked_row(session, account_id)
+    if account.language != language:
+        audit.record(
+            session,
+            actor,
+            "account.language_changed",
+            "account",
+            account.id,
+            details={"from": account.language, "to": language},
+        )
+        account.language = language
+    return _view(account)
 
 
 # --- locks: a set of grounds; the account unlocks when the set is empty ---

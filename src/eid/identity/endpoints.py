@@ -35,6 +35,8 @@ from eid.identity.schemas import (
     CurrentSessionOut,
     DeviceOut,
     DocumentOut,
+    LanguageBody,
+    LanguageOut,
     LoginBody,
     PasscodeChangeBody,
     PasskeyCredential,
@@ -302,6 +304,20 @@ def rebind_complete(
 @me.get("")
 def profile(who: Holder = Depends(current_holder)) -> ProfileOut:
     return ProfileOut.model_validate(who.account.model_dump())
+
+
+@me.put("/language")
+def change_language(
+    body: LanguageBody,
+    who: Holder = Depends(current_holder),
+    db: Session = Depends(get_db, scope="function"),
+) -> LanguageOut:
+    """The language of the holder's notifications (app, SMS, email) and, where no other pick is
+    made, of the app's pages; an unknown one is refused (422 `UNSUPPORTED_LANGUAGE`)."""
+    account = authority.set_language(
+        db, who.account.id, body.language, actor=service.holder_actor(who.account.id)
+    )
+    return LanguageOut(language=account.language)
 
 
 @me.post("/password", responses={403: {"description": "wrong password"}})

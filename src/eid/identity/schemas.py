@@ -147,6 +147,16 @@ class RebindCompleteBody(BaseModel):
     cookie: bool = False
 
 
+class LanguageBody(BaseModel):
+    """The language the holder reads eid in: `vi`, `en`, `zh`, `ko` or `ja`."""
+
+    language: str = Field(max_length=16, examples=["ja"])
+
+
+class LanguageOut(BaseModel):
+    language: str
+
+
 class UnlockBody(BaseModel):
     """Unlocking needs the credentials again: a locked account has no usable session."""
 
