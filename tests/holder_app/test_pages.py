@@ -103,3 +103,38 @@ def test_status_lists_the_holders_applications(signed_in: Any) -> None:
     """This holder's account came straight from the authority (no application on file)."""
     html = signed_in.get("/app/status?lang=vi").text
     assert gettext("vi", "There is no application for your account.", domain="pages") in html
+
+
+def test_status_says_whether_the_legal_deadline_was_kept() -> None:
+    """Dates are Viet Nam's: a decision at 23:30 UTC on the deadline is a day late there."""
+    import datetime as dt
+    import uuid
+
+    from eid.web.holder_api import HolderApplicationOut
+    from eid.web.holder_app.overview import shown
+
+    deadline = dt.date(2026, 12, 3)
+
+    def item(status: str, decided_at: dt.datetime | None) -> HolderApplicationOut:
+        return HolderApplicationOut(
+            id=uuid.uuid4(),
+            level=2,
+            status=status,
+            submitted_on=dt.date(2026, 11, 30),
+            legal_deadline=deadline,
+            decided_at=decided_at,
+            eid_number=None,
+        )
+
+    on_time = item("issued", dt.datetime(2026, 12, 3, 16, 0, tzinfo=dt.UTC))  # 23:00 in Ha Noi
+    late = item("rejected", dt.datetime(2026, 12, 3, 17, 30, tzinfo=dt.UTC))  # 00:30 next day
+    assert (shown(on_time, deadline).timeliness, shown(on_time, deadline).decided_on) == (
+        "on_time",
+        deadline,
+    )
+    assert shown(late, deadline).timeliness == "late"
+    assert shown(late, deadline).decided_on == dt.date(2026, 12, 4)
+    waiting = item("in_review", None)
+    assert shown(waiting, deadline).timeliness is None
+    assert shown(waiting, deadline + dt.timedelta(days=1)).timeliness == "overdue"
+    assert shown(item("cancelled", None), deadline + dt.timedelta(days=1)).timeliness is None
