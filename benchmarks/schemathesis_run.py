@@ -115,6 +115,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--src", type=Path, help="serve this src folder instead")
     parser.add_argument("--keep", type=Path, help="copy the reports and server log here")
+    parser.add_argument("--paths", help="only operations whose path matches this regex")
+    parser.add_argument("--max-time", type=int, help="time budget of the run, in seconds")
     args = parser.parse_args()
     schemathesis = Path(sys.executable).parent / "schemathesis"
     if not schemathesis.exists():
@@ -128,11 +130,16 @@ def main() -> None:
             wait_ready(base, server, data_dir)
             token = officer_token(base, data_dir)
             started = time.monotonic()
+            narrowing = [
+                *(["--include-path-regex", args.paths] if args.paths else []),
+                *(["--max-time", str(args.max_time)] if args.max_time else []),
+            ]
             run = subprocess.run(
                 [
                     str(schemathesis),
                     "run",
                     f"{base}/openapi.json",
+                    *narrowing,
                     "--header",
                     f"Authorization: Bearer {token}",
                     "--checks",

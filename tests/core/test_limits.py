@@ -239,3 +239,40 @@ def test_an_upload_without_a_content_type_is_not_read_as_text(
         headers={**officer_headers, "Content-Type": ""},
     )
     assert r.json()["error"]["code"] != "INVALID_TEXT"
+
+
+MULTIPART_WITHOUT_BOUNDARY = {"Content-Type": "multipart/form-data"}
+
+
+def test_a_malformed_form_upload_is_a_missing_image_not_a_400(
+    api: Any, officer_headers: dict[str, str]
+) -> None:
+    """Found by fuzzing: a multipart body without a boundary was Starlette's plain 400
+    (`HTTP_ERROR`), a status the upload routes do not declare."""
+    app_id = _app_id(api, officer_headers)
+    for headers in (
+        MULTIPART_WITHOUT_BOUNDARY,
+        {"Content-Type": "multipart/form-data; boundary=x"},
+    ):
+        r = api.put(
+            f"/api/v1/applications/{app_id}/portrait",
+            content=b"--x\r\n",
+            headers={**officer_headers, **headers},
+        )
+        assert (r.status_code, r.json()["error"]["code"]) == (422, "IMAGE_MISSING"), r.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/identity/sessions",
+        "/api/v1/identity/activation",
+        "/api/v1/identity/passkeys/options",
+    ],
+)
+def test_a_malformed_form_on_a_throttled_json_route_is_its_422(api: Any, path: str) -> None:
+    """Found by fuzzing: the throttle reads its key field from the body; a multipart body
+    without a boundary escaped it as an undeclared 400 instead of the route's own 422."""
+    r = api.post(path, content=b"--x\r\n", headers=MULTIPART_WITHOUT_BOUNDARY)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["code"] == "INVALID_REQUEST"

@@ -53,3 +53,20 @@ def test_officer_routes_declare_401_and_403(api: Any) -> None:
 
 def test_metrics_are_not_in_the_public_openapi(api: Any) -> None:
     assert "/metrics" not in api.get("/openapi.json").json()["paths"]
+
+
+def test_registration_steps_declare_401_for_their_token(api: Any) -> None:
+    """Found by schemathesis: every step of a Level-1 registration answers 401
+    REGISTRATION_TOKEN_INVALID without its `X-Registration-Token`, a status none declared."""
+    paths = api.get("/openapi.json").json()["paths"]
+    steps = [
+        (path, operation)
+        for path, item in paths.items()
+        if path.startswith("/api/v1/registrations/{reg_id}")
+        for operation in item.values()
+    ]
+    assert len(steps) == 7
+    for path, operation in steps:
+        assert "401" in operation["responses"], path
+    created = paths["/api/v1/registrations"]["post"]["responses"]
+    assert "401" not in created  # anonymous: no token yet

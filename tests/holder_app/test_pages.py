@@ -138,3 +138,25 @@ def test_status_says_whether_the_legal_deadline_was_kept() -> None:
     assert shown(waiting, deadline).timeliness is None
     assert shown(waiting, deadline + dt.timedelta(days=1)).timeliness == "overdue"
     assert shown(item("cancelled", None), deadline + dt.timedelta(days=1)).timeliness is None
+
+
+@pytest.mark.parametrize(
+    ("target", "kept"),
+    [
+        ("/app/status?lang=ko", True),
+        ("//evil.example", False),
+        ("https://evil.example/app/", False),
+        ("/app/..//evil.example", False),
+        ("/app/%2e%2e//evil.example", False),
+        ("/app/%2F%2Fevil.example", False),
+        ("/app/\\evil.example", False),
+    ],
+)
+def test_sign_in_goes_back_only_to_a_page_of_the_app(
+    signed_in: Any, target: str, kept: bool
+) -> None:
+    """Fuzzing: `/app/..//evil.example` passed the `/app/` prefix check, and a browser
+    resolves it to `//evil.example`; only plain paths of the app are followed."""
+    response = signed_in.get("/app/sign-in", params={"next": target}, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == (target if kept else "/app/home")

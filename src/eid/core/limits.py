@@ -20,12 +20,16 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from eid.core.errors import ValidationFailed
 
 JSON_BODY_LIMIT = 64 * 1024
 # A portrait or a 500 ppi fingerprint from a real capture station is well under 1 MiB (the shared
@@ -351,6 +355,26 @@ def route_reads_body(route: APIRoute) -> bool:
     return route.dependant.request_param_name is not None and bool(
         (route.methods or set()) & {"POST", "PUT", "PATCH"}
     )
+
+
+async def image_body(request: Request, max_bytes: int) -> bytes:
+    """An uploaded image: the raw body, or the one file of a form upload. A malformed form (no
+    boundary, a broken part) is refused like a missing image, with the route's declared 422,
+    not Starlette's plain 400."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        try:
+            form = await request.form()
+        except (HTTPException, MultiPartException):
+            form = None
+        files = [v for v in form.values() if isinstance(v, UploadFile)] if form else []
+        body = await files[0].read() if len(files) == 1 else b""
+    else:
+        body = await request.body()
+    if not body:
+        raise ValidationFailed("send the image bytes as the request body", code="IMAGE_MISSING")
+    if len(body) > max_bytes:
+        raise ValidationFailed("the image is larger than 5 MiB", code="IMAGE_TOO_LARGE")
+    return body
 
 
 def bounded_object(

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from eid.core.backpressure import UNMETERED_PATHS
@@ -45,7 +46,7 @@ OAUTH_ERROR_SCHEMA: dict[str, Any] = {
 OAUTH_PREFIXES = ("/oauth2/",)
 CREDENTIAL_FIELDS = frozenset({"password", "passcode", "totp", "otp", "activation_code"})
 DESCRIPTIONS = {
-    401: "no valid credential (INVALID_TOKEN, INVALID_SESSION)",
+    401: "no valid credential (INVALID_TOKEN, INVALID_SESSION, REGISTRATION_TOKEN_INVALID)",
     403: "the credential's role may not do this (ROLE_NOT_ALLOWED, ...)",
     404: "no such resource (NOT_FOUND, ...)",
     400: "an OAuth 2.0 / OpenID Connect error (RFC 6749)",
@@ -76,8 +77,22 @@ def _takes_credential_in_body(route: APIRoute) -> bool:
     return bool(CREDENTIAL_FIELDS & set(fields))
 
 
+def _takes_token_header(route: APIRoute) -> bool:
+    """A route that authorises with a token of its own in a header (`X-Registration-Token`)
+    answers 401 when it is missing, wrong or expired."""
+    stack: list[Dependant] = [route.dependant]
+    while stack:
+        dependant = stack.pop()
+        if any(str(p.alias).lower().endswith("-token") for p in dependant.header_params):
+            return True
+        stack.extend(dependant.dependencies)
+    return False
+
+
 def statuses_for(route: APIRoute, path: str, method: str) -> set[int]:
     statuses = {422}
+    if _takes_token_header(route):
+        statuses.add(401)
     if credential_kind(route) == "holder":
         statuses |= {401, 403}  # 403: the holder's account is locked
     if _takes_credential_in_body(route):

@@ -40,6 +40,8 @@ from fastapi import Request
 from sqlalchemy import DateTime, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 
 from eid.core import clock
 from eid.core.database import Base, get_engine
@@ -164,6 +166,9 @@ async def _request_field(request: Request, name: str) -> str | None:
         else:
             return None
     except (ValueError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    except (HTTPException, MultiPartException):
+        # A form that does not parse (no boundary): the route answers its own 422 for the body.
         return None
     value = data.get(name) if hasattr(data, "get") else None
     return value if isinstance(value, str) else None

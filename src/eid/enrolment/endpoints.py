@@ -7,13 +7,12 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 
 from eid.biometrics.ports import HasMatcher
 from eid.core import throttle
 from eid.core.audit import Actor
 from eid.core.errors import ValidationFailed
-from eid.core.limits import IMAGE_BODY_LIMIT, body_limit
+from eid.core.limits import IMAGE_BODY_LIMIT, body_limit, image_body
 from eid.core.web import app_ports, caller_language, commit_before_waiting, get_db
 from eid.enrolment import consent, phone, reviews, service
 from eid.enrolment.registration_endpoints import router as registration_router
@@ -59,17 +58,7 @@ async def _image(request: Request, actor: Actor = Depends(counter)) -> bytes:
 
     Depends on the officer first: a request without a valid credential is refused before a
     byte of its body is read (the edge caps what is read at the route's `body_limit`)."""
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        form = await request.form()
-        files = [v for v in form.values() if isinstance(v, UploadFile)]
-        body = await files[0].read() if len(files) == 1 else b""
-    else:
-        body = await request.body()
-    if not body:
-        raise ValidationFailed("send the image bytes as the request body", code="IMAGE_MISSING")
-    if len(body) > MAX_IMAGE:
-        raise ValidationFailed("the image is larger than 5 MiB", code="IMAGE_TOO_LARGE")
-    return body
+    return await image_body(request, MAX_IMAGE)
 
 
 @router.post(

@@ -12,12 +12,10 @@ from fastapi import APIRouter, Depends, Header, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 
 from eid.biometrics.ports import HasMatcher
 from eid.core import audit, throttle
-from eid.core.errors import ValidationFailed
-from eid.core.limits import IMAGE_BODY_LIMIT, body_limit
+from eid.core.limits import IMAGE_BODY_LIMIT, body_limit, image_body
 from eid.core.throttle import Limit, Policy
 from eid.core.web import app_ports, caller_language, get_db
 from eid.enrolment import phone, registration
@@ -201,17 +199,7 @@ def give_consent(
 
 async def _selfie(request: Request) -> bytes:
     """The selfie as the raw body (or the one file of a form upload)."""
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        form = await request.form()
-        files = [v for v in form.values() if isinstance(v, UploadFile)]
-        body = await files[0].read() if len(files) == 1 else b""
-    else:
-        body = await request.body()
-    if not body:
-        raise ValidationFailed("send the image bytes as the request body", code="IMAGE_MISSING")
-    if len(body) > IMAGE_BODY_LIMIT:
-        raise ValidationFailed("the image is larger than 5 MiB", code="IMAGE_TOO_LARGE")
-    return body
+    return await image_body(request, IMAGE_BODY_LIMIT)
 
 
 @router.put(

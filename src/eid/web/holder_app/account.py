@@ -9,6 +9,8 @@ lands in the HttpOnly cookie, and send the page's CSRF token on every change.
 
 from __future__ import annotations
 
+from urllib.parse import unquote, urlsplit
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -24,9 +26,18 @@ HOME = "/app/home"
 
 
 def _next(request: Request) -> str:
-    """Where to go after signing in: a page of this app only (never an open redirect)."""
+    """Where to go after signing in: a page of this app only (never an open redirect). Dot
+    segments, plain or percent-encoded, are refused too: a browser resolves `/app/..//evil` to
+    `//evil`, which a later redirect could hand on as another host."""
     target = request.query_params.get("next", "")
-    if target.startswith("/app/") and not target.startswith("//") and "\\" not in target:
+    path = urlsplit(target).path
+    segments = unquote(path).split("/")
+    if (
+        target.startswith("/app/")
+        and "//" not in unquote(path)
+        and "\\" not in unquote(target)
+        and not {".", ".."} & set(segments)
+    ):
         return target
     return HOME
 
