@@ -315,3 +315,11 @@ def test_rfc6750_3_1_userinfo_without_token_has_no_error_code(server: str) -> No
     invalid = httpx.get(f"{server}/oauth2/userinfo", headers={"Authorization": "Bearer nope"})
     assert invalid.status_code == 401 and invalid.json()["error"] == "invalid_token"
     assert 'error="invalid_token"' in invalid.headers["www-authenticate"]
+
+
+def test_oidc_core_3_1_2_1_prompt_none_with_other_values_is_invalid_request(server: str) -> None:
+    browser, _, rp = _signed_in_with_consent(server)
+    request = Request(rp, prompt="none login")
+    params = _query(browser.get(request.url))
+    assert params["error"] == "invalid_request"
+    assert params["state"] == request.state and params["iss"] == server
