@@ -19,7 +19,9 @@ from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+from authlib.oidc.core.errors import RequestNotSupportedError, RequestURINotSupportedError
 from authlib.oidc.core.grants import OpenIDCode
+from authlib.oidc.core.grants.util import is_openid_scope
 from joserfc.jwk import ECKey
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -80,6 +82,16 @@ class EidOpenIDCode(OpenIDCode):  # type: ignore[misc]
         self.session = session
         self._signing: tuple[str, ECKey] | None = None
 
+    def __call__(self, grant: Any) -> None:
+        # Authlib's own `prompt` check (it knows no session) is left out: `oidc_endpoints`
+        # decides prompt, max_age and acr_values with the holder's session in hand.
+        grant.register_hook("after_create_token_response", self.process_token)
+        if is_openid_scope(grant.request.payload.scope):
+            grant.register_hook(
+                "after_validate_authorization_request_payload",
+                self.validate_openid_authorization_request,
+            )
+
     def _key(self) -> tuple[str, ECKey]:
         # One key for the whole response: header `kid` and signature must agree.
         if self._signing is None:
@@ -125,7 +137,15 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = list(AUTH_METHODS)
 
     def validate_authorization_request(self) -> str:
-        redirect_uri: str = super().validate_authorization_request()
+        try:
+            redirect_uri: str = super().validate_authorization_request()
+        except OAuth2Error as error:
+            # A request object may hold what the outer request lacks (PKCE, scope): its own
+            # refusal names the real cause.
+            if error.redirect_uri:
+                self._refuse_request_object(error.redirect_uri)
+            raise
+        self._refuse_request_object(redirect_uri)
         # A scope outside the written agreement is refused outright, not silently trimmed.
         requested = set((self.request.payload.scope or "").split())
         if "openid" not in requested or not requested <= set(self.request.client.row.scopes):
@@ -135,6 +155,19 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
                 state=self.request.payload.state,
             )
         return redirect_uri
+
+    def _refuse_request_object(self, redirect_uri: str) -> None:
+        """OpenID Connect Core §6: no client here has keys to sign a request object, so
+        `request` and `request_uri` are refused (§3.1.2.6), never silently ignored."""
+        data = self.request.payload.data
+        if "request" in data:
+            raise RequestNotSupportedError(
+                "request objects are not supported", redirect_uri=redirect_uri
+            )
+        if "request_uri" in data:
+            raise RequestURINotSupportedError(
+                "request_uri is not supported", redirect_uri=redirect_uri
+            )
 
     def save_authorization_code(self, code: str, request: OAuth2Request) -> None:
         holder: HolderSession = request.holder_session

@@ -10,13 +10,17 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from eid.core import throttle
+from eid.core import clock, throttle
 from eid.core.errors import EidError
 from eid.core.settings import get_settings
 from eid.core.web import get_db, refusal_savepoint
@@ -34,6 +38,11 @@ router = APIRouter(tags=["openid-connect"])
 # Anonymous or client-authenticated: a per-IP limit on each (core.throttle).
 OIDC_LIMIT = Depends(throttle.limit(throttle.OIDC))
 
+# Set on the way to a forced login (prompt=login, max_age): a session made at or after this
+# second is the fresh authentication asked for. Editing it in the URL only gets the browser's own
+# holder an old `auth_time` in the ID token, which the relying party checks.
+LOGIN_AFTER = "login_after"
+
 AUTHORIZE_PARAMS = (
     "response_type",
     "client_id",
@@ -45,7 +54,16 @@ AUTHORIZE_PARAMS = (
     "code_challenge_method",
     "prompt",
     "ui_locales",
+    "max_age",
+    "login_hint",
+    "acr_values",
+    "claims",
+    "id_token_hint",
+    LOGIN_AFTER,
 )
+
+# Authentication context classes, weakest first: a stronger one satisfies a weaker request.
+ACR_RANK = {service.ACR_LEVEL1: 1, service.ACR_LEVEL2: 2}
 
 
 @router.get("/.well-known/openid-configuration")
@@ -76,6 +94,10 @@ def discovery() -> dict[str, Any]:
         ],
         "acr_values_supported": [service.ACR_LEVEL2, service.ACR_LEVEL1],
         "ui_locales_supported": list(LANGUAGES),
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "authorization_response_iss_parameter_supported": True,
     }
 
 
@@ -88,11 +110,20 @@ def _csrf(session_token: str) -> str:
     return service.holder_csrf_token(session_token)
 
 
+def _issuer() -> str:
+    return get_settings().issuer.rstrip("/")
+
+
+def _with_iss(location: str) -> str:
+    """RFC 9207 §2: `iss` in every authorization response, success or error."""
+    return str(add_params_to_uri(location, [("iss", _issuer())]))
+
+
 def _authlib_response(result: tuple[int, Any, list[tuple[str, str]]], language: str) -> Response:
     status, body, headers = result
     header_map = dict(headers)
     if "Location" in header_map:
-        return RedirectResponse(header_map["Location"], status_code=302)
+        return RedirectResponse(_with_iss(header_map["Location"]), status_code=302)
     if isinstance(body, dict) and status >= 400:
         page = pages.error_page(
             language=language,
@@ -105,6 +136,16 @@ def _authlib_response(result: tuple[int, Any, list[tuple[str, str]]], language: 
 
 def _error(error: OAuth2Error, language: str) -> Response:
     return _authlib_response(error(), language)
+
+
+def _redirect_error(
+    redirect_uri: str, state: str | None, error: str, description: str, language: str
+) -> Response:
+    """An error sent back to the relying party's (already checked) redirect URI."""
+    refusal = OAuth2Error(description, redirect_uri=redirect_uri)
+    refusal.error = error
+    refusal.state = state
+    return _error(refusal, language)
 
 
 def _holder(db: Session, token: str | None) -> tuple[Any, Any] | None:
@@ -133,6 +174,63 @@ def _relying_party_policy(redirect_uri: str | None) -> str:
     return csp(form_action=[_origin(redirect_uri)] if redirect_uri else [])
 
 
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _needs_login(data: Mapping[str, str], row: Any) -> bool:
+    """OpenID Connect Core §3.1.2.1: `prompt=login` asks for a new authentication, `max_age`
+    for one no older than that many seconds; a session made after the forced login counts."""
+    auth_time = int(row.created_at.timestamp())
+    login_after = _int(data.get(LOGIN_AFTER))
+    if login_after is not None and auth_time >= login_after:
+        return False
+    if "login" in data.get("prompt", "").split():
+        return True
+    max_age = _int(data.get("max_age"))
+    # Measured exactly, not in whole seconds: max_age=0 must always mean a new login.
+    elapsed = (clock.now() - row.created_at).total_seconds()
+    return max_age is not None and elapsed > max_age
+
+
+def _acr_met(requested: str | None, acr: str) -> bool:
+    """`acr_values` (§3.1.2.1), best first: met when the session's class is at least one of
+    the requested classes we know; values we do not know are ignored."""
+    known = [ACR_RANK[value] for value in (requested or "").split() if value in ACR_RANK]
+    return not known or ACR_RANK.get(acr, 0) >= min(known)
+
+
+def _hint_matches(db: Session, hint: str | None, client: Any, account_id: Any) -> bool:
+    """`id_token_hint` (§3.1.2.1): an ID token we issued to this client, expired or not; it
+    must name the signed-in holder."""
+    if not hint:
+        return True
+    try:
+        published: Any = keys.published_jwks(db)
+        token = jwt.decode(hint, KeySet.import_key_set(published), [keys.ALG])
+    except (JoseError, ValueError):
+        return False
+    claims = token.claims
+    audience = claims.get("aud")
+    audiences = audience if isinstance(audience, list) else [audience]
+    return (
+        claims.get("iss") == get_settings().issuer
+        and client.get_client_id() in audiences
+        and claims.get("sub") == clients.pairwise_subject(client.row, account_id)
+    )
+
+
+def _login_redirect(data: Mapping[str, str], *, force: bool) -> Response:
+    params = {k: v for k, v in data.items() if k in AUTHORIZE_PARAMS}
+    if force:
+        params[LOGIN_AFTER] = str(int(clock.now().timestamp()))
+    next_url = "/oauth2/authorize?" + urlencode(params)
+    return RedirectResponse("/oauth2/login?" + urlencode({"next": next_url}), status_code=303)
+
+
 def _authorize(
     db: Session,
     oreq: StarletteOAuth2Request,
@@ -141,31 +239,71 @@ def _authorize(
     request: Request,
 ) -> Response:
     server = EidAuthorizationServer(db)
-    language = holder_language(request, _ui_locales(oreq.payload.data.get("ui_locales")))
+    data = oreq.payload.data
+    language = holder_language(request, _ui_locales(data.get("ui_locales")))
     try:
         grant = server.get_consent_grant(oreq, end_user=None)
     except OAuth2Error as error:
         return _error(error, language)
+    redirect_uri = grant.redirect_uri
+    state = oreq.payload.state
+    prompts = data.get("prompt", "").split()
+    if "none" in prompts and len(prompts) > 1:
+        return _redirect_error(
+            redirect_uri, state, "invalid_request", "prompt=none with other values", language
+        )
     holder = _holder(db, cookie)
-    if holder is None:
-        params = {k: v for k, v in oreq.payload.data.items() if k in AUTHORIZE_PARAMS}
-        next_url = "/oauth2/authorize?" + urlencode(params)
-        login = {"next": next_url}
-        return RedirectResponse("/oauth2/login?" + urlencode(login), status_code=303)
-    row, account = holder
     client = oreq.client
+    if decision is None:
+        needs_login = holder is None or _needs_login(data, holder[0])
+        if "none" in prompts and (
+            holder is None
+            or needs_login
+            or not _hint_matches(db, data.get("id_token_hint"), client, holder[1].id)
+        ):
+            return _redirect_error(
+                redirect_uri, state, "login_required", "the holder is not signed in", language
+            )
+        if needs_login:
+            return _login_redirect(data, force=holder is not None)
+    if holder is None:
+        return _login_redirect(data, force=False)
+    row, account = holder
     # Signed in, the holder's own language (chosen at enrolment) outranks the relying party's
     # hint and the browser's; a language picked on the page still outranks it.
-    language = holder_language(
-        request, account.language, _ui_locales(oreq.payload.data.get("ui_locales"))
-    )
+    language = holder_language(request, account.language, _ui_locales(data.get("ui_locales")))
+    if not _acr_met(data.get("acr_values"), row.acr):
+        # The OpenID error registered for this case ("OpenID Connect Core Error Code
+        # unmet_authentication_requirements 1.0"): no step-up to Level 2 exists online.
+        return _redirect_error(
+            redirect_uri,
+            state,
+            "unmet_authentication_requirements",
+            "the account cannot reach the requested authentication level",
+            language,
+        )
     if decision is None:
         if not account.usable:
             return _authlib_response(
                 server.create_authorization_response(oreq, grant_user=None, grant=grant), language
             )
         scopes = oreq.payload.scope.split()
-        hidden = {k: v for k, v in oreq.payload.data.items() if k in AUTHORIZE_PARAMS}
+        if "none" in prompts:
+            earlier = consents.active_consent(db, account.id, client.get_client_id())
+            if earlier is None or not set(scopes) <= set(earlier.scopes):
+                return _redirect_error(
+                    redirect_uri,
+                    state,
+                    "consent_required",
+                    "the holder has not consented",
+                    language,
+                )
+            oreq.holder_session = row
+            user = principal(db, client, account.id)
+            return _authlib_response(
+                server.create_authorization_response(oreq, grant_user=user, grant=grant), language
+            )
+        hidden = {k: v for k, v in data.items() if k in AUTHORIZE_PARAMS}
         page = pages.consent_page(
             language=language,
             client_name=client.row.name,
@@ -174,9 +312,8 @@ def _authorize(
             hidden={**hidden, "csrf": _csrf(cookie or "")},
             languages=language_links("/oauth2/authorize", hidden),
         )
-        redirect_uri = hidden.get("redirect_uri") or client.get_default_redirect_uri()
         return page_response(request, page, policy=_relying_party_policy(redirect_uri))
-    if not hmac.compare_digest(oreq.payload.data.get("csrf", ""), _csrf(cookie or "")):
+    if not hmac.compare_digest(data.get("csrf", ""), _csrf(cookie or "")):
         return HTMLResponse(
             pages.error_page(language=language, error="csrf", description=None),
             status_code=403,
@@ -201,6 +338,14 @@ async def authorize(request: Request, db: Session = Depends(get_db, scope="funct
 async def authorize_decision(
     request: Request, db: Session = Depends(get_db, scope="function")
 ) -> Response:
+    """The consent form (it carries its own `csrf` field), or an authorization request sent
+    form-encoded (OpenID Connect Core §3.1.2.1: the endpoint takes GET and POST)."""
+    form = await request.form()
+    if "csrf" not in form:
+        oreq = await oauth_request(request)
+        return await run_in_threadpool(
+            _authorize, db, oreq, request.cookies.get(COOKIE), None, request
+        )
     oreq = await oauth_request(request, form_fields_only=True)
     decision = "allow" if oreq.payload.data.get("decision") == "allow" else "deny"
     return await run_in_threadpool(
@@ -237,6 +382,8 @@ def _login_page(
         error_code=error.code if error else None,
         error_message=error.message_in(language) if error else None,
         method=method,
+        # OpenID Connect Core §3.1.2.1: the relying party's hint of who signs in.
+        login_hint=query.get("login_hint", "")[:64],
     )
     response = page_response(
         request, page, status_code=status_code, policy=_relying_party_policy(redirect_uri)
@@ -332,6 +479,13 @@ async def login_submit(
 @router.post("/oauth2/token", dependencies=[OIDC_LIMIT])
 async def token(request: Request, db: Session = Depends(get_db, scope="function")) -> Response:
     oreq = await oauth_request(request)
+    if not oreq.payload.data.get("grant_type"):
+        # RFC 6749 §5.2: a missing parameter is `invalid_request`, not an unsupported grant.
+        return JSONResponse(
+            {"error": "invalid_request", "error_description": "missing 'grant_type'"},
+            status_code=400,
+            headers={"Cache-Control": "no-store"},
+        )
     server = EidAuthorizationServer(db)
     status, body, headers = await run_in_threadpool(server.create_token_response, oreq)
     return JSONResponse(body, status_code=status, headers=dict(headers))

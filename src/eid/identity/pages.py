@@ -17,9 +17,11 @@ def login_page(
     error_code: str | None = None,
     error_message: str | None = None,
     method: str = "password",
+    login_hint: str = "",
 ) -> str:
     return render(
         "holder/login.html",
+        login_hint=login_hint,
         lang=language,
         next_url=next_url,
         error_code=error_code,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -27,12 +27,11 @@ def _refuse(description: str) -> JSONResponse:
     )
 
 
-def userinfo_response(db: Session, authorization: str) -> JSONResponse:
+def userinfo_response(db: Session, authorization: str) -> Response:
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token:
-        return JSONResponse(
-            {"error": "invalid_request"}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
-        )
+        # RFC 6750 §3.1: a request without any credentials gets no error code at all.
+        return Response(status_code=401, headers={"WWW-Authenticate": 'Bearer realm="eid"'})
     row = db.execute(
         select(OAuthToken).where(OAuthToken.access_token_hash == hash_token(token))
     ).scalar_one_or_none()
