@@ -289,6 +289,10 @@ def client_create(
     redirect_uri: Annotated[list[str], typer.Option()],
     scopes: Annotated[str, typer.Option()],
     purpose: Annotated[str, typer.Option()],
+    post_logout_redirect_uri: Annotated[
+        list[str] | None,
+        typer.Option(help="where RP-initiated logout may send the holder back; repeatable"),
+    ] = None,
 ) -> None:
     """Register a relying party under its agreement's scopes and purpose."""
     from eid.core.database import unit_of_work
@@ -302,6 +306,7 @@ def client_create(
             scopes=scopes.split(),
             purpose=purpose,
             actor=CLI_ACTOR,
+            post_logout_redirect_uris=list(post_logout_redirect_uri or []),
         )
     _echo({"client_id": client_id, "client_secret": secret})
 
@@ -350,15 +355,29 @@ app.add_typer(oidc_app, name="oidc")
 
 
 @oidc_app.command("rotate-key")
-def oidc_rotate_key() -> None:
-    """New signing key; the old one stays in the JWKS until its tokens have expired."""
+def oidc_rotate_key(
+    activate: Annotated[
+        bool,
+        typer.Option(
+            "--activate",
+            help="let the published next key sign now (once it has been in the JWKS longer "
+            "than its max-age), instead of publishing a new one",
+        ),
+    ] = False,
+) -> None:
+    """Publish a next signing key: it signs only once every cached JWKS has expired (its
+    `signs_from`); the old key signs until then and stays published until its tokens expire."""
     from eid.core.database import unit_of_work
-    from eid.identity.keys import rotate
+    from eid.identity.keys import activate_next, rotate
 
     with unit_of_work() as session:
-        key = rotate(session, actor=CLI_ACTOR)
-        kid = key.kid
-    _echo({"kid": kid})
+        key = (
+            activate_next(session, actor=CLI_ACTOR)
+            if activate
+            else rotate(session, actor=CLI_ACTOR)
+        )
+        answer = {"kid": key.kid, "signs_from": key.signs_from.isoformat()}
+    _echo(answer)
 
 
 @audit_app.command("verify")

@@ -67,6 +67,7 @@ EXPECTED_PARTIAL_INDEXES = {
     ("accounts", "uq_accounts_registry_ref_open"),  # one living account per person
     ("applications", "uq_applications_open_passport"),  # one open application per person
     ("holder_devices", "uq_holder_devices_one_bound"),  # one bound device at a time
+    ("oidc_signing_keys", "uq_oidc_signing_keys_one_current"),  # one key without a successor
     ("notifications", "ix_notifications_secret_pending"),  # codes still in clear in an inbox
 }
 EXPECTED_CHECKS = {

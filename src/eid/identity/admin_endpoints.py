@@ -20,6 +20,7 @@ class ClientBody(BaseModel):
     redirect_uris: list[str]
     scopes: list[str]
     purpose: str
+    post_logout_redirect_uris: list[str] = Field(default_factory=list)
 
 
 class ClientOut(BaseModel):
@@ -44,6 +45,7 @@ def register_client(
         scopes=body.scopes,
         purpose=body.purpose,
         actor=actor,
+        post_logout_redirect_uris=body.post_logout_redirect_uris,
     )
     return ClientOut(client_id=client_id, client_secret=secret)
 

@@ -32,6 +32,7 @@ def create_client(
     scopes: list[str],
     purpose: str,
     actor: Actor,
+    post_logout_redirect_uris: list[str] | None = None,
 ) -> tuple[str, str]:
     """Register a relying party; returns (client_id, client_secret). The secret is shown once."""
     unknown = sorted(set(scopes) - set(SUPPORTED_SCOPES))
@@ -43,7 +44,7 @@ def create_client(
         )
     if not redirect_uris:
         raise ValidationFailed("at least one redirect URI is needed", code="INVALID_REDIRECT_URI")
-    for uri in redirect_uris:
+    for uri in [*redirect_uris, *(post_logout_redirect_uris or [])]:
         parts = urlsplit(uri)
         loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
         if parts.fragment or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
@@ -64,6 +65,7 @@ def create_client(
             secret_hash=hash_token(client_secret),
             name=name,
             redirect_uris=list(redirect_uris),
+            post_logout_redirect_uris=list(post_logout_redirect_uris or []),
             scopes=list(dict.fromkeys(scopes)),
             purpose=purpose,
             sector_secret=seal(secrets.token_bytes(32), aad=_sector_aad(client_id)),
@@ -77,7 +79,11 @@ def create_client(
         "relying_party.registered",
         "relying_party",
         client_id,
-        details={"scopes": scopes, "redirect_uris": redirect_uris},
+        details={
+            "scopes": scopes,
+            "redirect_uris": redirect_uris,
+            "post_logout_redirect_uris": post_logout_redirect_uris or [],
+        },
     )
     return client_id, client_secret
 

@@ -20,6 +20,7 @@ from eid.core.web import app_ports, get_db
 from eid.identity import consents, holder, rebind, service
 from eid.identity.admin_endpoints import router as admin_router
 from eid.identity.dependencies import COOKIE, Holder, current_holder
+from eid.identity.logout import router as logout_router
 from eid.identity.oidc_endpoints import router as oidc_router
 from eid.identity.ports import HasFaceMatcher
 from eid.identity.schemas import (
@@ -52,7 +53,7 @@ from eid.identity.schemas import (
 
 auth = APIRouter(prefix="/api/v1/identity", tags=["holder authentication"])
 me = APIRouter(prefix="/api/v1/me", tags=["holder"])
-routers = [auth, me, oidc_router, admin_router]
+routers = [auth, me, oidc_router, logout_router, admin_router]
 
 
 def _same_origin(request: Request) -> bool:

@@ -124,18 +124,34 @@ class RelyingParty(TimestampMixin, Base):
     purpose: Mapped[str] = mapped_column(Text)
     sector_secret: Mapped[bytes] = mapped_column(LargeBinary)  # sealed
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # RP-initiated logout sends the holder back only to one of these, matched exactly.
+    post_logout_redirect_uris: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), default=list, server_default="{}"
+    )
 
 
 class OidcSigningKey(TimestampMixin, Base):
-    """Keys signing id_tokens. Retired keys stay published until `publish_until`."""
+    """Keys signing id_tokens. Every key is published from its creation; it signs from
+    `signs_from` (a next key: later than the JWKS' max-age) until `retired_at` (its successor's
+    `signs_from`), and stays published until `publish_until`. The newest key alone has no
+    `retired_at` (partial unique index)."""
 
     __tablename__ = "oidc_signing_keys"
+    __table_args__ = (
+        Index(
+            "uq_oidc_signing_keys_one_current",
+            text("(retired_at IS NULL)"),
+            unique=True,
+            postgresql_where=text("retired_at IS NULL"),
+        ),
+    )
 
     kid: Mapped[str] = mapped_column(String(64), primary_key=True)
     alg: Mapped[str] = mapped_column(String(16))
     public_jwk: Mapped[dict[str, Any]] = mapped_column()
     private_jwk: Mapped[bytes] = mapped_column(LargeBinary)  # sealed
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    signs_from: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     retired_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     publish_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 

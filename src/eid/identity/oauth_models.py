@@ -92,9 +92,21 @@ class Code(AuthorizationCodeMixin):  # type: ignore[misc]
 
 
 class Token(TokenMixin):  # type: ignore[misc]
-    def __init__(self, row: OAuthToken, client: RelyingParty | None = None) -> None:
+    """An access token, or (`refresh`) the refresh token of the same row: its own expiry and
+    revocation then count, never the access token's."""
+
+    def __init__(
+        self, row: OAuthToken, client: RelyingParty | None = None, *, refresh: bool = False
+    ) -> None:
         self.row = row
         self.client = client
+        self.refresh = refresh
+
+    def expires_at(self) -> int:
+        if self.refresh:
+            at = self.row.refresh_expires_at
+            return int(at.timestamp()) if at is not None else self.row.issued_at
+        return self.row.issued_at + self.row.expires_in
 
     def check_client(self, client: Any) -> bool:
         return bool(self.row.client_id == client.get_client_id())
@@ -106,10 +118,10 @@ class Token(TokenMixin):  # type: ignore[misc]
         return self.row.expires_in
 
     def is_expired(self) -> bool:
-        return self.row.issued_at + self.row.expires_in < clock.now().timestamp()
+        return self.expires_at() < clock.now().timestamp()
 
     def is_revoked(self) -> bool:
-        return self.row.access_revoked
+        return self.row.refresh_revoked if self.refresh else self.row.access_revoked
 
     def get_user(self) -> uuid.UUID:
         return self.row.account_id

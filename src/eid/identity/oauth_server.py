@@ -300,14 +300,8 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
         row = _find_token(self.server.db, token_string, token_type_hint)
         if row is None:
             return None
-        # A refresh token is "active" while it may still be used.
-        if row.refresh_token_hash == hash_token(token_string) and (
-            row.refresh_revoked
-            or not row.refresh_expires_at
-            or row.refresh_expires_at < clock.now()
-        ):
-            return None
-        return Token(row)
+        # A refresh token is judged (active, exp) by its own expiry and revocation.
+        return Token(row, refresh=row.refresh_token_hash == hash_token(token_string))
 
     def check_permission(self, token: Token, client: Client, request: OAuth2Request) -> bool:
         return token.row.client_id == client.get_client_id()
@@ -319,17 +313,19 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
         rp = clients.get_client(db, row.client_id)
         if not account.usable or rp is None:
             return {"active": False}
-        return {
+        answer: dict[str, Any] = {
             "active": True,
             "client_id": row.client_id,
             "scope": row.scope,
-            "token_type": "Bearer",
             "sub": clients.pairwise_subject(rp, row.account_id),
             "acr": row.acr,
             "iat": row.issued_at,
-            "exp": row.issued_at + row.expires_in,
+            "exp": token.expires_at(),
             "iss": get_settings().issuer,
         }
+        if not token.refresh:  # RFC 7662 §2.2: a token type of RFC 6749 §7.1; a refresh has none
+            answer["token_type"] = "Bearer"  # noqa: S105 - a token type, not a secret
+        return answer
 
 
 def _access_token(**_: Any) -> str:

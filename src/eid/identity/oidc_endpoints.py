@@ -67,7 +67,8 @@ ACR_RANK = {service.ACR_LEVEL1: 1, service.ACR_LEVEL2: 2}
 
 
 @router.get("/.well-known/openid-configuration")
-def discovery() -> dict[str, Any]:
+def discovery(response: Response) -> dict[str, Any]:
+    response.headers["Cache-Control"] = keys.CACHE_CONTROL
     issuer = get_settings().issuer.rstrip("/")
     return {
         "issuer": issuer,
@@ -77,6 +78,7 @@ def discovery() -> dict[str, Any]:
         "jwks_uri": f"{issuer}/oauth2/jwks",
         "revocation_endpoint": f"{issuer}/oauth2/revoke",
         "introspection_endpoint": f"{issuer}/oauth2/introspect",
+        "end_session_endpoint": f"{issuer}/oauth2/logout",
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
@@ -103,7 +105,7 @@ def discovery() -> dict[str, Any]:
 
 @router.get("/oauth2/jwks")
 def jwks(db: Session = Depends(get_db, scope="function")) -> JSONResponse:
-    return JSONResponse(keys.published_jwks(db), headers={"Cache-Control": "max-age=300"})
+    return JSONResponse(keys.published_jwks(db), headers={"Cache-Control": keys.CACHE_CONTROL})
 
 
 def _csrf(session_token: str) -> str:

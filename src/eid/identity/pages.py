@@ -51,6 +51,25 @@ def consent_page(
     )
 
 
+def logout_page(
+    *,
+    language: str,
+    confirm: bool,
+    client_name: str | None,
+    hidden: Mapping[str, str] | None = None,
+    languages: list[tuple[str, str]] | None = None,
+) -> str:
+    """RP-initiated logout: the question (`confirm`), or the answer that the holder is out."""
+    return render(
+        "holder/logout.html",
+        lang=language,
+        confirm=confirm,
+        client_name=client_name,
+        hidden=hidden or {},
+        languages=languages or [],
+    )
+
+
 def error_page(*, language: str, error: str, description: str | None) -> str:
     return render(
         "holder/error.html", lang=language, error=error, description=description, languages=[]
