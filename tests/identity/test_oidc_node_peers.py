@@ -207,6 +207,7 @@ def test_basic_code_flow_pkce_id_token_userinfo_refresh(server: str, lib: str) -
     assert claims["iss"] == server and claims["aud"] == rp.client_id
     assert claims["acr"] == ACR_LEVEL2
     assert out["at_hash_ok"], "at_hash does not match the access token"
+    assert out["signature_ok"], "the ID token's signature does not verify with the JWKS"
     assert out["token_type"].lower() == "bearer"
     assert out["userinfo"]["sub"] == claims["sub"]
     assert out["userinfo"]["name"] == "NGUYEN VAN A"
@@ -236,6 +237,22 @@ def test_revocation_by_the_library_ends_the_tokens(server: str, lib: str) -> Non
     assert userinfo.status_code == 401
 
 
+@pytest.mark.parametrize("lib", LIBS)
+def test_prompt_none_without_a_session_is_login_required_to_the_library(
+    server: str, lib: str
+) -> None:
+    rp = register(["openid"])
+    common = {**_common(server, rp), "scope": "openid"}
+    start = node(lib, "authorize", params={"prompt": "none"}, **common)
+    with Browser(server, holder()) as browser:
+        callback = _callback(browser.open(start["url"]))
+        assert browser.logged_in == 0 and browser.consented == 0
+    answer = _run(lib, "callback", state=start["state"], callback=callback, **common)
+    assert not answer["ok"]
+    assert answer["error"]["code"] == "OAUTH_AUTHORIZATION_RESPONSE_ERROR"
+    assert answer["error"]["error"] == "login_required"
+
+
 # ------------------------------------------------------------------------- what issue 11 asks
 
 
@@ -245,7 +262,8 @@ def test_prompt_none_is_silent_with_a_session_and_consent(server: str, lib: str)
     rp = register(["openid"])
     with Browser(server, holder()) as browser:
         first = flow(lib, server, rp, browser)
-        second = flow(lib, server, rp, browser, params={"prompt": "none"})
+        silent = {"prompt": "none", "id_token_hint": first["id_token"]}
+        second = flow(lib, server, rp, browser, params=silent)
         assert browser.logged_in == 1 and browser.consented == 1  # no page the second time
     assert second["claims"]["sub"] == first["claims"]["sub"]
     assert second["claims"]["auth_time"] == first["claims"]["auth_time"]
