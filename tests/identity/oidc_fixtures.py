@@ -18,7 +18,12 @@ class RelyingPartyFixture:
     scopes: list[str]
 
 
-def register(scopes: list[str], *, name: str = "Example Bank") -> RelyingPartyFixture:
+def register(
+    scopes: list[str],
+    *,
+    name: str = "Example Bank",
+    post_logout_redirect_uris: list[str] | None = None,
+) -> RelyingPartyFixture:
     with unit_of_work() as db:
         client_id, secret = create_client(
             db,
@@ -27,6 +32,7 @@ def register(scopes: list[str], *, name: str = "Example Bank") -> RelyingPartyFi
             scopes=scopes,
             purpose="open a bank account (KYC)",
             actor=ADMIN,
+            post_logout_redirect_uris=post_logout_redirect_uris,
         )
     return RelyingPartyFixture(client_id, secret, scopes)
 

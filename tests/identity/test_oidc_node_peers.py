@@ -256,7 +256,6 @@ def test_prompt_none_without_a_session_is_login_required_to_the_library(
 # ------------------------------------------------------------------------- what issue 11 asks
 
 
-@pytest.mark.xfail(strict=False, reason=NOT_YET)
 @pytest.mark.parametrize("lib", LIBS)
 def test_prompt_none_is_silent_with_a_session_and_consent(server: str, lib: str) -> None:
     rp = register(["openid"])
@@ -269,7 +268,6 @@ def test_prompt_none_is_silent_with_a_session_and_consent(server: str, lib: str)
     assert second["claims"]["auth_time"] == first["claims"]["auth_time"]
 
 
-@pytest.mark.xfail(strict=False, reason=NOT_YET)
 @pytest.mark.parametrize("lib", LIBS)
 def test_prompt_login_reauthenticates_with_a_new_auth_time(server: str, lib: str) -> None:
     rp = register(["openid"])
@@ -281,7 +279,6 @@ def test_prompt_login_reauthenticates_with_a_new_auth_time(server: str, lib: str
     assert second["claims"]["auth_time"] > first["claims"]["auth_time"]
 
 
-@pytest.mark.xfail(strict=False, reason=NOT_YET)
 @pytest.mark.parametrize("lib", LIBS)
 def test_max_age_reauthenticates_with_a_new_auth_time(server: str, lib: str) -> None:
     """`max_age=0`: the holder authenticates again whatever the session's age (OpenID Connect
@@ -296,10 +293,9 @@ def test_max_age_reauthenticates_with_a_new_auth_time(server: str, lib: str) -> 
     assert second["claims"]["auth_time"] > first["claims"]["auth_time"]
 
 
-@pytest.mark.xfail(strict=False, reason=NOT_YET)
 @pytest.mark.parametrize("lib", LIBS)
 def test_rp_initiated_logout_ends_the_session(server: str, lib: str) -> None:
-    rp = register(["openid"])
+    rp = register(["openid"], post_logout_redirect_uris=[REDIRECT])
     with Browser(server, holder()) as browser:
         first = flow(lib, server, rp, browser)
         logout = node(
