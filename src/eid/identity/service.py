@@ -570,17 +570,7 @@ def change_password(
     check_new_password(new_password)
     credential = _confirm_password(session, account, current_password)
     credential.password_hash = hash_secret(new_password)
-    credential.failed_attempts = 0
-    credential.locked_until = None
-    audit.record(
-        session,
-        holder_actor(account.id),
-        "holder.credentials_changed",
-        "account",
-        account.id,
-        details={"what": "password"},
-    )
-    _notify_changed(session, account, "password_changed")
+    _credential_changed(session, account, credential, "password")
 
 
 def change_passcode(
@@ -589,6 +579,14 @@ def change_passcode(
     check_new_passcode(new_passcode)
     credential = _confirm_password(session, account, password)
     credential.passcode_hash = hash_secret(new_passcode)
+    _credential_changed(session, account, credential, "passcode")
+
+
+def _credential_changed(
+    session: Session, account: AccountView, credential: HolderCredential, what: str
+) -> None:
+    """After a password or passcode change: the backoff is reset, the change audited, and the
+    holder told by every channel (`password_changed` / `passcode_changed`)."""
     credential.failed_attempts = 0
     credential.locked_until = None
     audit.record(
@@ -597,6 +595,6 @@ def change_passcode(
         "holder.credentials_changed",
         "account",
         account.id,
-        details={"what": "passcode"},
+        details={"what": what},
     )
-    _notify_changed(session, account, "passcode_changed")
+    _notify_changed(session, account, f"{what}_changed")
