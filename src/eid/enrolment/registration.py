@@ -46,7 +46,6 @@ import secrets
 import uuid
 
 from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from eid.authority import service as authority
@@ -156,17 +155,7 @@ def create(
         registration_token_hash=_token_hash(app_id, token),
         registration_token_expires_at=clock.now() + TOKEN_TTL,
     )
-    try:
-        with session.begin_nested():
-            session.add(app)
-            session.flush()
-    except IntegrityError as exc:
-        if "uq_applications_open_passport" in str(exc.orig):
-            raise Conflict(
-                "this person already has an open application",
-                code="APPLICATION_ALREADY_OPEN",
-            ) from None
-        raise
+    service.insert_application(session, app)
     audit.record(
         session,
         applicant(app),

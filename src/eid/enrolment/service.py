@@ -106,6 +106,14 @@ def create_application(
         registry_ref=record.person_ref,
         idempotency_key=f"{actor.id}:{idempotency_key}" if idempotency_key else None,
     )
+    insert_application(session, app)
+    audit.record(session, actor, "application.draft", "application", app.id)
+    return app
+
+
+def insert_application(session: Session, app: Application) -> None:
+    """A new application, office or app: a clash on its Idempotency-Key or with the person's
+    open application is a 409 with its own code, and nothing is written."""
     try:
         with session.begin_nested():
             session.add(app)
@@ -122,8 +130,6 @@ def create_application(
                 code="APPLICATION_ALREADY_OPEN",
             ) from None
         raise
-    audit.record(session, actor, "application.draft", "application", app.id)
-    return app
 
 
 def _load(session: Session, app_id: uuid.UUID, actor: Actor, *, lock: bool = True) -> Application:
