@@ -19,6 +19,7 @@ from eid.core.settings import get_settings
 from eid.core.web import app_ports, get_db
 from eid.identity import consents, holder, rebind, service
 from eid.identity.admin_endpoints import router as admin_router
+from eid.identity.approval_endpoints import routers as approval_routers
 from eid.identity.dependencies import COOKIE, Holder, current_holder
 from eid.identity.logout import router as logout_router
 from eid.identity.oidc_endpoints import router as oidc_router
@@ -53,7 +54,7 @@ from eid.identity.schemas import (
 
 auth = APIRouter(prefix="/api/v1/identity", tags=["holder authentication"])
 me = APIRouter(prefix="/api/v1/me", tags=["holder"])
-routers = [auth, me, oidc_router, logout_router, admin_router]
+routers = [auth, me, oidc_router, logout_router, admin_router, *approval_routers]
 
 
 def _same_origin(request: Request) -> bool:

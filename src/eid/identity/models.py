@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     Index,
     Integer,
@@ -221,3 +222,43 @@ class AccessRecord(Base):
     claims: Mapped[list[str]] = mapped_column(ARRAY(String(40)))
     purpose: Mapped[str] = mapped_column(Text)
     channel: Mapped[str] = mapped_column(String(16))  # userinfo | credential
+
+
+class DeviceApproval(TimestampMixin, Base):
+    """A sign-in waiting for the holder's "approve" on the bound device ("approve in the eID
+    app"). Bound to the browser that asked (`browser_hash`: the hash of its `eid_approval`
+    cookie), two minutes, one decision (pending -> approved | denied | expired, never back; the
+    constraints hold it in the database), and an approved one continues a sign-in once
+    (`used_at`). `account_id` is NULL for a request no phone is told of (an unknown e-ID number,
+    an account without a passkey or unusable): the browser sees the same page either way."""
+
+    __tablename__ = "holder_device_approvals"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'approved', 'denied', 'expired')", name="known_status"
+        ),
+        CheckConstraint("(status = 'pending') = (decided_at IS NULL)", name="one_decision"),
+        CheckConstraint("used_at IS NULL OR status = 'approved'", name="used_if_approved"),
+        CheckConstraint("account_id IS NOT NULL OR status <> 'approved'", name="approved_by_one"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    account_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(String(40)))
+    claims: Mapped[list[str]] = mapped_column(ARRAY(String(40)))
+    purpose: Mapped[str] = mapped_column(Text)
+    matching_code: Mapped[str] = mapped_column(String(2))
+    # The three numbers the app offers (the right one among them), fixed at creation: asking
+    # again cannot narrow a guess.
+    code_choices: Mapped[list[str]] = mapped_column(ARRAY(String(2)))
+    browser_hash: Mapped[str] = mapped_column(String(64))
+    # Where the browser continues once approved: `/oauth2/authorize?...` of this request.
+    authorize_url: Mapped[str] = mapped_column(Text)
+    # The WebAuthn challenge of the app's current approve ceremony (base64url): the approval's
+    # id followed by 16 random bytes; cleared when an answer is checked.
+    challenge: Mapped[str | None] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -290,16 +290,20 @@ def _authorize(
                 server.create_authorization_response(oreq, grant_user=None, grant=grant), language
             )
         scopes = oreq.payload.scope.split()
-        if "none" in prompts:
-            earlier = consents.active_consent(db, account.id, client.get_client_id())
-            if earlier is None or not set(scopes) <= set(earlier.scopes):
-                return _redirect_error(
-                    redirect_uri,
-                    state,
-                    "consent_required",
-                    "the holder has not consented",
-                    language,
-                )
+        earlier = consents.active_consent(db, account.id, client.get_client_id())
+        consented = earlier is not None and set(scopes) <= set(earlier.scopes)
+        if "none" in prompts and not consented:
+            return _redirect_error(
+                redirect_uri,
+                state,
+                "consent_required",
+                "the holder has not consented",
+                language,
+            )
+        # OpenID Connect Core §3.1.2.4: the holder already consented to this client and these
+        # scopes, so the page is not shown again, unless the relying party asks for it
+        # (`prompt=consent`).
+        if consented and "consent" not in prompts:
             oreq.holder_session = row
             user = principal(db, client, account.id)
             return _authlib_response(
@@ -395,7 +399,7 @@ def _login_page(
     return response
 
 
-def _page_limit(policy: throttle.Policy, *, key_field: str) -> Any:
+def _page_limit(policy: throttle.Policy, *, key_field: str | None) -> Any:
     """`throttle.limit` for a page: over the limit, the page itself answers 429 in the holder's
     language (the refusal is kept in `request.state`), not the API's JSON."""
     enforce = throttle.limit(policy, key_field=key_field)

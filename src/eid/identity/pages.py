@@ -74,3 +74,30 @@ def error_page(*, language: str, error: str, description: str | None) -> str:
     return render(
         "holder/error.html", lang=language, error=error, description=description, languages=[]
     )
+
+
+def approval_page(
+    *,
+    language: str,
+    approval_id: str,
+    matching_code: str,
+    client_name: str,
+    status: str,
+    notice: str | None,
+    login_url: str,
+    poll_seconds: int,
+    languages: list[tuple[str, str]] | None = None,
+) -> str:
+    """ "Approve in the eID app": the number to pick on the phone, while the page waits."""
+    return render(
+        "holder/approval.html",
+        lang=language,
+        approval_id=approval_id,
+        matching_code=matching_code,
+        client_name=client_name,
+        status=status,
+        notice=notice,
+        login_url=login_url,
+        poll_seconds=poll_seconds,
+        languages=languages or [],
+    )

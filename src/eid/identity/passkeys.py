@@ -243,7 +243,13 @@ class ClonedAuthenticator(Unauthorized):
 def authenticate(
     ceremony: PasskeyCeremony, assertion: AuthenticationCredential, device: Device
 ) -> int:
-    """Verify the assertion with the device's key; return the authenticator's new counter.
+    """Verify the assertion with the device's key; return the authenticator's new counter."""
+    return verify_assertion(ceremony.challenge, assertion, device)
+
+
+def verify_assertion(challenge: str, assertion: AuthenticationCredential, device: Device) -> int:
+    """Verify an assertion over `challenge` (base64url) with the device's key, user verified;
+    return the authenticator's new counter.
 
     WebAuthn §6.1.1 / §7.2 step 21: when either counter is non-zero, a counter that did not
     grow means two authenticators hold the key (a clone): refused (`ClonedAuthenticator`)."""
@@ -252,7 +258,7 @@ def authenticate(
     try:
         verified = verify_authentication_response(
             credential=assertion,
-            expected_challenge=base64url_to_bytes(ceremony.challenge),
+            expected_challenge=base64url_to_bytes(challenge),
             expected_rp_id=rp_id,
             expected_origin=origin,
             credential_public_key=device.public_key,

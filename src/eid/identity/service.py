@@ -456,19 +456,28 @@ def passkey_options(
 # --- sessions ---
 
 
-def open_session(session: Session, account: AccountView, *, amr: list[str]) -> IssuedSession:
+def open_session(
+    session: Session,
+    account: AccountView,
+    *,
+    amr: list[str],
+    authenticated_at: dt.datetime | None = None,
+) -> IssuedSession:
+    """A new session; `authenticated_at` (its `auth_time`) when the holder authenticated
+    before the session is opened (an approval on the bound device), else now."""
     token = secrets.token_urlsafe(32)
     expires = clock.now() + SESSION_TTL
     acr = acr_for(account)
-    session.add(
-        HolderSession(
-            token_hash=hash_token(token),
-            account_id=account.id,
-            acr=acr,
-            amr=amr,
-            expires_at=expires,
-        )
+    row = HolderSession(
+        token_hash=hash_token(token),
+        account_id=account.id,
+        acr=acr,
+        amr=amr,
+        expires_at=expires,
     )
+    if authenticated_at is not None:
+        row.created_at = authenticated_at
+    session.add(row)
     audit.record(
         session,
         holder_actor(account.id),

@@ -11,7 +11,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from eid.web.holder_app import account, card, lock, overview, records, registration, shell
+from eid.web.holder_app import (
+    account,
+    approvals,
+    card,
+    lock,
+    overview,
+    records,
+    registration,
+    shell,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     shell.router,
@@ -21,6 +30,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     card.router,
     records.router,
     lock.router,
+    approvals.router,
 )
 
 router = APIRouter()
