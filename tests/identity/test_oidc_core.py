@@ -104,6 +104,9 @@ def _sign_in(browser: httpx.Client, who: Holder, next_url: str) -> httpx.Respons
 
 
 def _decide(browser: httpx.Client, consent: httpx.Response) -> httpx.Response:
+    """Allow on the consent page; a holder who already consented is not asked (§3.1.2.4)."""
+    if consent.status_code == 302:
+        return consent
     assert consent.status_code == 200, consent.text[:300]
     fields = {k: html.unescape(v) for k, v in _HIDDEN.findall(consent.text)}
     fields["decision"] = "allow"
@@ -206,7 +209,24 @@ def test_oidc_core_3_1_2_1_max_age_older_session_reauthenticates(server: str) ->
     # max_age=0 asks for a login each time, and does not loop once it happened.
     zero = Request(rp, max_age="0")
     response = _sign_in(browser, who, _next_of(browser.get(zero.url)))
-    assert response.status_code == 200 and "decision" in response.text
+    assert "code" in _query(response)
+
+
+def test_oidc_core_3_1_2_4_consent_given_is_not_asked_again(server: str) -> None:
+    """§3.1.2.4: the server obtains consent "unless a prior ... established" it: the same
+    client and scopes go straight back with a code; a wider scope asks again."""
+    rp = register(["openid", "ekyc_basic"])
+    who = holder()
+    browser = _browser(server)
+    first = Request(rp)
+    assert "code" in _interactive(browser, who, first)
+    again = Request(rp)
+    params = _query(browser.get(again.url))
+    assert params["state"] == again.state and params["iss"] == server
+    assert _id_token(server, again.redeem(server, params["code"]))["aud"] == rp.client_id
+    wider = Request(rp, scope="openid ekyc_basic")
+    response = browser.get(wider.url)
+    assert response.status_code == 200 and 'name="decision"' in response.text
 
 
 def test_oidc_core_3_1_2_1_prompt_consent_shows_consent_again(server: str) -> None:
@@ -217,7 +237,7 @@ def test_oidc_core_3_1_2_1_prompt_consent_shows_consent_again(server: str) -> No
 
 def test_oidc_core_3_1_2_1_post_authorization_request_with_session(server: str) -> None:
     browser, _, rp = _signed_in_with_consent(server)
-    request = Request(rp)
+    request = Request(rp, prompt="consent")
     response = browser.post("/oauth2/authorize", data=request.params)
     assert response.status_code == 200 and 'name="decision"' in response.text
     params = _query(_decide(browser, response))
