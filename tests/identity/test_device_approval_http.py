@@ -14,11 +14,14 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
+import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from eid.authority import service as authority
 from eid.core.database import unit_of_work
+from eid.i18n import SUPPORTED, gettext
+from eid.identity.dependencies import COOKIE
 from eid.identity.passkeys import relying_party
 from eid.identity.service import ACR_LEVEL2
 from tests.identity.factories import PASSCODE, PASSWORD, TEST_ACTOR, make_account
@@ -200,3 +203,37 @@ def test_an_unknown_e_id_number_gets_the_same_answer(server: str) -> None:
     assert shape(known_page) == shape(unknown_page)
     status = unknown.headers["location"] + "/status"
     assert stranger.browser.get(status).json() == {"status": "pending"}
+
+
+@pytest.mark.parametrize("lang", SUPPORTED)
+def test_every_page_of_the_approval_speaks_the_holders_language(server: str, lang: str) -> None:
+    number, token, _ = _passkey_holder(server)
+    flow = Flow(server, register(["openid", "ekyc_basic"], name="Example Bank"))
+    flow.query += f"&ui_locales={lang}"
+    _, waiting = flow.ask(number)
+    login = flow.browser.get(
+        f"/oauth2/login?{urlencode({'next': '/oauth2/authorize?' + flow.query})}"
+    )
+    assert gettext(lang, "Approve on my phone", "pages") in html.unescape(login.text)
+    assert f'<html lang="{lang}"' in waiting.text
+    text = html.unescape(waiting.text)
+    assert gettext(lang, "Approve in the eID app", "pages") in text
+    assert gettext(lang, "Waiting for your approval in the app…", "pages") in text
+    app_page = httpx.get(f"{server}/app/approvals?lang={lang}", cookies={COOKIE: token})
+    text = html.unescape(app_page.text)
+    assert gettext(lang, "%(party)s asks you to sign in", "pages", party="Example Bank") in text
+    assert gettext(lang, "Which number does the sign-in page show?", "pages") in text
+    assert gettext(lang, "date of birth", "pages") in text
+    # A refusal from the API is in the holder's language too.
+    with _app(server, token) as app:
+        [item] = app.get(APPROVALS).json()
+        wrong = next(c for c in item["choices"] if c != _CODE.search(waiting.text)[1])  # type: ignore[index]
+        refused = app.post(
+            f"{APPROVALS}/{item['id']}/decision",
+            json={"decision": "approve", "matching_code": wrong, "credential": {}},
+            headers={"Accept-Language": lang},
+        )
+    assert refused.status_code == 409
+    assert refused.json()["error"]["message"] == gettext(
+        lang, "that is not the number on the sign-in page: the request is refused"
+    )
