@@ -6,6 +6,7 @@ redirect URI (issue 11, item 3)."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import html
 import re
@@ -19,8 +20,10 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from eid.authority import service as authority
+from eid.core import clock
 from eid.core.database import unit_of_work
 from eid.i18n import SUPPORTED, gettext
+from eid.identity import approvals
 from eid.identity.dependencies import COOKIE
 from eid.identity.passkeys import relying_party
 from eid.identity.service import ACR_LEVEL2
@@ -237,3 +240,48 @@ def test_every_page_of_the_approval_speaks_the_holders_language(server: str, lan
     assert refused.json()["error"]["message"] == gettext(
         lang, "that is not the number on the sign-in page: the request is refused"
     )
+
+
+def test_not_approved_in_two_minutes_the_relying_party_gets_access_denied(server: str) -> None:
+    number, _, _ = _passkey_holder(server)
+    flow = Flow(server, register(["openid", "ekyc_basic"]))
+    started, _ = flow.ask(number)
+    clock.shift(approvals.APPROVAL_TTL + dt.timedelta(seconds=1))
+    status_url = started.headers["location"] + "/status"
+    assert flow.browser.get(status_url).json() == {"status": "expired"}
+    back = flow.browser.post(started.headers["location"] + "/continue")
+    assert back.status_code == 303 and back.headers["location"].startswith(REDIRECT)
+    params = {k: v[0] for k, v in parse_qs(urlsplit(back.headers["location"]).query).items()}
+    assert params["error"] == "access_denied" and params["state"] == flow.state
+
+
+def test_requests_for_one_e_id_number_are_throttled(server: str) -> None:
+    """Each request pushes a prompt to the holder's phone: five per quarter hour per number."""
+    number, _, _ = _passkey_holder(server)
+    flow = Flow(server, register(["openid", "ekyc_basic"]))
+    for _ in range(approvals.START.per_key.count if approvals.START.per_key else 0):
+        flow.ask(number)
+    refused = flow.browser.post(
+        "/oauth2/approval",
+        data={"eid_number": number, "next": f"/oauth2/authorize?{flow.query}"},
+    )
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+    assert refused.headers["content-type"].startswith("text/html")
+
+
+def test_another_sites_form_cannot_start_an_approval(server: str) -> None:
+    number, _, _ = _passkey_holder(server)
+    flow = Flow(server, register(["openid", "ekyc_basic"]))
+    forged = flow.browser.post(
+        "/oauth2/approval",
+        data={"eid_number": number, "next": f"/oauth2/authorize?{flow.query}"},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert forged.status_code == 403 and "set-cookie" not in forged.headers
+    # What Chromium sends from another site's page with `Referrer-Policy: no-referrer`.
+    forged = flow.browser.post(
+        "/oauth2/approval",
+        data={"eid_number": number, "next": f"/oauth2/authorize?{flow.query}"},
+        headers={"Origin": "null", "Sec-Fetch-Site": "cross-site"},
+    )
+    assert forged.status_code == 403 and "set-cookie" not in forged.headers

@@ -68,6 +68,22 @@ def _redirect_uri(db: Session, authorize_url: str) -> tuple[str | None, str | No
     return redirect_uri, query.get("state")
 
 
+def _same_origin(request: Request) -> bool:
+    """The form came from our own page. Browsers name the sender's relation in
+    `Sec-Fetch-Site`; `Origin` is "null" on our pages' POSTs (their `no-referrer` policy), so it
+    counts only when it names another origin."""
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        return False
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return True
+    issuer = urlsplit(get_settings().issuer)
+    return origin in {
+        f"{request.url.scheme}://{request.url.netloc}",
+        f"{issuer.scheme}://{issuer.netloc}",
+    }
+
+
 def _secure() -> bool:
     return get_settings().issuer.startswith("https://")
 
@@ -98,6 +114,13 @@ async def approval_start(
             return _login_page(
                 db, request, next_url, status_code=429, error=throttled, method="approval"
             )
+        if not _same_origin(request):
+            # Another site's form would make this browser wait for its sender's approval
+            # (login CSRF: the victim signed into the sender's account).
+            page = pages.error_page(
+                language=_language(request, next_url), error="csrf", description=None
+            )
+            return HTMLResponse(page, status_code=403, headers={"Cache-Control": "no-store"})
         query = _query(next_url)
         client = clients.get_client(db, query.get("client_id", ""))
         redirect_uri, _ = _redirect_uri(db, next_url)

@@ -4,7 +4,32 @@
 // to the live regions; after a decision the buttons are gone.
 "use strict";
 
+// With nothing waiting, the page asks again every few seconds for two minutes (the holder
+// often opens the app before pressing "Approve on my phone") and shows the request once it
+// arrives.
+function watchForRequests(empty) {
+  let asked = 0;
+  const timer = window.setInterval(async () => {
+    asked += 1;
+    if (asked > 40) {
+      window.clearInterval(timer);
+      return;
+    }
+    try {
+      const waiting = await eidApp.api("GET", empty.dataset.check, null, { quiet: true });
+      if (waiting && waiting.length) {
+        window.clearInterval(timer);
+        window.location.reload();
+      }
+    } catch (_) {
+      window.clearInterval(timer);
+    }
+  }, 3000);
+}
+
 (() => {
+  const empty = document.getElementById("approvals-empty");
+  if (empty) watchForRequests(empty);
   const section = document.getElementById("approval");
   if (!section) return;
   const base = `/api/v1/identity/approvals/${section.dataset.approval}`;
