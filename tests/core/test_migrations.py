@@ -75,6 +75,11 @@ EXPECTED_CHECKS = {
     ("applications", "ck_applications_level"),
     ("applications", "ck_applications_office_channel"),  # 0008: no office only in the app
     ("calendar_overrides", "ck_calendar_overrides_kind"),
+    # 0012: one decision per sign-in request, approved only with an account, used only approved
+    ("holder_device_approvals", "ck_holder_device_approvals_approved_by_one"),
+    ("holder_device_approvals", "ck_holder_device_approvals_known_status"),
+    ("holder_device_approvals", "ck_holder_device_approvals_one_decision"),
+    ("holder_device_approvals", "ck_holder_device_approvals_used_if_approved"),
     ("notifications", "ck_notifications_channel"),
     ("notifications", "ck_notifications_recipient_type"),
     ("notifications", "ck_notifications_status"),

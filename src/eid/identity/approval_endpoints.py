@@ -102,7 +102,7 @@ def _not_found_page(request: Request, language: str) -> Response:
 async def approval_start(
     request: Request, db: Session = Depends(get_db, scope="function")
 ) -> Response:
-    """ "Approve in the eID app" on the login page: the same answer for every e-ID number."""
+    """The login page's "approve in the eID app": the same answer for every e-ID number."""
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     next_url = _safe_next(fields.get("next", "/"))

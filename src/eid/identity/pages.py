@@ -88,7 +88,7 @@ def approval_page(
     poll_seconds: int,
     languages: list[tuple[str, str]] | None = None,
 ) -> str:
-    """ "Approve in the eID app": the number to pick on the phone, while the page waits."""
+    """The waiting page of "approve in the eID app": the number to pick on the phone."""
     return render(
         "holder/approval.html",
         lang=language,
