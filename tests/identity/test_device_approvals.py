@@ -20,6 +20,7 @@ from eid.identity import approvals, service
 from eid.identity.clients import create_client, get_client
 from eid.identity.models import DeviceApproval, HolderSession, RelyingParty
 from eid.identity.passkeys import relying_party
+from eid.notify.models import Notification
 from tests.identity.factories import PASSCODE, PASSWORD, TEST_ACTOR, make_account, make_holder
 from tests.identity.oidc_fixtures import ADMIN, REDIRECT
 from tests.identity.soft_authenticator import SoftAuthenticator
@@ -91,6 +92,14 @@ def _approve(db: Session, who: PasskeyHolder, approval_id: uuid.UUID, code: str)
     )
 
 
+def _inbox(db: Session, account_id: uuid.UUID) -> list[str]:
+    """The templates of the account's messages; an approval's go to the app inbox only."""
+    rows = db.execute(select(Notification).where(Notification.recipient_id == account_id)).scalars()
+    found = [n for n in rows if n.template == "sign_in_approval"]
+    assert all(n.channel == "app" for n in found)
+    return [n.template for n in found]
+
+
 def _actions(db: Session, approval_id: uuid.UUID) -> list[str]:
     events = db.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars()
     return [e.action for e in events if e.details.get("approval") == str(approval_id)]
@@ -123,6 +132,7 @@ def test_approved_on_the_bound_device_opens_one_session_with_hwk_at_approval_tim
     with pytest.raises(approvals.ApprovalNotFound):
         approvals.redeem(db, row)  # single use
     assert approvals.pending(db, who.account_id) == []
+    assert _inbox(db, who.account_id) == ["sign_in_approval"]
     assert _actions(db, started.approval_id) == [
         "holder.approval_created",
         "holder.approval_approved",
@@ -235,6 +245,7 @@ def test_no_phone_is_asked_and_the_answer_has_the_same_shape(db: Session, who: s
     assert row.status == "pending" and row.account_id is None
     if account_id is not None:
         assert approvals.pending(db, account_id) == []
+        assert "sign_in_approval" not in _inbox(db, account_id)  # the phone is told nothing
         with pytest.raises(approvals.ApprovalNotFound):
             approvals.approve_options(db, account_id, decoy.approval_id)
     clock.shift(approvals.APPROVAL_TTL + dt.timedelta(seconds=1))

@@ -37,6 +37,7 @@ from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 from webauthn.helpers.structs import PublicKeyCredentialDescriptor, UserVerificationRequirement
 
 from eid.authority import service as authority
+from eid.authority.schemas import AccountView
 from eid.core import audit, clock
 from eid.core.audit import Actor
 from eid.core.errors import Conflict, EidError, NotFound, Unauthorized
@@ -154,12 +155,31 @@ def start(
     )
     session.add(row)
     session.flush()
+    if delivered is not None:
+        _tell_the_app(session, delivered, row.id)
     details: dict[str, Any] = {"client": client.client_id}
     if why is not None:
         details["undelivered"] = why
     target = account.id if account is not None else None
     _audit(session, target, "holder.approval_created", row.id, **details)
     return Started(approval_id=row.id, matching_code=code)
+
+
+def _tell_the_app(session: Session, account: AccountView, approval_id: uuid.UUID) -> None:
+    """A message in the app's inbox, linking the request's page: the app channel only (no job
+    is queued, no SMS or email for each sign-in), and no parameter (nothing personal)."""
+    from eid.notify.service import notify
+
+    notify(
+        session,
+        recipient_type="account",
+        recipient_id=account.id,
+        channels={"app": None},
+        language=account.language,
+        template="sign_in_approval",
+        params={},
+        key=f"sign_in_approval:{approval_id}",
+    )
 
 
 def _audit(

@@ -211,6 +211,16 @@ TEMPLATES: dict[str, Template] = {
         ),
         sms=N_("Your Level 1 e-ID registration was refused. Reason: %(reason)s."),
     ),
+    # Only in the app inbox (approval on the bound device): no job, nothing personal.
+    "sign_in_approval": Template(
+        subject=N_("A sign-in waits for your approval"),
+        body=N_(
+            "A sign-in with your e-ID waits for your approval in the eid app. See who asks, "
+            "pick the number the sign-in page shows and approve, within two minutes.\n\n"
+            "If you did not start it, deny it.\n"
+        ),
+        sms=N_("A sign-in with your e-ID waits for approval in the eid app. Not you? Deny it."),
+    ),
     "account_upgraded": Template(
         subject=N_("Your e-ID account is now Level 2"),
         body=N_(
@@ -247,6 +257,7 @@ APP_PAGES: dict[str, str | None] = {
     "level1_account_issued": "/app/activate",
     "level1_registration_rejected": "/app/register",
     "account_upgraded": "/app/sign-in",
+    "sign_in_approval": "/app/approvals",
 }
 LINK_LINE = N_("In the eid app: %(app_link)s")
 # GSM-7 carries 160 characters in one SMS; UCS-2 (Vietnamese, CJK) 67 per part: two parts.
