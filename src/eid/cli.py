@@ -293,11 +293,29 @@ def client_create(
         list[str] | None,
         typer.Option(help="where RP-initiated logout may send the holder back; repeatable"),
     ] = None,
+    profile: Annotated[
+        str,
+        typer.Option(help="basic (client secret) or fapi2 (FAPI 2.0: PAR, private_key_jwt, DPoP)"),
+    ] = "basic",
+    jwks: Annotated[
+        Path | None,
+        typer.Option(help="file with the client's public JWKS (private_key_jwt, request objects)"),
+    ] = None,
+    jwks_uri: Annotated[
+        str | None, typer.Option(help="https URL of the client's public JWKS")
+    ] = None,
 ) -> None:
-    """Register a relying party under its agreement's scopes and purpose."""
+    """Register a relying party under its agreement's scopes and purpose. With --jwks or
+    --jwks-uri it authenticates with private_key_jwt and gets no secret."""
     from eid.core.database import unit_of_work
     from eid.identity.service import create_client
 
+    key_set = None
+    if jwks is not None:
+        try:
+            key_set = json.loads(jwks.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise typer.BadParameter(f"cannot read the JWKS: {error}") from error
     with unit_of_work() as session:
         client_id, secret = create_client(
             session,
@@ -307,8 +325,14 @@ def client_create(
             purpose=purpose,
             actor=CLI_ACTOR,
             post_logout_redirect_uris=list(post_logout_redirect_uri or []),
+            profile=profile,
+            jwks=key_set,
+            jwks_uri=jwks_uri,
         )
-    _echo({"client_id": client_id, "client_secret": secret})
+    out: dict[str, object] = {"client_id": client_id, "profile": profile}
+    if secret is not None:
+        out["client_secret"] = secret
+    _echo(out)
 
 
 jobs_app = typer.Typer(help="The durable job queue and its dead letters", no_args_is_help=True)

@@ -83,6 +83,7 @@ EXPECTED_CHECKS = {
     ("notifications", "ck_notifications_channel"),
     ("notifications", "ck_notifications_recipient_type"),
     ("notifications", "ck_notifications_status"),
+    ("relying_parties", "ck_relying_parties_profile"),  # 0011: basic | fapi2
 }
 
 

@@ -302,7 +302,9 @@ def test_oidc_core_3_1_2_6_request_object_not_supported(server: str) -> None:
 
 def test_oidc_discovery_advertises_parameters_and_rfc9207_iss(server: str) -> None:
     meta = httpx.get(f"{server}/.well-known/openid-configuration").json()
-    assert meta["request_parameter_supported"] is False
+    # Request objects for clients with keys (tests/identity/test_request_objects.py); a client
+    # without keys still gets request_not_supported (above).
+    assert meta["request_parameter_supported"] is True
     assert meta["request_uri_parameter_supported"] is False
     assert meta["claims_parameter_supported"] is False
     assert meta["authorization_response_iss_parameter_supported"] is True

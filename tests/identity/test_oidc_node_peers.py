@@ -8,9 +8,7 @@ with password + passcode, consent) and checks what the library answered.
 
 The tests' issuer is plain `http://127.0.0.1:<port>`: the driver passes `allowInsecureRequests`
 to both libraries for that (tests only, see tests/peers/node/driver.mjs).
-
-Tests of what the server does not do yet are `xfail(strict=False)`: written as the library does
-it, they pass on their own when the server gains the feature."""
+"""
 
 from __future__ import annotations
 
@@ -37,7 +35,6 @@ from tests.identity.oidc_fixtures import REDIRECT, RelyingPartyFixture, holder, 
 NODE_DIR = Path(__file__).resolve().parents[1] / "peers" / "node"
 DRIVER = NODE_DIR / "driver.mjs"
 LIBS = ["openid-client", "oauth4webapi"]
-NOT_YET = "issue 11: not yet"
 
 
 def _node_missing() -> str | None:
@@ -316,7 +313,6 @@ def test_rp_initiated_logout_ends_the_session(server: str, lib: str) -> None:
         assert browser.logged_in == 2
 
 
-@pytest.mark.xfail(strict=False, reason=NOT_YET)
 @pytest.mark.parametrize("lib", LIBS)
 def test_fapi2_par_dpop_private_key_jwt(server: str, lib: str, tmp_path: Path) -> None:
     """FAPI 2.0 Security Profile as the library does it: the client registered with its public

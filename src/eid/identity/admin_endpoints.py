@@ -47,6 +47,7 @@ def register_client(
         actor=actor,
         post_logout_redirect_uris=body.post_logout_redirect_uris,
     )
+    assert secret is not None  # registered without keys: a secret client
     return ClientOut(client_id=client_id, client_secret=secret)
 
 

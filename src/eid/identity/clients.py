@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -16,8 +17,11 @@ from eid.core import audit
 from eid.core.audit import Actor
 from eid.core.crypto import hash_token, seal, unseal
 from eid.core.errors import ValidationFailed
+from eid.identity import client_keys
 from eid.identity.claims import SUPPORTED_SCOPES
 from eid.identity.models import RelyingParty
+
+PROFILES = ("basic", "fapi2")
 
 
 def _sector_aad(client_id: str) -> bytes:
@@ -33,8 +37,27 @@ def create_client(
     purpose: str,
     actor: Actor,
     post_logout_redirect_uris: list[str] | None = None,
-) -> tuple[str, str]:
-    """Register a relying party; returns (client_id, client_secret). The secret is shown once."""
+    profile: str = "basic",
+    jwks: dict[str, Any] | None = None,
+    jwks_uri: str | None = None,
+) -> tuple[str, str | None]:
+    """Register a relying party; returns (client_id, client_secret). The secret is shown once.
+
+    With keys (`jwks`, public only, or `jwks_uri`) the client authenticates with
+    private_key_jwt and has no secret (None); `profile="fapi2"` (FAPI 2.0 Security Profile:
+    PAR, private_key_jwt, DPoP) requires keys."""
+    if profile not in PROFILES:
+        raise ValidationFailed(
+            "unknown profile", code="INVALID_PROFILE", details={"supported": list(PROFILES)}
+        )
+    if jwks is not None and jwks_uri is not None:
+        raise ValidationFailed("give either jwks or jwks_uri, not both", code="INVALID_JWKS")
+    if profile == "fapi2" and jwks is None and jwks_uri is None:
+        raise ValidationFailed("a FAPI 2.0 client needs its keys", code="KEYS_REQUIRED")
+    registered_jwks = client_keys.public_jwks(jwks) if jwks is not None else None
+    if jwks_uri is not None:
+        client_keys.check_jwks_uri(jwks_uri)
+    with_keys = registered_jwks is not None or jwks_uri is not None
     unknown = sorted(set(scopes) - set(SUPPORTED_SCOPES))
     if unknown or "openid" not in scopes:
         raise ValidationFailed(
@@ -58,11 +81,15 @@ def create_client(
     client_id = f"rp_{uuid.uuid4().hex}"
     # 256 random bits: a fast hash is enough to store it (no dictionary to attack), and the
     # token endpoint stays cheap.
-    client_secret = secrets.token_urlsafe(32)
+    client_secret = None if with_keys else secrets.token_urlsafe(32)
     session.add(
         RelyingParty(
             client_id=client_id,
-            secret_hash=hash_token(client_secret),
+            secret_hash=hash_token(client_secret) if client_secret else None,
+            profile=profile,
+            jwks=registered_jwks,
+            jwks_uri=jwks_uri,
+            token_endpoint_auth_method="private_key_jwt" if with_keys else "client_secret_basic",
             name=name,
             redirect_uris=list(redirect_uris),
             post_logout_redirect_uris=list(post_logout_redirect_uris or []),
@@ -83,6 +110,8 @@ def create_client(
             "scopes": scopes,
             "redirect_uris": redirect_uris,
             "post_logout_redirect_uris": post_logout_redirect_uris or [],
+            "profile": profile,
+            "keys": "jwks_uri" if jwks_uri else ("jwks" if registered_jwks else None),
         },
     )
     return client_id, client_secret
@@ -97,6 +126,8 @@ def get_client(session: Session, client_id: str) -> RelyingParty | None:
 
 
 def check_secret(client: RelyingParty, secret: str) -> bool:
+    if client.secret_hash is None:
+        return False
     return hmac.compare_digest(client.secret_hash, hash_token(secret))
 
 

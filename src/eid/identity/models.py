@@ -116,9 +116,11 @@ class RelyingParty(TimestampMixin, Base):
     """A registered OIDC client and its written agreement (scopes and purpose)."""
 
     __tablename__ = "relying_parties"
+    __table_args__ = (CheckConstraint("profile IN ('basic', 'fapi2')", name="profile"),)
 
     client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    secret_hash: Mapped[str] = mapped_column(String(64))
+    # None for a client authenticating with private_key_jwt (it has no secret at all).
+    secret_hash: Mapped[str | None] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     redirect_uris: Mapped[list[str]] = mapped_column(ARRAY(Text))
     scopes: Mapped[list[str]] = mapped_column(ARRAY(String(40)))
@@ -129,6 +131,19 @@ class RelyingParty(TimestampMixin, Base):
     post_logout_redirect_uris: Mapped[list[str]] = mapped_column(
         ARRAY(Text), default=list, server_default="{}"
     )
+    # "basic" (client secret, plain code flow) or "fapi2" (FAPI 2.0 Security Profile: PAR,
+    # private_key_jwt, DPoP). The client's public keys, registered (`jwks`) or fetched
+    # (`jwks_uri`): for private_key_jwt assertions and signed request objects.
+    profile: Mapped[str] = mapped_column(String(16), default="basic", server_default="basic")
+    jwks: Mapped[dict[str, Any] | None] = mapped_column()
+    jwks_uri: Mapped[str | None] = mapped_column(Text)
+    token_endpoint_auth_method: Mapped[str] = mapped_column(
+        String(32), default="client_secret_basic", server_default="client_secret_basic"
+    )
+
+    @property
+    def has_keys(self) -> bool:
+        return self.jwks is not None or self.jwks_uri is not None
 
 
 class OidcSigningKey(TimestampMixin, Base):
@@ -173,6 +188,9 @@ class AuthorizationCode(TimestampMixin, Base):
     amr: Mapped[list[str]] = mapped_column(ARRAY(String(16)))
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # RFC 9449 §10: the DPoP key the code is bound to (pushed with the request): redeemed only
+    # with a proof of that key.
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64))
 
 
 class OAuthToken(TimestampMixin, Base):
@@ -193,6 +211,39 @@ class OAuthToken(TimestampMixin, Base):
     refresh_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     access_revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     refresh_revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # RFC 9449: the JWK thumbprint both tokens are bound to (`cnf.jkt`); None: bearer tokens.
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64))
+
+
+class PushedRequest(Base):
+    """RFC 9126: an authorization request pushed by an authenticated client, referenced by
+    its `request_uri` (stored hashed). It must be opened within `expires_at`; the first opening
+    gives the browser an interaction ticket (hashed here) that carries it through login and
+    consent until `interaction_expires_at`; it is spent (`used_at`) when the authorization
+    response is sent."""
+
+    __tablename__ = "oidc_pushed_requests"
+
+    uri_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]] = mapped_column()
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    ticket_hash: Mapped[str | None] = mapped_column(String(64))
+    interaction_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SpentJwtId(Base):
+    """Replay store: a `jti` of a client assertion, DPoP proof or request object is accepted
+    once (per `scope`: the client or the key) until `expires_at`, past which the JWT itself is
+    refused for its age."""
+
+    __tablename__ = "oidc_spent_jtis"
+
+    scope: Mapped[str] = mapped_column(String(200), primary_key=True)
+    jti: Mapped[str] = mapped_column(String(200), primary_key=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class Consent(TimestampMixin, Base):

@@ -46,6 +46,12 @@ class StarletteOAuth2Request(OAuth2Request):  # type: ignore[misc]
         self._form = dict(form)
         self.payload = FormPayload(query + form)
         self.holder_session: Any = None
+        # FAPI: the request came through PAR (`par.resolve`), its pushed row, the DPoP key it
+        # (or the token request) is bound to, and what the login and consent hops carry.
+        self.pushed = False
+        self.pushed_row: Any = None
+        self.dpop_jkt: str | None = None
+        self.carried: dict[str, str] | None = None
 
     @property
     def args(self) -> dict[str, str]:

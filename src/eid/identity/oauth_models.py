@@ -13,7 +13,8 @@ from eid.core import clock
 from eid.identity import clients
 from eid.identity.models import AuthorizationCode, OAuthToken, RelyingParty
 
-AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+SECRET_METHODS = ("client_secret_basic", "client_secret_post")
+AUTH_METHODS = (*SECRET_METHODS, "private_key_jwt")
 GRANT_TYPES = ("authorization_code", "refresh_token")
 
 
@@ -42,7 +43,12 @@ class Client(ClientMixin):  # type: ignore[misc]
         return clients.check_secret(self.row, client_secret)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        return method in AUTH_METHODS
+        # A client uses its registered method at every endpoint (a FAPI 2.0 client: only
+        # private_key_jwt); a secret client either form of the secret.
+        registered = self.row.token_endpoint_auth_method
+        if registered == "private_key_jwt":
+            return method == registered
+        return method in SECRET_METHODS
 
     def check_response_type(self, response_type: str) -> bool:
         return response_type == "code"

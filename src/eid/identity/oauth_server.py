@@ -31,7 +31,7 @@ from eid.core import audit, clock
 from eid.core.audit import Actor
 from eid.core.crypto import hash_token
 from eid.core.settings import get_settings
-from eid.identity import clients, keys
+from eid.identity import client_auth, clients, dpop, keys, par
 from eid.identity.claims import SUPPORTED_SCOPES
 from eid.identity.models import AuthorizationCode, HolderSession, OAuthToken
 from eid.identity.oauth_models import AUTH_METHODS, Client, Code, Principal, Token
@@ -39,6 +39,7 @@ from eid.identity.oauth_models import AUTH_METHODS, Client, Code, Principal, Tok
 ACCESS_TOKEN_TTL = 600
 REFRESH_TOKEN_TTL = dt.timedelta(days=30)
 CODE_TTL = dt.timedelta(minutes=2)
+FAPI_CODE_TTL = dt.timedelta(seconds=60)  # FAPI 2.0 §5.3.2.1: at most one minute
 
 
 def client_actor(client_id: str) -> Actor:
@@ -146,6 +147,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
                 self._refuse_request_object(error.redirect_uri)
             raise
         self._refuse_request_object(redirect_uri)
+        par.require_pushed(self.request, redirect_uri)
         # A scope outside the written agreement is refused outright, not silently trimmed.
         requested = set((self.request.payload.scope or "").split())
         if "openid" not in requested or not requested <= set(self.request.client.row.scopes):
@@ -157,8 +159,9 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
         return redirect_uri
 
     def _refuse_request_object(self, redirect_uri: str) -> None:
-        """OpenID Connect Core §6: no client here has keys to sign a request object, so
-        `request` and `request_uri` are refused (§3.1.2.6), never silently ignored."""
+        """OpenID Connect Core §6: a request object of a client with keys was already verified
+        and unpacked (`request_objects.resolve`), and a PAR request_uri (`par.resolve`); what is
+        left is refused (§3.1.2.6), never silently ignored."""
         data = self.request.payload.data
         if "request" in data:
             raise RequestNotSupportedError(
@@ -187,7 +190,9 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
                 auth_time=int(holder.created_at.timestamp()),
                 acr=holder.acr,
                 amr=list(holder.amr),
-                expires_at=clock.now() + CODE_TTL,
+                expires_at=clock.now()
+                + (FAPI_CODE_TTL if request.client.row.profile == "fapi2" else CODE_TTL),
+                dpop_jkt=request.dpop_jkt,  # RFC 9449 §10: pushed with a DPoP proof
             )
         )
 
@@ -324,7 +329,8 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
             "iss": get_settings().issuer,
         }
         if not token.refresh:  # RFC 7662 §2.2: a token type of RFC 6749 §7.1; a refresh has none
-            answer["token_type"] = "Bearer"  # noqa: S105 - a token type, not a secret
+            answer["token_type"] = dpop.TOKEN_TYPE if row.dpop_jkt else "Bearer"
+        answer.update(dpop.confirmation(row.dpop_jkt))  # RFC 9449 §6.2: cnf.jkt
         return answer
 
 
@@ -340,10 +346,13 @@ class EidAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             "default",
             BearerTokenGenerator(_access_token, _access_token, lambda *_: ACCESS_TOKEN_TTL),
         )
-        self.register_grant(CodeGrant, [S256Challenge(required=True), EidOpenIDCode(db)])
-        self.register_grant(RefreshGrant)
+        self.register_grant(
+            CodeGrant, [S256Challenge(required=True), EidOpenIDCode(db), dpop.token_binding]
+        )
+        self.register_grant(RefreshGrant, [dpop.token_binding])
         self.register_endpoint(Revocation)
         self.register_endpoint(Introspection)
+        client_auth.register(self)
 
     def query_client(self, client_id: str) -> Client | None:
         row = clients.get_client(self.db, client_id)
@@ -369,6 +378,7 @@ class EidAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
                 issued_at=int(clock.now().timestamp()),
                 expires_in=int(token["expires_in"]),
                 refresh_expires_at=clock.now() + REFRESH_TOKEN_TTL if refresh else None,
+                dpop_jkt=dpop.bind_token(token, request),
             )
         )
 

@@ -25,10 +25,21 @@ from eid.core.errors import EidError
 from eid.core.settings import get_settings
 from eid.core.web import get_db, refusal_savepoint
 from eid.i18n import SUPPORTED as LANGUAGES
-from eid.identity import clients, consents, keys, pages, service
+from eid.identity import (
+    client_auth,
+    clients,
+    consents,
+    dpop,
+    keys,
+    pages,
+    par,
+    request_objects,
+    service,
+)
 from eid.identity.claims import SUPPORTED_SCOPES, claims_for_scopes
 from eid.identity.dependencies import COOKIE
-from eid.identity.oauth_adapter import StarletteOAuth2Request, oauth_request
+from eid.identity.oauth_adapter import StarletteOAuth2Request, oauth_request, public_url
+from eid.identity.oauth_models import AUTH_METHODS
 from eid.identity.oauth_server import EidAuthorizationServer, principal
 from eid.identity.userinfo import userinfo_response
 from eid.web.security import csp, page_response
@@ -84,7 +95,18 @@ def discovery(response: Response) -> dict[str, Any]:
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": [keys.ALG],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        # FAPI 2.0 §5.3.2.1 / RFC 7523: the assertion's algorithms, at every endpoint.
+        "token_endpoint_auth_signing_alg_values_supported": client_auth.ALGORITHMS,
+        "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "revocation_endpoint_auth_signing_alg_values_supported": client_auth.ALGORITHMS,
+        "introspection_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "introspection_endpoint_auth_signing_alg_values_supported": client_auth.ALGORITHMS,
+        # RFC 9126: PAR for every client; required (per client) of FAPI 2.0 clients only.
+        "pushed_authorization_request_endpoint": f"{issuer}/oauth2/par",
+        "require_pushed_authorization_requests": False,
+        # RFC 9449 §5.1
+        "dpop_signing_alg_values_supported": dpop.ALGORITHMS,
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": SUPPORTED_SCOPES,
         "claims_supported": [
@@ -97,7 +119,10 @@ def discovery(response: Response) -> dict[str, Any]:
         "acr_values_supported": [service.ACR_LEVEL2, service.ACR_LEVEL1],
         "ui_locales_supported": list(LANGUAGES),
         "claims_parameter_supported": False,
-        "request_parameter_supported": False,
+        # RFC 9101 request objects, for clients that registered keys (others get
+        # request_not_supported); request_uri only as PAR's urn (RFC 9126).
+        "request_parameter_supported": True,
+        "request_object_signing_alg_values_supported": request_objects.ALGORITHMS,
         "request_uri_parameter_supported": False,
         "authorization_response_iss_parameter_supported": True,
     }
@@ -225,8 +250,39 @@ def _hint_matches(db: Session, hint: str | None, client: Any, account_id: Any) -
     )
 
 
-def _login_redirect(data: Mapping[str, str], *, force: bool) -> Response:
-    params = {k: v for k, v in data.items() if k in AUTHORIZE_PARAMS}
+def _carried(oreq: StarletteOAuth2Request) -> dict[str, str]:
+    """What the login redirect and the consent form carry back to this endpoint: a pushed
+    request only by its request_uri and interaction ticket (never its parameters), others
+    their parameters."""
+    data = oreq.payload.data
+    if oreq.carried is not None:
+        login_after = {LOGIN_AFTER: data[LOGIN_AFTER]} if LOGIN_AFTER in data else {}
+        return {**oreq.carried, **login_after}
+    return {k: v for k, v in data.items() if k in AUTHORIZE_PARAMS}
+
+
+# Our own fields on the way back from the login and consent pages: kept when a pushed request
+# or request object replaces the rest.
+OWN_FIELDS = (LOGIN_AFTER, "csrf", "decision")
+
+
+def _respond(
+    server: EidAuthorizationServer,
+    oreq: StarletteOAuth2Request,
+    user: Any,
+    grant: Any,
+    language: str,
+) -> Response:
+    """The authorization response (code or error) to the relying party: a pushed request is
+    spent by it."""
+    par.spend(oreq)
+    return _authlib_response(
+        server.create_authorization_response(oreq, grant_user=user, grant=grant), language
+    )
+
+
+def _login_redirect(oreq: StarletteOAuth2Request, *, force: bool) -> Response:
+    params = _carried(oreq)
     if force:
         params[LOGIN_AFTER] = str(int(clock.now().timestamp()))
     next_url = "/oauth2/authorize?" + urlencode(params)
@@ -241,12 +297,14 @@ def _authorize(
     request: Request,
 ) -> Response:
     server = EidAuthorizationServer(db)
-    data = oreq.payload.data
-    language = holder_language(request, _ui_locales(data.get("ui_locales")))
+    language = holder_language(request, _ui_locales(oreq.payload.data.get("ui_locales")))
     try:
+        par.resolve(db, oreq, OWN_FIELDS)
+        request_objects.resolve(db, oreq, OWN_FIELDS)
         grant = server.get_consent_grant(oreq, end_user=None)
     except OAuth2Error as error:
         return _error(error, language)
+    data = oreq.payload.data
     redirect_uri = grant.redirect_uri
     state = oreq.payload.state
     prompts = data.get("prompt", "").split()
@@ -267,9 +325,9 @@ def _authorize(
                 redirect_uri, state, "login_required", "the holder is not signed in", language
             )
         if needs_login:
-            return _login_redirect(data, force=holder is not None)
+            return _login_redirect(oreq, force=holder is not None)
     if holder is None:
-        return _login_redirect(data, force=False)
+        return _login_redirect(oreq, force=False)
     row, account = holder
     # Signed in, the holder's own language (chosen at enrolment) outranks the relying party's
     # hint and the browser's; a language picked on the page still outranks it.
@@ -286,9 +344,7 @@ def _authorize(
         )
     if decision is None:
         if not account.usable:
-            return _authlib_response(
-                server.create_authorization_response(oreq, grant_user=None, grant=grant), language
-            )
+            return _respond(server, oreq, None, grant, language)
         scopes = oreq.payload.scope.split()
         earlier = consents.active_consent(db, account.id, client.get_client_id())
         consented = earlier is not None and set(scopes) <= set(earlier.scopes)
@@ -305,11 +361,8 @@ def _authorize(
         # (`prompt=consent`).
         if consented and "consent" not in prompts:
             oreq.holder_session = row
-            user = principal(db, client, account.id)
-            return _authlib_response(
-                server.create_authorization_response(oreq, grant_user=user, grant=grant), language
-            )
-        hidden = {k: v for k, v in data.items() if k in AUTHORIZE_PARAMS}
+            return _respond(server, oreq, principal(db, client, account.id), grant, language)
+        hidden = _carried(oreq)
         page = pages.consent_page(
             language=language,
             client_name=client.row.name,
@@ -329,9 +382,7 @@ def _authorize(
     if user is not None:
         consents.give_consent(db, account.id, client.row, oreq.payload.scope.split())
     oreq.holder_session = row
-    return _authlib_response(
-        server.create_authorization_response(oreq, grant_user=user, grant=grant), language
-    )
+    return _respond(server, oreq, user, grant, language)
 
 
 @router.get("/oauth2/authorize", response_class=HTMLResponse, dependencies=[OIDC_LIMIT])
@@ -492,9 +543,46 @@ async def token(request: Request, db: Session = Depends(get_db, scope="function"
             status_code=400,
             headers={"Cache-Control": "no-store"},
         )
-    server = EidAuthorizationServer(db)
-    status, body, headers = await run_in_threadpool(server.create_token_response, oreq)
+    proofs = dpop.proofs_of(request.headers)
+
+    def run() -> tuple[int, Any, list[tuple[str, str]]]:
+        if proofs:  # RFC 9449 §5: bind the tokens to the proof's key
+            try:
+                oreq.dpop_jkt = dpop.verify_proof(db, proofs, "POST", _endpoint(request))
+            except dpop.InvalidDPoPProof as refused:
+                return _json_error(refused)
+        server = EidAuthorizationServer(db)
+        result: tuple[int, Any, list[tuple[str, str]]] = server.create_token_response(oreq)
+        return result
+
+    status, body, headers = await run_in_threadpool(run)
     return JSONResponse(body, status_code=status, headers=dict(headers))
+
+
+def _endpoint(request: Request) -> str:
+    """The request's URL as the client addressed it (EID_ISSUER), without the query."""
+    return public_url(request).split("?", 1)[0]
+
+
+def _json_error(error: OAuth2Error) -> tuple[int, Any, list[tuple[str, str]]]:
+    body = {"error": error.error, "error_description": error.description}
+    return int(error.status_code), body, [("Cache-Control", "no-store")]
+
+
+@router.post("/oauth2/par", status_code=201, dependencies=[OIDC_LIMIT])
+async def pushed_authorization_request(
+    request: Request, db: Session = Depends(get_db, scope="function")
+) -> Response:
+    """RFC 9126: the client pushes its authorization request (form body), authenticated as at
+    the token endpoint; 201 with a request_uri for the authorization endpoint."""
+    oreq = await oauth_request(request, form_fields_only=True)
+    proofs = dpop.proofs_of(request.headers)
+
+    def run() -> tuple[int, dict[str, Any], dict[str, str]]:
+        return par.push(EidAuthorizationServer(db), oreq, proofs)
+
+    status, body, headers = await run_in_threadpool(run)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 @router.post("/oauth2/revoke", dependencies=[OIDC_LIMIT])
@@ -527,4 +615,7 @@ async def userinfo(request: Request, db: Session = Depends(get_db, scope="functi
         token = form.get("access_token")
         if isinstance(token, str):
             authorization = f"Bearer {token}"
-    return await run_in_threadpool(userinfo_response, db, authorization)
+    proofs = dpop.proofs_of(request.headers)
+    return await run_in_threadpool(
+        userinfo_response, db, authorization, proofs, request.method, _endpoint(request)
+    )

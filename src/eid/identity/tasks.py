@@ -17,6 +17,8 @@ from eid.identity.models import (
     HolderSession,
     OAuthToken,
     PasskeyCeremony,
+    PushedRequest,
+    SpentJwtId,
 )
 
 # Kept a day past expiry: a replayed code is still recognised (and its tokens revoked) meanwhile.
@@ -29,6 +31,9 @@ def purge_expired(session: Session) -> None:
     session.execute(delete(PasskeyCeremony).where(PasskeyCeremony.expires_at < cutoff))
     session.execute(delete(AuthorizationCode).where(AuthorizationCode.expires_at < cutoff))
     session.execute(delete(HolderSession).where(HolderSession.expires_at < cutoff))
+    session.execute(delete(PushedRequest).where(PushedRequest.expires_at < cutoff))
+    # A spent jti matters only while its JWT could still be accepted (`expires_at`).
+    session.execute(delete(SpentJwtId).where(SpentJwtId.expires_at < clock.now()))
     session.execute(
         delete(OAuthToken).where(
             OAuthToken.refresh_expires_at < cutoff,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from eid.authority import service as authority
 from eid.core import audit, clock
 from eid.core.crypto import hash_token
-from eid.identity import clients, consents
+from eid.identity import clients, consents, dpop
 from eid.identity.claims import claim_values, claims_for_scopes
 from eid.identity.models import OAuthToken
 from eid.identity.oauth_server import client_actor
@@ -27,11 +27,30 @@ def _refuse(description: str) -> JSONResponse:
     )
 
 
-def userinfo_response(db: Session, authorization: str) -> Response:
+def _refuse_dpop(error: str, description: str) -> JSONResponse:
+    """RFC 9449 §7.1: the DPoP scheme's challenge."""
+    return JSONResponse(
+        {"error": error, "error_description": description},
+        status_code=401,
+        headers={"WWW-Authenticate": dpop.resource_challenge(error, description)},
+    )
+
+
+def userinfo_response(
+    db: Session,
+    authorization: str,
+    proofs: list[str] | None = None,
+    method: str = "GET",
+    uri: str = "",
+) -> Response:
     scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    scheme = scheme.lower()
+    if scheme not in ("bearer", "dpop") or not token:
         # RFC 6750 §3.1: a request without any credentials gets no error code at all.
-        return Response(status_code=401, headers={"WWW-Authenticate": 'Bearer realm="eid"'})
+        return Response(
+            status_code=401,
+            headers={"WWW-Authenticate": f'Bearer realm="eid", {dpop.resource_challenge()}'},
+        )
     row = db.execute(
         select(OAuthToken).where(OAuthToken.access_token_hash == hash_token(token))
     ).scalar_one_or_none()
@@ -41,6 +60,17 @@ def userinfo_response(db: Session, authorization: str) -> Response:
         or row.issued_at + row.expires_in < clock.now().timestamp()
     ):
         return _refuse("the access token is not valid")
+    refused = dpop.check_resource_request(
+        db,
+        scheme=scheme,
+        token=token,
+        bound_jkt=row.dpop_jkt,
+        proofs=proofs or [],
+        method=method,
+        uri=uri,
+    )
+    if refused is not None:
+        return _refuse_dpop(*refused)
     client = clients.get_client(db, row.client_id)
     account = authority.get_account(db, row.account_id)
     if client is None or not account.usable:
