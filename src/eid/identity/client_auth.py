@@ -67,6 +67,11 @@ class PrivateKeyJwt(JWTBearerClientAssertion):  # type: ignore[misc]
         return headers, claims
 
     def resolve_client_public_key(self, client: Any) -> KeySet:
+        if not client.check_endpoint_auth_method(METHOD, "token"):
+            # Before any key is looked for: a secret client has none.
+            raise InvalidClientError(
+                description=f"The client cannot authenticate with method: {METHOD}"
+            )
         try:
             return client_keys.keys_of(client.row, self._kid)
         except client_keys.KeysUnavailable as error:

@@ -126,7 +126,7 @@ def proofs_of(headers: Any) -> list[str]:
 
 
 def check_token_request(grant: Any, *_: Any) -> None:
-    """Authlib hook after the token request validated: the code or refresh token's binding
+    """Authlib hook once the token request is validated (before the response is made): the code or refresh token's binding
     must be met by this request's proof, and a FAPI 2.0 client must use DPoP at all."""
     request = grant.request
     jkt: str | None = getattr(request, "dpop_jkt", None)
@@ -144,7 +144,7 @@ def check_token_request(grant: Any, *_: Any) -> None:
 
 def token_binding(grant: Any) -> None:
     """Authlib grant extension: `register_grant(Grant, [..., token_binding])`."""
-    grant.register_hook("after_validate_token_request", check_token_request)
+    grant.register_hook("before_create_token_response", check_token_request)
 
 
 def bind_token(token: dict[str, Any], request: Any) -> str | None:
