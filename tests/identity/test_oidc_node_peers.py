@@ -360,3 +360,59 @@ def test_fapi2_par_dpop_private_key_jwt(server: str, lib: str, tmp_path: Path) -
     assert out["userinfo"]["name"] == "NGUYEN VAN A"
     assert out["bearer_use_status"] == 401
     assert out["refresh"]["rotated"]
+
+
+def _register_with_keys(jwks: Path, *profile: str) -> str:
+    created = CliRunner().invoke(
+        cli,
+        [
+            "client",
+            "create",
+            "--name",
+            "Keyed Bank",
+            "--redirect-uri",
+            REDIRECT,
+            "--scopes",
+            "openid ekyc_basic",
+            "--purpose",
+            "open a bank account (KYC)",
+            *profile,
+            "--jwks",
+            str(jwks),
+        ],
+    )
+    assert created.exit_code == 0, created.output
+    out = json.loads(created.output)
+    assert "client_secret" not in out  # private_key_jwt: no secret exists
+    client_id: str = out["client_id"]
+    return client_id
+
+
+@pytest.mark.parametrize("lib", LIBS)
+def test_rfc9101_signed_request_object_by_the_library(
+    server: str, lib: str, tmp_path: Path
+) -> None:
+    """A basic-profile client with keys: the library signs the authorization request as a
+    request object (openid-client `buildAuthorizationUrlWithJAR`, oauth4webapi
+    `issueRequestObject`), the outer URL has only client_id and request; private_key_jwt at
+    the token endpoint; bearer tokens (no DPoP)."""
+    keys = node(lib, "keys")
+    jwks = tmp_path / "rp-jwks.json"
+    jwks.write_text(json.dumps(keys["jwks"]))
+    client_id = _register_with_keys(jwks)
+    common = {
+        "issuer": server,
+        "client_id": client_id,
+        "redirect_uri": REDIRECT,
+        "scope": "openid ekyc_basic",
+        "jar": True,
+    }
+    start = node(lib, "authorize", state={"client_key": keys["client_key"]}, **common)
+    query = parse_qs(urlsplit(start["url"]).query)
+    assert set(query) == {"client_id", "request"}, query
+    with Browser(server, holder()) as browser:
+        callback = _callback(browser.open(start["url"]))
+    out = node(lib, "callback", state=start["state"], callback=callback, **common)
+    assert out["token_type"].lower() == "bearer"
+    assert out["claims"]["aud"] == client_id and out["at_hash_ok"]
+    assert out["userinfo"]["name"] == "NGUYEN VAN A"

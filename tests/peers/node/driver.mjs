@@ -4,12 +4,14 @@
 //
 //   {"lib": "openid-client"|"oauth4webapi", "step": "keys"|"authorize"|"callback"|"logout",
 //    "issuer", "client_id", "client_secret"?, "redirect_uri", "scope", "params"?: {...},
-//    "fapi"?: bool, "state"?: {... what "authorize" answered ...}, "callback"?: url,
+//    "fapi"?: bool, "jar"?: bool, "state"?: {... what "authorize" answered ...}, "callback"?: url,
 //    "max_age"?: int, "id_token"?: str}
 //
 // The Python side plays the holder's browser between "authorize" and "callback" and carries the
 // state (PKCE verifier, state, nonce, and in the FAPI flow the client's and the DPoP private
-// keys) from one step to the next. Test only: the keys travel in the clear between processes.
+// keys) from one step to the next. "jar": the client has keys (private_key_jwt) and sends its
+// authorization request as a signed request object (RFC 9101), straight to the authorization
+// endpoint, as the library builds it. Test only: the keys travel in the clear between processes.
 //
 // The issuer in the tests is plain http://127.0.0.1:<port>: both libraries refuse http unless
 // told otherwise (`allowInsecureRequests`). That option is for these tests only; a relying party
@@ -82,7 +84,7 @@ async function stepKeys() {
 
 async function oidcConfig(req, clientKey) {
   let auth;
-  if (req.fapi) {
+  if (req.fapi || req.jar) {
     const { privateKey } = await importPair(clientKey);
     auth = client.PrivateKeyJwt({ key: privateKey, kid: clientKey.privateJwk.kid });
   } else {
@@ -116,6 +118,16 @@ async function openidClientAuthorize(req) {
     nonce: state.nonce,
     ...(req.params ?? {}),
   };
+  if (req.jar) {
+    state.client_key = req.state.client_key;
+    const config = await oidcConfig(req, state.client_key);
+    const { privateKey } = await importPair(state.client_key);
+    const url = await client.buildAuthorizationUrlWithJAR(config, params, {
+      key: privateKey,
+      kid: state.client_key.privateJwk.kid,
+    });
+    return { url: url.href, state };
+  }
   if (!req.fapi) {
     const config = await oidcConfig(req);
     return { url: client.buildAuthorizationUrl(config, params).href, state };
@@ -234,7 +246,7 @@ async function authorizationServer(req) {
 }
 
 async function o4wClientAuth(req, clientKey) {
-  if (req.fapi) {
+  if (req.fapi || req.jar) {
     const { privateKey } = await importPair(clientKey);
     return oauth.PrivateKeyJwt({ key: privateKey, kid: clientKey.privateJwk.kid });
   }
@@ -260,6 +272,16 @@ async function o4wAuthorize(req) {
   });
   for (const [k, v] of Object.entries(req.params ?? {})) params.set(k, String(v));
   const url = new URL(as.authorization_endpoint);
+  if (req.jar) {
+    state.client_key = req.state.client_key;
+    const { privateKey } = await importPair(state.client_key);
+    const request = await oauth.issueRequestObject(as, { client_id: req.client_id }, params, {
+      key: privateKey,
+      kid: state.client_key.privateJwk.kid,
+    });
+    url.search = new URLSearchParams({ client_id: req.client_id, request }).toString();
+    return { url: url.href, state };
+  }
   if (!req.fapi) {
     url.search = params.toString();
     return { url: url.href, state };
