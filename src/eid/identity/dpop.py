@@ -126,8 +126,9 @@ def proofs_of(headers: Any) -> list[str]:
 
 
 def check_token_request(grant: Any, *_: Any) -> None:
-    """Authlib hook once the token request is validated (before the response is made): the code or refresh token's binding
-    must be met by this request's proof, and a FAPI 2.0 client must use DPoP at all."""
+    """Authlib hook once the token request is validated, before the response is made: the
+    code's or refresh token's binding must be met by this request's proof, and a FAPI 2.0
+    client must use DPoP at all."""
     request = grant.request
     jkt: str | None = getattr(request, "dpop_jkt", None)
     client = request.client

@@ -428,7 +428,9 @@ def _login_page(
     the relying party's redirect URI, if that URI is one the client registered."""
     query = {k: v[0] for k, v in parse_qs(urlsplit(next_url).query).items()}
     client = clients.get_client(db, query.get("client_id", ""))
-    redirect_uri = query.get("redirect_uri")
+    redirect_uri = query.get("redirect_uri") or par.pushed_redirect_uri(
+        db, query.get("client_id"), query.get("request_uri")
+    )
     if client is None or redirect_uri not in client.redirect_uris:
         redirect_uri = None
     language = holder_language(request, _ui_locales(query.get("ui_locales")))

@@ -87,7 +87,7 @@ def push(
         )
         probe.pushed = True
         grant = server.get_authorization_grant(probe)
-        grant.validate_no_multiple_request_parameter(probe)
+        grant.validate_no_multiple_request_parameter(oreq)  # the body as sent
         grant.validate_authorization_request()
     except OAuth2Error as error:
         return _json_error(error)
@@ -157,3 +157,16 @@ def require_pushed(request: Any, redirect_uri: str) -> None:
         raise InvalidRequestError(
             "this client must push its authorization requests (PAR)", redirect_uri=redirect_uri
         )
+
+
+def pushed_redirect_uri(db: Session, client_id: str | None, request_uri: str | None) -> str | None:
+    """The redirect URI inside a pushed request (for the login page's form-action policy)."""
+    if not request_uri or not request_uri.startswith(PREFIX):
+        return None
+    row = db.execute(
+        select(PushedRequest).where(PushedRequest.uri_hash == hash_token(request_uri))
+    ).scalar_one_or_none()
+    if row is None or row.client_id != client_id:
+        return None
+    uri = row.params.get("redirect_uri")
+    return uri if isinstance(uri, str) else None
