@@ -10,13 +10,14 @@ import html
 import re
 import secrets
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 from joserfc import jwt
-from joserfc.jwk import ECKey
+from joserfc.jwk import ECKey, OKPKey, RSAKey
 
 from eid.core.database import unit_of_work
 from eid.identity.clients import create_client
@@ -31,16 +32,24 @@ def new_key(kid: str | None = None) -> ECKey:
     return ECKey.generate_key("P-256", parameters={"kid": kid or secrets.token_hex(8)})
 
 
-def public_jwks(*keys: ECKey) -> dict[str, Any]:
-    return {"keys": [{**k.as_dict(private=False), "use": "sig", "alg": "ES256"} for k in keys]}
+def new_rsa_key() -> RSAKey:
+    return RSAKey.generate_key(2048, parameters={"kid": secrets.token_hex(8)})
+
+
+def _alg(key: ECKey | RSAKey) -> str:
+    return "PS256" if isinstance(key, RSAKey) else "ES256"
+
+
+def public_jwks(*keys: ECKey | RSAKey) -> dict[str, Any]:
+    return {"keys": [{**k.as_dict(private=False), "use": "sig", "alg": _alg(k)} for k in keys]}
 
 
 @dataclass
 class FapiClient:
     server: str
     client_id: str
-    key: ECKey
-    dpop_key: ECKey = field(default_factory=new_key)
+    key: ECKey | RSAKey
+    dpop_key: ECKey | OKPKey = field(default_factory=new_key)
 
     # ------------------------------------------------------------ client authentication
     def assertion(self, **override: Any) -> str:
@@ -55,7 +64,7 @@ class FapiClient:
             **override,
         }
         claims = {k: v for k, v in claims.items() if v is not None}
-        alg = "ES256"
+        alg = _alg(self.key)
         return jwt.encode({"alg": alg, "kid": self.key.kid}, claims, self.key, algorithms=[alg])
 
     def auth(self, **override: Any) -> dict[str, str]:
@@ -72,7 +81,7 @@ class FapiClient:
         path: str,
         *,
         access_token: str | None = None,
-        key: ECKey | None = None,
+        key: ECKey | OKPKey | None = None,
         header: dict[str, Any] | None = None,
         **claims: Any,
     ) -> str:
@@ -88,9 +97,12 @@ class FapiClient:
             payload["ath"] = base64.urlsafe_b64encode(digest).decode().rstrip("=")
         payload.update(claims)
         payload = {k: v for k, v in payload.items() if v is not None}
-        head = {"typ": "dpop+jwt", "alg": "ES256", "jwk": key.as_dict(private=False)}
+        alg = "EdDSA" if isinstance(key, OKPKey) else "ES256"
+        head = {"typ": "dpop+jwt", "alg": alg, "jwk": key.as_dict(private=False)}
         head.update(header or {})
-        return jwt.encode(head, payload, key, algorithms=[head["alg"]])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # joserfc: "EdDSA" has newer names (RFC 9864)
+            return jwt.encode(head, payload, key, algorithms=[head["alg"]])
 
     # ------------------------------------------------------------ the flow
     def authorization_params(self, **extra: str) -> tuple[dict[str, str], str]:
@@ -125,7 +137,7 @@ class FapiClient:
         )
 
     def redeem(
-        self, code: str, verifier: str, *, dpop: bool = True, key: ECKey | None = None
+        self, code: str, verifier: str, *, dpop: bool = True, key: ECKey | OKPKey | None = None
     ) -> httpx.Response:
         headers = {"DPoP": self.proof("POST", "/oauth2/token", key=key)} if dpop else {}
         return httpx.post(
@@ -141,7 +153,11 @@ class FapiClient:
         )
 
     def refresh(
-        self, refresh_token: str, *, dpop: bool = True, key: ECKey | None = None
+        self,
+        refresh_token: str,
+        *,
+        dpop: bool = True,
+        key: ECKey | OKPKey | None = None,
     ) -> httpx.Response:
         headers = {"DPoP": self.proof("POST", "/oauth2/token", key=key)} if dpop else {}
         return httpx.post(
@@ -162,7 +178,7 @@ def register_fapi(
     server: str,
     *,
     profile: str = "fapi2",
-    key: ECKey | None = None,
+    key: ECKey | RSAKey | None = None,
     jwks_uri: str | None = None,
     scopes: tuple[str, ...] = ("openid", "ekyc_basic"),
 ) -> FapiClient:

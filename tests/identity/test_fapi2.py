@@ -10,15 +10,18 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 import pytest
 from joserfc import jwt
-from joserfc.jwk import KeySet, OctKey
+from joserfc.jwk import KeySet, OctKey, OKPKey
 from sqlalchemy import select, update
+from typer.testing import CliRunner
 
+from eid.cli import app as cli
 from eid.core.database import unit_of_work
 from eid.core.errors import ValidationFailed
 from eid.identity import client_keys
@@ -30,6 +33,7 @@ from tests.identity.fapi_fixtures import (
     browser,
     callback_params,
     new_key,
+    new_rsa_key,
     public_jwks,
     register_fapi,
     through_login_and_consent,
@@ -693,3 +697,72 @@ def test_fapi2_code_is_single_use_and_redeemed_with_pkce(server: str) -> None:
     assert rp.redeem(code, verifier).status_code == 200
     again = rp.redeem(code, verifier)
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+
+
+# ------------------------------------------------------------------ more
+
+
+def test_rfc7523_s2_2_ps256_assertion_with_an_rsa_key(server: str) -> None:
+    rp = register_fapi(server, key=new_rsa_key())
+    params, _ = rp.authorization_params()
+    assert rp.push(params).status_code == 201
+
+
+def test_rfc9449_s5_eddsa_proof_binds_to_its_key(server: str) -> None:
+    rp = register_fapi(server)
+    rp.dpop_key = OKPKey.generate_key("Ed25519", parameters={"kid": "ed"})
+    tokens = _tokens(rp)
+    assert tokens["token_type"] == "DPoP"
+    assert _introspect(rp, tokens["access_token"])["cnf"] == {"jkt": rp.dpop_key.thumbprint()}
+    assert rp.userinfo(tokens["access_token"]).status_code == 200
+
+
+def test_rfc7523_s3_simultaneous_replays_of_one_assertion_one_wins(server: str) -> None:
+    rp = register_fapi(server)
+    auth = rp.auth()
+    params, _ = rp.authorization_params()
+    barrier = threading.Barrier(4)
+    statuses: list[int] = []
+
+    def push() -> None:
+        barrier.wait()
+        statuses.append(rp.push(params, auth=auth, dpop=False).status_code)
+
+    threads = [threading.Thread(target=push) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [201, 400, 400, 400]
+
+
+def test_rfc9449_s10_par_dpop_jkt_must_match_the_proof(server: str) -> None:
+    rp = register_fapi(server)
+    params, _ = rp.authorization_params(dpop_jkt=new_key().thumbprint())
+    response = rp.push(params)
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "invalid_dpop_proof",
+        "error_description": "dpop_jkt is not the proof's key",
+    }
+
+
+def test_fapi2_cli_registration_refuses_private_keys_and_missing_keys(tmp_path: Path) -> None:
+    key_file = tmp_path / "jwks.json"
+    key_file.write_text(json.dumps({"keys": [new_key().as_dict(private=True)]}))
+    common = [
+        *("client", "create", "--name", "Bank", "--redirect-uri", REDIRECT),
+        *("--scopes", "openid", "--purpose", "KYC", "--profile", "fapi2"),
+    ]
+    leaked = CliRunner().invoke(cli, [*common, "--jwks", str(key_file)])
+    assert leaked.exit_code != 0
+    assert isinstance(leaked.exception, ValidationFailed)
+    assert leaked.exception.code == "PRIVATE_KEY_IN_JWKS"
+    none = CliRunner().invoke(cli, common)
+    assert isinstance(none.exception, ValidationFailed)
+    assert none.exception.code == "KEYS_REQUIRED"
+    key_file.write_text(json.dumps(public_jwks(new_key())))
+    made = CliRunner().invoke(cli, [*common, "--jwks", str(key_file)])
+    assert made.exit_code == 0, made.output
+    out = json.loads(made.output)
+    assert out["profile"] == "fapi2" and "client_secret" not in out

@@ -45,6 +45,8 @@ PURGED_TABLES = (
     "jobs",
     "workers",  # a worker that stops says so; long-gone workers are pruned
     "throttle_buckets",  # rate buckets whose time has passed (core.throttle)
+    "oidc_pushed_requests",  # PAR request_uris a day past their expiry
+    "oidc_spent_jtis",  # single-use JWT ids once their JWTs are too old anyway
 )
 
 # Serialises role creation when several processes start on one embedded cluster at once.
