@@ -766,3 +766,16 @@ def test_fapi2_cli_registration_refuses_private_keys_and_missing_keys(tmp_path: 
     assert made.exit_code == 0, made.output
     out = json.loads(made.output)
     assert out["profile"] == "fapi2" and "client_secret" not in out
+
+
+def test_oidc_core_3_1_2_1_pushed_login_hint_reaches_the_login_page(server: str) -> None:
+    rp = register_fapi(server)
+    who = holder()
+    request_uri, _, _ = _pushed(rp, login_hint=who.eid_number)
+    with browser(server) as b:
+        to_login = b.get(rp.authorize_url(request_uri))
+        assert to_login.status_code == 303
+        page = b.get(to_login.headers["location"])
+    assert page.status_code == 200 and f'value="{who.eid_number}"' in page.text
+    assert "request_uri" in to_login.headers["location"]
+    assert who.eid_number not in to_login.headers["location"]  # by reference only

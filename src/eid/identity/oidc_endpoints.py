@@ -427,10 +427,10 @@ def _login_page(
     """The login page in the holder's language; its form may end (after the authorize step) at
     the relying party's redirect URI, if that URI is one the client registered."""
     query = {k: v[0] for k, v in parse_qs(urlsplit(next_url).query).items()}
+    # A pushed request travels by reference: its own parameters are read from PAR's store.
+    query = {**par.pushed_params(db, query.get("client_id"), query.get("request_uri")), **query}
     client = clients.get_client(db, query.get("client_id", ""))
-    redirect_uri = query.get("redirect_uri") or par.pushed_redirect_uri(
-        db, query.get("client_id"), query.get("request_uri")
-    )
+    redirect_uri = query.get("redirect_uri")
     if client is None or redirect_uri not in client.redirect_uris:
         redirect_uri = None
     language = holder_language(request, _ui_locales(query.get("ui_locales")))

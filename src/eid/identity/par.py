@@ -159,14 +159,14 @@ def require_pushed(request: Any, redirect_uri: str) -> None:
         )
 
 
-def pushed_redirect_uri(db: Session, client_id: str | None, request_uri: str | None) -> str | None:
-    """The redirect URI inside a pushed request (for the login page's form-action policy)."""
+def pushed_params(db: Session, client_id: str | None, request_uri: str | None) -> dict[str, str]:
+    """The parameters of a pushed request, for the login page (its `login_hint`, `ui_locales`
+    and redirect URI for the form-action policy): nothing is spent by reading them."""
     if not request_uri or not request_uri.startswith(PREFIX):
-        return None
+        return {}
     row = db.execute(
         select(PushedRequest).where(PushedRequest.uri_hash == hash_token(request_uri))
     ).scalar_one_or_none()
     if row is None or row.client_id != client_id:
-        return None
-    uri = row.params.get("redirect_uri")
-    return uri if isinstance(uri, str) else None
+        return {}
+    return {k: v for k, v in row.params.items() if isinstance(v, str)}
