@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from fastapi.testclient import TestClient
 from joserfc import jwt
-from joserfc.jwk import KeySet
+from joserfc.jwk import ECKey, KeySet
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -117,6 +117,17 @@ def test_admin_registers_a_client_over_http(api: TestClient) -> None:
     created = api.post("/api/v1/admin/clients", json=body, headers=auth)
     assert created.status_code == 201, created.text
     assert created.json()["client_id"].startswith("rp_")
+    assert created.json()["client_secret"] and created.json()["profile"] == "basic"
+    # A FAPI 2.0 client with its public keys: no secret; a private key member is refused.
+    key = ECKey.generate_key("P-256", parameters={"kid": "k1"})
+    fapi = {**body, "profile": "fapi2", "jwks": {"keys": [key.as_dict(private=False)]}}
+    made = api.post("/api/v1/admin/clients", json=fapi, headers=auth)
+    assert made.status_code == 201, made.text
+    assert made.json()["client_secret"] is None and made.json()["profile"] == "fapi2"
+    leaked = {**fapi, "jwks": {"keys": [key.as_dict(private=True)]}}
+    refused = api.post("/api/v1/admin/clients", json=leaked, headers=auth)
+    assert refused.status_code == 422
+    assert refused.json()["error"]["code"] == "PRIVATE_KEY_IN_JWKS"
     rotated = api.post("/api/v1/admin/oidc-keys/rotation", headers=auth)
     assert rotated.status_code == 201
     assert rotated.json()["kid"] in {k["kid"] for k in api.get("/oauth2/jwks").json()["keys"]}

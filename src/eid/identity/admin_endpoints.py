@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -21,11 +23,23 @@ class ClientBody(BaseModel):
     scopes: list[str]
     purpose: str
     post_logout_redirect_uris: list[str] = Field(default_factory=list)
+    profile: Literal["basic", "fapi2"] = Field(
+        default="basic", description="fapi2: FAPI 2.0 (PAR, private_key_jwt, DPoP); needs keys"
+    )
+    jwks: dict[str, Any] | None = Field(
+        default=None, description="the client's public JWKS (private_key_jwt, request objects)"
+    )
+    jwks_uri: str | None = Field(default=None, description="https URL of the client's JWKS")
 
 
 class ClientOut(BaseModel):
     client_id: str
-    client_secret: str = Field(description="shown once; only its hash is kept")
+    profile: str = "basic"
+    client_secret: str | None = Field(
+        default=None,
+        description="shown once; only its hash is kept. None for a client with keys "
+        "(it authenticates with private_key_jwt)",
+    )
 
 
 class KeyOut(BaseModel):
@@ -46,9 +60,11 @@ def register_client(
         purpose=body.purpose,
         actor=actor,
         post_logout_redirect_uris=body.post_logout_redirect_uris,
+        profile=body.profile,
+        jwks=body.jwks,
+        jwks_uri=body.jwks_uri,
     )
-    assert secret is not None  # registered without keys: a secret client
-    return ClientOut(client_id=client_id, client_secret=secret)
+    return ClientOut(client_id=client_id, profile=body.profile, client_secret=secret)
 
 
 @router.post("/oidc-keys/rotation", status_code=201)
