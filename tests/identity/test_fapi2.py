@@ -779,3 +779,15 @@ def test_oidc_core_3_1_2_1_pushed_login_hint_reaches_the_login_page(server: str)
     assert page.status_code == 200 and f'value="{who.eid_number}"' in page.text
     assert "request_uri" in to_login.headers["location"]
     assert who.eid_number not in to_login.headers["location"]  # by reference only
+
+
+def test_fapi2_s5_3_2_2_par_requires_redirect_uri(server: str) -> None:
+    rp = register_fapi(server)
+    params, _ = rp.authorization_params()
+    del params["redirect_uri"]
+    response = rp.push(params)
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "invalid_request",
+        "error_description": "redirect_uri is required",
+    }

@@ -77,6 +77,9 @@ def push(
         else:
             params = {k: v for k, v in data.items() if k not in _AUTH_FIELDS}
         params["client_id"] = client.client_id
+        if client.row.profile == "fapi2" and not params.get("redirect_uri"):
+            # FAPI 2.0 §5.3.2.2: the redirect_uri is required in a pushed request.
+            raise InvalidRequestError("redirect_uri is required")
         jkt = dpop.verify_proof(db, proofs, "POST", f"{_issuer()}/oauth2/par") if proofs else None
         asked = params.pop("dpop_jkt", None)
         if asked is not None and jkt is not None and asked != jkt:
