@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
@@ -28,6 +28,7 @@ from eid.identity import client_keys
 from eid.identity.clients import create_client
 from eid.identity.models import AuthorizationCode, PushedRequest
 from eid.identity.oauth_server import FAPI_CODE_TTL
+from eid.identity.service import ACR_LEVEL2
 from tests.identity.fapi_fixtures import (
     FapiClient,
     browser,
@@ -791,3 +792,48 @@ def test_fapi2_s5_3_2_2_par_requires_redirect_uri(server: str) -> None:
         "error": "invalid_request",
         "error_description": "redirect_uri is required",
     }
+
+
+def test_fapi2_pushed_request_approved_on_the_bound_device(server: str) -> None:
+    """A pushed (PAR) request travels by reference through "approve in the eid app" too: the
+    app shows the relying party, the holder approves, the FAPI client gets Level 2 and hwk."""
+    from tests.identity.test_device_approval_http import _CODE, APPROVALS, _app, _passkey_holder
+
+    number, token, authenticator = _passkey_holder(server)
+    rp = register_fapi(server)
+    request_uri, verifier, params = _pushed(rp)
+    with browser(server) as b:
+        to_login = b.get(rp.authorize_url(request_uri))
+        assert to_login.status_code == 303
+        next_url = parse_qs(urlsplit(to_login.headers["location"]).query)["next"][0]
+        started = b.post("/oauth2/approval", data={"eid_number": number, "next": next_url})
+        assert started.status_code == 303, started.text
+        waiting = b.get(started.headers["location"])
+        shown = _CODE.search(waiting.text)
+        assert shown, waiting.text[:500]
+        with _app(server, token) as app:
+            [pending] = app.get(APPROVALS).json()
+            assert pending["client_name"] == "FAPI Bank"
+            base = f"{APPROVALS}/{pending['id']}"
+            options = app.post(f"{base}/options").json()["public_key"]
+            decided = app.post(
+                f"{base}/decision",
+                json={
+                    "decision": "approve",
+                    "matching_code": shown[1],
+                    "credential": authenticator.get(options),
+                },
+            )
+            assert decided.status_code == 200, decided.text
+        onward = b.post(started.headers["location"] + "/continue")
+        assert onward.status_code == 303, onward.text
+        answer = callback_params(through_login_and_consent(b, holder(), onward.headers["location"]))
+    assert answer["state"] == params["state"] and answer["iss"] == server
+    tokens = rp.redeem(answer["code"], verifier)
+    assert tokens.status_code == 200, tokens.text
+    claims = jwt.decode(
+        tokens.json()["id_token"],
+        KeySet.import_key_set(httpx.get(f"{server}/oauth2/jwks").json()),
+        algorithms=["ES256"],
+    ).claims
+    assert claims["acr"] == ACR_LEVEL2 and "hwk" in claims["amr"]

@@ -27,7 +27,7 @@ from eid.core import clock, throttle
 from eid.core.errors import EidError, ValidationFailed
 from eid.core.settings import get_settings
 from eid.core.web import get_db, refusal_savepoint
-from eid.identity import approvals, clients, pages
+from eid.identity import approvals, clients, pages, par
 from eid.identity.dependencies import COOKIE, Holder, current_holder
 from eid.identity.models import DeviceApproval
 from eid.identity.oidc_endpoints import (
@@ -58,9 +58,16 @@ def _language(request: Request, authorize_url: str) -> str:
     return holder_language(request, _ui_locales(_query(authorize_url).get("ui_locales")))
 
 
+def _request_params(db: Session, authorize_url: str) -> dict[str, str]:
+    """The authorization request's parameters; a pushed one (RFC 9126) travels by reference
+    (client_id, request_uri): its parameters are read from PAR's store."""
+    query = _query(authorize_url)
+    return {**par.pushed_params(db, query.get("client_id"), query.get("request_uri")), **query}
+
+
 def _redirect_uri(db: Session, authorize_url: str) -> tuple[str | None, str | None]:
     """The relying party's redirect URI of the request (only one it registered) and state."""
-    query = _query(authorize_url)
+    query = _request_params(db, authorize_url)
     client = clients.get_client(db, query.get("client_id", ""))
     redirect_uri = query.get("redirect_uri")
     if client is None or redirect_uri not in client.redirect_uris:
@@ -121,7 +128,7 @@ async def approval_start(
                 language=_language(request, next_url), error="csrf", description=None
             )
             return HTMLResponse(page, status_code=403, headers={"Cache-Control": "no-store"})
-        query = _query(next_url)
+        query = _request_params(db, next_url)
         client = clients.get_client(db, query.get("client_id", ""))
         redirect_uri, _ = _redirect_uri(db, next_url)
         if client is None or redirect_uri is None:

@@ -7,7 +7,7 @@ secret). `oidc_authorization_codes.dpop_jkt` and `oidc_tokens.dpop_jkt`: RFC 944
 assertions, DPoP proofs and request objects.
 
 Revision ID: 0011_fapi
-Revises: 0010_oidc_logout
+Revises: 0012_device_approval (re-chained after main merged it on 0010)
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0011_fapi"
-down_revision: str | None = "0010_oidc_logout"
+down_revision: str | None = "0012_device_approval"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
