@@ -121,6 +121,9 @@ class Bank {
       process.stderr.write(`bank-ekyc: the e-ID login failed: ${code}\n`);
       return this.error(c, 400, code, message);
     }
+    // The operator's log: how the customer signed in, never who (no claims, no subject).
+    const customer = c.session.customer;
+    process.stderr.write(`bank-ekyc: e-ID login: acr=${customer.acr} token_type=${customer.tokenType}\n`);
     // A new session id once signed in (no session fixation).
     this.rotate(c);
     this.redirect(c, "/account");

@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -186,6 +187,8 @@ def test_sample_bank_opens_an_account_with_the_basic_profile(
         assert rp.redirect_uris == [f"{bank_url}/callback"]
         assert rp.post_logout_redirect_uris == [f"{bank_url}/signed-out"]
         reference = _open_an_account(page, bank_url, live, "bank-basic")
+        log = (tmp_path / "bank.log").read_text()
+        assert "token_type=bearer" in log.lower() and "NGUYEN" not in log
         assert re.fullmatch(r"EB-[0-9A-F]{8}", reference)
         _assert_bank_cookie(page, bank_url)
         _sign_out(page, bank_url, "bank-basic")
@@ -225,10 +228,21 @@ def test_sample_bank_opens_an_account_with_fapi2(live: str, page: Any, tmp_path:
     if "pushed_authorization_request_endpoint" not in discovery:
         pytest.skip("issue 11: eid does not offer FAPI 2.0 yet (no PAR endpoint in discovery)")
     csp = watch_csp(page)
+    authorize: list[str] = []
+    page.on(
+        "request",
+        lambda r: authorize.append(r.url) if r.url.startswith(f"{live}/oauth2/authorize") else None,
+    )
     with bank(live, tmp_path, "fapi2") as bank_url:
         _open_an_account(page, bank_url, live, "bank-fapi2")
         _sign_out(page, bank_url, "bank-fapi2")
         csp.assert_clean()
+    # The request was pushed (PAR): the browser carried only its reference, not its parameters.
+    query = parse_qs(urlsplit(authorize[0]).query)
+    assert set(query) == {"client_id", "request_uri"}, query
+    # The tokens were DPoP-bound (the bank logs how, never who, signed in).
+    log = (tmp_path / "bank.log").read_text()
+    assert "token_type=dpop" in log.lower() and "NGUYEN" not in log
     # Registered with the bank's public key, never a private one.
     jwks = (tmp_path / "bank-jwks.json").read_text()
     assert '"d"' not in jwks
