@@ -109,8 +109,10 @@ function register(opts, bankUrl, jwksFile) {
     fail(
       `${why}\n\nRegister the bank on the eid host (same database and settings as the running eid):\n\n` +
         `  eid ${args.map(shellQuote).join(" ")}\n\n` +
-        `then start the bank with --client-id <client_id>` +
-        (opts.profile === "basic" ? " and BANK_CLIENT_SECRET=<client_secret>." : "."),
+        "then start the bank with the client_id it prints:\n\n  " +
+        (opts.profile === "basic" ? "BANK_CLIENT_SECRET=<client_secret> " : "") +
+        `./run --eid ${shellQuote(opts.issuer.href)} --profile ${opts.profile} ` +
+        `--port ${new URL(bankUrl).port || opts.port} --public-url ${shellQuote(bankUrl)} --client-id <client_id>`,
     );
   if (!command) howTo("no eid command found (EID_CLI, eid on PATH, or the repo's .venv/bin/eid)");
   const done = spawnSync(command[0], [...command.slice(1), ...args], {
@@ -156,7 +158,8 @@ if (opts.profile === "fapi2" && !metadata.pushed_authorization_request_endpoint)
       "its discovery): run with --profile basic",
   );
 }
-const key = await ensureBankKey(opts["state-dir"]);
+// The bank's own signing key: only FAPI 2.0 clients authenticate with one.
+const key = opts.profile === "fapi2" ? await ensureBankKey(opts["state-dir"]) : null;
 const bank = await startBank({
   issuer: opts.issuer,
   insecure: opts.insecure,
@@ -167,6 +170,6 @@ const bank = await startBank({
   key,
   scope: SCOPES,
   // Registration needs the bank's address, known once it listens (--port 0).
-  registration: (bankUrl) => registration(opts, bankUrl, key.jwksFile),
+  registration: (bankUrl) => registration(opts, bankUrl, key?.jwksFile),
 });
 process.stdout.write(`bank-ekyc (${opts.profile}) against ${opts.issuer.href}: open ${bank.url}/\n`);
