@@ -18,6 +18,8 @@ const STATIC = join(dirname(fileURLToPath(import.meta.url)), "static");
 const COOKIE = "bank_session";
 const SESSION_SECONDS = 30 * 60;
 const BODY_LIMIT = 8 * 1024;
+// Every visitor gets a session: bounded, the oldest dropped first, so a flood cannot fill memory.
+const MAX_SESSIONS = 10_000;
 
 export async function startBank(settings) {
   const server = createServer();
@@ -71,8 +73,8 @@ class Bank {
         "GET /done": this.done,
         "POST /logout": this.logout,
         "GET /signed-out": this.signedOut,
-        "GET /static/bank.css": this.stylesheet,
       }[route];
+      if (route === "GET /static/bank.css") return this.stylesheet(response);
       if (!handler) return this.send(response, 404, "text/plain; charset=utf-8", "not found");
       const context = this.context(request, response, url);
       await handler.call(this, context);
@@ -95,11 +97,20 @@ class Bank {
   async login(c) {
     const form = await this.form(c);
     if (!form) return;
-    const { login, url } = await beginLogin(this.settings.rp, {
-      redirectUri: `${this.settings.url}/callback`,
-      scope: this.settings.scope,
-      language: c.lang,
-    });
+    let started;
+    try {
+      started = await beginLogin(this.settings.rp, {
+        redirectUri: `${this.settings.url}/callback`,
+        scope: this.settings.scope,
+        language: c.lang,
+      });
+    } catch (error) {
+      // eid refused the pushed request (or did not answer): the operator's log says why.
+      const { code, detail } = describeError(error);
+      process.stderr.write(`bank-ekyc: the authorization request failed: ${code} ${detail ?? ""}\n`);
+      return this.error(c, 502, code, strings(c.lang).error_generic);
+    }
+    const { login, url } = started;
     c.session.login = login;
     c.session.customer = null;
     this.redirect(c, url);
@@ -221,9 +232,9 @@ class Bank {
     this.page(c, 200, "signed-out", { title: "signed_out_title" });
   }
 
-  async stylesheet(c) {
-    c.response.setHeader("Cache-Control", "public, max-age=300");
-    this.send(c.response, 200, "text/css; charset=utf-8", readFileSync(join(STATIC, "bank.css")));
+  stylesheet(response) {
+    response.setHeader("Cache-Control", "public, max-age=300");
+    this.send(response, 200, "text/css; charset=utf-8", readFileSync(join(STATIC, "bank.css")));
   }
 
   // --------------------------------------------------------------------- plumbing
@@ -253,6 +264,7 @@ class Bank {
     this.sessions.delete(c.sid);
     c.sid = randomBytes(32).toString("base64url");
     const session = { csrf: randomBytes(32).toString("base64url"), lang: c.session?.lang };
+    if (this.sessions.size >= MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value);
     this.sessions.set(c.sid, session);
     c.session = session;
     this.setCookie(c);
