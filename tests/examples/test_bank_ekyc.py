@@ -76,7 +76,13 @@ def bank(eid: str, state_dir: Path, profile: str) -> Iterator[str]:
         lines: queue.Queue[str] = queue.Queue()
         assert process.stdout is not None
         out = process.stdout
-        threading.Thread(target=lambda: [lines.put(line) for line in out], daemon=True).start()
+
+        def read() -> None:
+            for line in out:
+                lines.put(line)
+            lines.put("")  # the bank stopped: no need to wait for the timeout
+
+        threading.Thread(target=read, daemon=True).start()
         try:
             try:
                 ready = lines.get(timeout=90)
