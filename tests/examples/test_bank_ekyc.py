@@ -124,7 +124,7 @@ def _open_an_account(page: Any, bank_url: str, eid: str, shots: str) -> str:
     page.fill("input[name=eid_number]", who.eid_number)
     page.fill("input[name=password]", PASSWORD)
     page.fill("input[name=passcode]", PASSCODE)
-    page.click("button[type=submit]")
+    page.click("form:has(input[name=eid_number]) button[type=submit]")
     page.wait_for_selector("button[name=decision][value=allow]")
     assert "Example Bank (bank-ekyc sample)" in page.inner_text("body")
     screenshot(page, f"{shots}-2-consent")
@@ -217,7 +217,7 @@ def test_sample_bank_says_so_when_the_holder_declines(live: str, page: Any, tmp_
         page.fill("input[name=eid_number]", who.eid_number)
         page.fill("input[name=password]", PASSWORD)
         page.fill("input[name=passcode]", PASSCODE)
-        page.click("button[type=submit]")
+        page.click("form:has(input[name=eid_number]) button[type=submit]")
         page.click("button[name=decision][value=deny]")
         page.wait_for_selector("#error-code")
         assert page.inner_text("#error-code") == "access_denied"
