@@ -10,8 +10,7 @@ The bank runs on `http://localhost:<port>`, eid on `http://127.0.0.1:<port>`: tw
 bank and eid are, so the bank's session cookie (SameSite=Lax) must survive eid's redirects.
 
 FAPI 2.0 (PAR + private_key_jwt + DPoP) is the bank's default profile; the basic profile
-(client_secret_basic + PKCE) is its option for an eid without FAPI 2.0. The FAPI 2.0 test skips,
-saying why, while the server's discovery lacks a pushed_authorization_request_endpoint."""
+(client_secret_basic + PKCE) is its option for a relying party that is not a bank."""
 
 from __future__ import annotations
 
@@ -124,6 +123,7 @@ def _open_an_account(page: Any, bank_url: str, eid: str, shots: str) -> str:
     page.fill("input[name=eid_number]", who.eid_number)
     page.fill("input[name=password]", PASSWORD)
     page.fill("input[name=passcode]", PASSCODE)
+    screenshot(page, f"{shots}-2-login")
     page.click("form:has(input[name=eid_number]) button[type=submit]")
     page.wait_for_selector("button[name=decision][value=allow]")
     assert "Example Bank (bank-ekyc sample)" in page.inner_text("body")
@@ -231,8 +231,8 @@ def test_sample_bank_says_so_when_the_holder_declines(live: str, page: Any, tmp_
 @needs_bank
 def test_sample_bank_opens_an_account_with_fapi2(live: str, page: Any, tmp_path: Path) -> None:
     discovery = httpx.get(f"{live}/.well-known/openid-configuration").json()
-    if "pushed_authorization_request_endpoint" not in discovery:
-        pytest.skip("issue 11: eid does not offer FAPI 2.0 yet (no PAR endpoint in discovery)")
+    assert discovery["pushed_authorization_request_endpoint"] == f"{live}/oauth2/par"
+    assert "private_key_jwt" in discovery["token_endpoint_auth_methods_supported"]
     csp = watch_csp(page)
     authorize: list[str] = []
     page.on(
