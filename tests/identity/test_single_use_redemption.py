@@ -1,0 +1,183 @@
+"""A code or a refresh token is redeemed once, even by simultaneous requests (issue 11, Speed:
+"without giving up the durable single-use redemption").
+
+Real HTTP against the live app (its own uvicorn server), each request from its own thread and
+keep-alive connection, all released together by a barrier: exactly one gets tokens, the others
+`invalid_grant`; the database holds exactly one token row bought by the code, or one new pair for
+the refresh token."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import threading
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from eid.core.audit import AuditEvent
+from eid.core.crypto import hash_token
+from eid.core.database import unit_of_work
+from eid.identity.models import AuthorizationCode, OAuthToken
+from tests.identity.factories import PASSCODE, PASSWORD
+from tests.identity.live_server import browser_authorize, query_of
+from tests.identity.oidc_fixtures import REDIRECT, RelyingPartyFixture, holder, register
+
+pytestmark = pytest.mark.usefixtures("server")
+
+
+def _code(server: str, rp: RelyingPartyFixture) -> tuple[str, str, Any]:
+    """A real code from the browser flow: (code, verifier, account id)."""
+    who = holder()
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    params = {
+        "response_type": "code",
+        "client_id": rp.client_id,
+        "redirect_uri": REDIRECT,
+        "scope": "openid",
+        "state": "s",
+        "code_challenge": challenge.rstrip(b"=").decode(),
+        "code_challenge_method": "S256",
+    }
+    response = browser_authorize(
+        server, "/oauth2/authorize?" + urlencode(params), who.eid_number, PASSWORD, PASSCODE
+    )
+    return query_of(response)["code"], verifier, who.account_id
+
+
+def _all_at_once(server: str, n: int, data: dict[str, str], auth: tuple[str, str]) -> list[Any]:
+    """`n` identical token requests, released together; their responses."""
+    barrier = threading.Barrier(n)
+    answers: list[Any] = [None] * n
+
+    def one(i: int) -> None:
+        with httpx.Client(base_url=server, timeout=60) as client:
+            client.get("/healthz")  # the connection is open before the barrier
+            barrier.wait()
+            answers[i] = client.post("/oauth2/token", auth=auth, data=data)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return answers
+
+
+def _one_winner(answers: list[Any]) -> dict[str, Any]:
+    won = [r for r in answers if r.status_code == 200]
+    lost = [r for r in answers if r.status_code != 200]
+    assert len(won) == 1, [(r.status_code, r.text[:200]) for r in answers]
+    for r in lost:
+        assert r.status_code == 400, r.text
+        assert r.json()["error"] == "invalid_grant", r.text
+    body: dict[str, Any] = won[0].json()
+    return body
+
+
+@pytest.mark.parametrize("n", [2, 8])
+def test_simultaneous_redemptions_of_one_code_give_tokens_once(server: str, n: int) -> None:
+    rp = register(["openid"])
+    code, verifier, account_id = _code(server, rp)
+    answers = _all_at_once(
+        server,
+        n,
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "code_verifier": verifier,
+            "redirect_uri": REDIRECT,
+        },
+        (rp.client_id, rp.client_secret),
+    )
+    body = _one_winner(answers)
+    assert body["id_token"] and body["refresh_token"]
+    with unit_of_work() as db:
+        bought = db.scalar(
+            select(func.count())
+            .select_from(OAuthToken)
+            .where(OAuthToken.origin_code_hash == hash_token(code))
+        )
+        used = db.scalar(
+            select(AuthorizationCode.used_at).where(AuthorizationCode.code_hash == hash_token(code))
+        )
+        replays = db.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.action == "oidc.code_replayed",
+                AuditEvent.subject_id == str(account_id),
+            )
+        )
+    assert bought == 1
+    assert used is not None
+    # Each loser is a replay of a used code (RFC 6749 §4.1.2): recorded, and what the code
+    # bought is revoked.
+    assert replays == n - 1
+
+
+@pytest.mark.parametrize("n", [2, 8])
+def test_simultaneous_refreshes_of_one_token_rotate_once(server: str, n: int) -> None:
+    rp = register(["openid"])
+    code, verifier, account_id = _code(server, rp)
+    auth = (rp.client_id, rp.client_secret)
+    first = httpx.post(
+        f"{server}/oauth2/token",
+        auth=auth,
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "code_verifier": verifier,
+            "redirect_uri": REDIRECT,
+        },
+    )
+    assert first.status_code == 200, first.text
+    refresh = first.json()["refresh_token"]
+    answers = _all_at_once(
+        server, n, {"grant_type": "refresh_token", "refresh_token": refresh}, auth
+    )
+    body = _one_winner(answers)
+    assert body["refresh_token"] != refresh
+    with unit_of_work() as db:
+        rows = db.scalar(
+            select(func.count())
+            .select_from(OAuthToken)
+            .where(OAuthToken.client_id == rp.client_id, OAuthToken.account_id == account_id)
+        )
+        new_pair = db.scalar(
+            select(func.count())
+            .select_from(OAuthToken)
+            .where(OAuthToken.refresh_token_hash == hash_token(body["refresh_token"]))
+        )
+    assert rows == 2  # the first pair and exactly one rotation of it
+    assert new_pair == 1
+    # The losers presented a rotated refresh token: the family is ended, the new pair with it.
+    again = httpx.post(
+        f"{server}/oauth2/token",
+        auth=auth,
+        data={"grant_type": "refresh_token", "refresh_token": body["refresh_token"]},
+    )
+    assert again.status_code == 400
+    assert again.json()["error"] == "invalid_grant"
+
+
+def test_a_code_is_consumed_with_its_tokens_in_one_commit(server: str) -> None:
+    """The fast path and the full grant agree: a redeemed code is used, once, durably."""
+    rp = register(["openid"])
+    code, verifier, _ = _code(server, rp)
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "code_verifier": verifier,
+        "redirect_uri": REDIRECT,
+    }
+    auth = (rp.client_id, rp.client_secret)
+    assert httpx.post(f"{server}/oauth2/token", auth=auth, data=data).status_code == 200
+    again = httpx.post(f"{server}/oauth2/token", auth=auth, data=data)
+    assert again.status_code == 400
+    assert again.json()["error"] == "invalid_grant"
