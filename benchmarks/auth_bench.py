@@ -627,7 +627,7 @@ def grant_phases(side: Side, args: argparse.Namespace, fapi_key: Any) -> None:
                 "-o",
                 args.profile,
                 "--nonblocking",
-                "--gil",
+                "--idle",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

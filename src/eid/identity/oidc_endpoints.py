@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from eid.core import clock, throttle
-from eid.core.database import unit_of_work
+from eid.core.database import get_engine, unit_of_work
 from eid.core.errors import EidError
 from eid.core.settings import get_settings
 from eid.core.web import get_db, refusal_savepoint
@@ -539,28 +539,32 @@ async def login_submit(
 
 @router.post("/oauth2/token", dependencies=[Depends(throttle.limit_in_handler(throttle.OIDC))])
 async def token(request: Request) -> Response:
-    """One thread hop: the throttle, the request's transaction (committed before the answer, as
-    `get_db` does) and the grant run together in the worker."""
+    """One thread hop: the throttle and the grant run together in the worker."""
     oreq = await oauth_request(request)
     return await run_in_threadpool(_token, oreq, throttle.client_ip(request), _endpoint(request))
 
 
 def _token(oreq: StarletteOAuth2Request, ip: str, endpoint: str) -> Response:
-    throttle.hit(throttle.OIDC, ip)
-    if not oreq.payload.data.get("grant_type"):
-        # RFC 6749 §5.2: a missing parameter is `invalid_request`, not an unsupported grant.
-        return JSONResponse(
-            {"error": "invalid_request", "error_description": "missing 'grant_type'"},
-            status_code=400,
-            headers={"Cache-Control": "no-store"},
-        )
-    with unit_of_work() as db:
-        # The code and refresh grants of a secret-authenticated client in one statement
-        # (token_grants); whatever that does not answer with tokens, the full grant decides.
+    # One connection in autocommit for the throttle's count and the hot path (token_grants): the
+    # hot path's one statement is its own transaction, committed before the answer is sent.
+    with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        throttle.hit(throttle.OIDC, ip, conn=conn)
+        if not oreq.payload.data.get("grant_type"):
+            # RFC 6749 §5.2: a missing parameter is `invalid_request`, not an unsupported grant.
+            return JSONResponse(
+                {"error": "invalid_request", "error_description": "missing 'grant_type'"},
+                status_code=400,
+                headers={"Cache-Control": "no-store"},
+            )
         single = not oreq.args and all(len(v) == 1 for v in oreq.payload.datalist.values())
-        fast = token_grants.fast_token(db, oreq.headers, oreq.form) if single else None
-        if fast is not None:
-            return JSONResponse(fast, headers=token_grants.TOKEN_HEADERS)
+        if single:
+            with Session(bind=conn) as hot:
+                fast = token_grants.fast_token(hot, oreq.headers, oreq.form)
+            if fast is not None:
+                return JSONResponse(fast, headers=token_grants.TOKEN_HEADERS)
+    # Whatever the hot path does not answer with tokens (it then wrote nothing), the full grant
+    # decides, in the request's one transaction as every endpoint has it (`get_db`).
+    with unit_of_work() as db:
         proofs = dpop.proofs_of(oreq.headers)
         if proofs:  # RFC 9449 §5: bind the tokens to the proof's key
             try:

@@ -2,10 +2,13 @@
 authenticated with its secret, each in one SQL statement.
 
 The statement authenticates the client, consumes the code (or rotates the refresh token) only if
-every check passes, and stores the new tokens, all in the request's transaction, committed before
-the answer is sent. Single use is the database's: `UPDATE ... WHERE used_at IS NULL` (or
-`NOT refresh_revoked`) takes the row lock, so of two simultaneous redemptions the second waits,
-then finds the row consumed and matches nothing.
+every check passes, and stores the new tokens: one statement on a connection in autocommit, so
+one transaction, committed (WAL flushed) before its rows come back and long before the answer is
+sent. Single use is the database's: `UPDATE ... WHERE used_at IS NULL` (or `NOT
+refresh_revoked`) takes the row lock, so of two simultaneous redemptions the second waits, then
+finds the row consumed and matches nothing (tests/identity/test_single_use_redemption.py).
+The signing key is resolved before the statement: a key problem fails the request with the code
+unspent. Per grant: one pool check-out (its ping), the throttle's upsert, this statement.
 
 Anything the hot path does not answer with tokens returns None, and the caller runs the full
 grant (`oauth_server`, Authlib) in the same transaction: every refusal (wrong code, replay with
@@ -31,6 +34,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from joserfc import jwt
+from joserfc.jwk import ECKey
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -177,6 +181,8 @@ def redeem_code(db: Session, headers: Any, form: dict[str, str]) -> dict[str, An
     if credentials is None or binds_token(headers) or not code or not _VERIFIER.match(verifier):
         return None
     client_id, secret = credentials
+    # The key first: a key that cannot be had fails the request before the code is consumed.
+    signing = keys.active_key(db)
     access, refresh, params = _new_tokens()
     row = db.execute(
         _REDEEM_CODE,
@@ -193,13 +199,13 @@ def redeem_code(db: Session, headers: Any, form: dict[str, str]) -> dict[str, An
         return None
     body = _token_body(access, refresh, row.scope)
     if "openid" in row.scope.split():
-        body["id_token"] = _id_token(db, client_id, row, access)
+        body["id_token"] = _id_token(signing, client_id, row, access)
     return body
 
 
-def _id_token(db: Session, client_id: str, row: Any, access_token: str) -> str:
+def _id_token(signing: tuple[str, ECKey], client_id: str, row: Any, access_token: str) -> str:
     """The claims `oauth_server.EidOpenIDCode` gives, in the same order, signed by the same key."""
-    kid, key = keys.active_key(db)
+    kid, key = signing
     now = int(clock.now().timestamp())
     claims: dict[str, Any] = {
         "iss": get_settings().issuer,
