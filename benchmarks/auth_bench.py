@@ -165,6 +165,9 @@ def main() -> None:
     )
     parser.add_argument("--http", default="auto", help="uvicorn --http (auto: httptools if there)")
     parser.add_argument("--loop", default="auto", help="uvicorn --loop (auto: uvloop if there)")
+    parser.add_argument(
+        "--src", type=Path, help="serve another checkout's src/ (before/after in one setup)"
+    )
     parser.add_argument("--no-peer", action="store_true", help="eid alone, no oidc-provider")
     parser.add_argument("--profile", help="py-spy's collapsed stacks of eid's code grants here")
     parser.add_argument("--no-logins", action="store_true", help="token grants only")
@@ -429,7 +432,11 @@ def run(url: str, port: int, args: argparse.Namespace) -> None:
             "--loop",
             args.loop,
         ],
-        env={**os.environ, "EID_TRUSTED_PROXIES": "127.0.0.1"},
+        env={
+            **os.environ,
+            "EID_TRUSTED_PROXIES": "127.0.0.1",
+            **({"PYTHONPATH": str(args.src)} if args.src else {}),
+        },
     )
     peer: Peer | None = None
     try:
