@@ -169,7 +169,10 @@ def main() -> None:
         "--src", type=Path, help="serve another checkout's src/ (before/after in one setup)"
     )
     parser.add_argument("--no-peer", action="store_true", help="eid alone, no oidc-provider")
-    parser.add_argument("--profile", help="py-spy's collapsed stacks of eid's code grants here")
+    parser.add_argument("--profile", help="py-spy's collapsed stacks of eid's server here")
+    parser.add_argument(
+        "--profile-grant", default="code", choices=["code", "refresh", "fapi"], help="which phase"
+    )
     parser.add_argument("--no-logins", action="store_true", help="token grants only")
     add_db_option(parser)
     args = parser.parse_args()
@@ -584,13 +587,30 @@ class Side:
         self.name, self.base, self.token_path, self.issuer = name, base, token_path, issuer
         self.auth, self.codes, self.meter, self.fapi = auth, codes, meter, fapi
         self.results: dict[str, tuple[float, float, float, int]] = {}
+        self.profile: tuple[str, str] | None = None  # (output file, phase)
 
     def timed(
         self, kind: str, n: int, concurrency: int, call: Callable[[httpx.Client, int], None]
     ) -> None:
+        profiler = None
+        if self.profile is not None and kind == self.profile[1]:
+            # py-spy samples the server during this phase (collapsed stacks, idle included:
+            # filter out the waits when reading them).
+            profiler = subprocess.Popen(
+                [
+                    *(tool("py-spy"), "record", "--pid", str(self.meter[0]), "--format", "raw"),
+                    *("-r", "250", "-o", self.profile[0], "--nonblocking", "--idle"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            time.sleep(1.0)
         with Meter(*self.meter) as meter:
             wall = load(n, concurrency, self.base, call)
         self.results[kind] = (wall, meter.server, meter.store, n)
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)
+            profiler.wait(timeout=30)
 
 
 def grant_phases(side: Side, args: argparse.Namespace, fapi_key: Any) -> None:
@@ -618,32 +638,7 @@ def grant_phases(side: Side, args: argparse.Namespace, fapi_key: Any) -> None:
         return grant
 
     load(len(warm), args.concurrency, side.base, grant_with(warm))
-    profiler = None
-    if args.profile and side.name == "eid":
-        # py-spy samples the server during the code grants (collapsed stacks, for the profile).
-        profiler = subprocess.Popen(
-            [
-                tool("py-spy"),
-                "record",
-                "--pid",
-                str(side.meter[0]),
-                "--format",
-                "raw",
-                "-r",
-                "250",
-                "-o",
-                args.profile,
-                "--nonblocking",
-                "--idle",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(1.0)
     side.timed("code", len(measured), args.concurrency, grant_with(measured))
-    if profiler is not None:
-        profiler.send_signal(signal.SIGINT)
-        profiler.wait(timeout=30)
     fresh = refresh_tokens[-len(measured) :]
 
     def refresh(client: httpx.Client, i: int) -> None:
@@ -715,6 +710,8 @@ def report(
         eid_meter,
         fapi_eid,
     )
+    if args.profile:
+        eid.profile = (args.profile, args.profile_grant)
     sides = [eid]
     if peer is not None:
         node_pid, redis_pid = peer.node.pid, peer.redis.pid
