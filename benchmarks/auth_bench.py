@@ -1,24 +1,56 @@
-"""Level-2 authentication throughput: token endpoint and full logins, against raw signing.
+"""Level-2 authentication throughput: the token endpoint beside panva's `oidc-provider`, and logins.
 
-Run: .venv/bin/python benchmarks/auth_bench.py [--grants 600] [--logins 60] [--concurrency 8]
+Run: .venv/bin/python benchmarks/auth_bench.py [--grants 600] [--warmup 200] [--logins 60]
+     [--concurrency 8] [--no-peer] [--no-logins] [--src DIR] [--http h11] [--loop asyncio]
+     [--profile FILE --profile-grant code|refresh|fapi]
 
 The real application (`create_app()`) runs in its own process under uvicorn with one worker
-(one Python process: at most one vCPU of Python work, plus PostgreSQL). The load comes from this
-process over HTTP with keep-alive clients in threads.
+(one Python process: at most one vCPU of Python work, plus PostgreSQL). Beside it, the same
+run starts the peer, panva's `oidc-provider` 9 (OpenID-certified, Node.js; pinned by
+`benchmarks/peers/oidc-provider/package-lock.json`, `npm ci` on first use) with a Redis store in
+the pattern of its example adapter, against a private `redis-server` on a free port in a temp
+folder with `appendonly yes` + `appendfsync always` (every write fsynced before it answers, as
+PostgreSQL's commit is). The load comes from this process over HTTP with keep-alive clients in
+threads, the same shape for both:
 
-- token endpoint: `authorization_code` grants with PKCE (S256) and client_secret_basic, each one
-  checking the code, the verifier, the account's status, signing an ES256 id_token, storing the
-  hashed tokens and marking the code used. Codes are pre-inserted in the database (the
-  authorize step is a browser round trip, not the token endpoint's cost).
-- refresh grants: rotation (old pair revoked, new pair stored).
-- raw signing: the same ES256 key (loaded from its table and unsealed) signing the same kind of
-  id_token in a loop in this process, same run.
-- full login: POST /api/v1/identity/sessions with e-ID number + password + passcode: two
-  Argon2id verifications (19 MiB, t=2, p=1), the lockout row, the audit event, the session.
-- device login (the app's Level 2): challenge, then password + Ed25519 signature over it (one
-  Argon2id verification); two HTTP requests per login.
+- code grant: `authorization_code` with PKCE (S256) and client_secret_basic, an ES256 id_token
+  with a pairwise `sub`, access + refresh tokens stored, the code spent. Codes are pre-minted
+  (eid: rows in its table; oidc-provider: its own `Grant` + `AuthorizationCode` models saved
+  through the adapter, in its process, before it listens): the browser's authorize step is
+  not the token endpoint's cost.
+- refresh grant: rotation (old pair revoked, new pair stored).
+- FAPI 2.0 code grant: private_key_jwt client assertion + DPoP proof (a fresh one per request,
+  ES256, made here) for a client registered with keys; skipped, with the reason, when eid's
+  discovery has no `pushed_authorization_request_endpoint`.
 
-Anchor (Keycloak's published sizing guide): 15 password logins/s and 120 token grants/s per vCPU.
+CPU from /proc/<pid>/stat (user + system, all threads) over each timed phase: "server" is the
+uvicorn or node process; "store" adds the PostgreSQL backends serving eid (their pids from
+pg_stat_activity for the bench database, less this process's own) or the redis-server. Both
+ratios (eid / oidc-provider per CPU-second) are printed: server only, and server + store.
+Measured on the 2-vCPU machine (other sessions' tests running beside it; ratios of the same run
+are what count), 600 timed grants after 200 untimed, 8 clients:
+
+                                          before (main)       after (this change)
+  eid code grant, ms CPU (server + store)  3.9-4.0 + 0.7-0.75  1.35-1.58 + 0.28-0.48
+  oidc-provider, same run                  1.15-1.18 + 0.2     1.20-1.27 + 0.22-0.25
+  ratio code grant (server / +store)       0.29-0.31 / 0.29-0.30   0.80-0.89 / 0.72-0.83
+  ratio refresh (server / +store)          0.25-0.32 / 0.27-0.32   0.81-0.91 / 0.74-0.83
+  ratio FAPI 2.0 grant                     (no FAPI on main)   0.43 / 0.44 (trial merge with fapi)
+
+("before": `--src` of main, h11 + asyncio as main installs it; three "after" runs, two "before".)
+What the change did, each measured: the code and refresh grants of a secret client in one SQL
+statement on an autocommit connection that also counted the throttle (was: two pool check-outs,
+two transactions, eight round trips, Authlib and the ORM: 3.8 -> 1.9 ms), then no BEGIN/COMMIT
+round trips (1.8 ms), then httptools + uvloop under uvicorn (1.65 -> 1.32 ms). Per grant now:
+one check-out ping, the throttle upsert, the grant statement; the rest is the ASGI stack.
+
+`--profile FILE` records py-spy's collapsed stacks of the eid server during one phase.
+
+Logins (after the grants, eid only): full login = POST /api/v1/identity/sessions with e-ID number
++ password + passcode: two Argon2id verifications (19 MiB, t=2, p=1), the lockout row, the audit
+event, the session; device login = challenge, then password + Ed25519 signature over it (one
+Argon2id); raw signing and raw Argon2id in this process for scale. Anchor (Keycloak's published
+sizing guide): 15 password logins/s and 120 token grants/s per vCPU.
 """
 
 from __future__ import annotations

@@ -181,3 +181,55 @@ def test_a_code_is_consumed_with_its_tokens_in_one_commit(server: str) -> None:
     again = httpx.post(f"{server}/oauth2/token", auth=auth, data=data)
     assert again.status_code == 400
     assert again.json()["error"] == "invalid_grant"
+
+
+def _basic(rp: RelyingPartyFixture) -> dict[str, str]:
+    pair = f"{rp.client_id}:{rp.client_secret}".encode()
+    return {"authorization": "Basic " + base64.b64encode(pair).decode()}
+
+
+def test_the_hot_path_answers_a_plain_grant_and_declines_the_rest(server: str) -> None:
+    """`token_grants` answers the plain code grant itself (a broken statement would fall back
+    to the full grant unnoticed: tests pass, the speed is gone), with the claims the full grant
+    gives; anything else it leaves untouched for the full grant."""
+    from joserfc import jwt
+    from joserfc.jwk import KeySet
+
+    from eid.identity import keys, token_grants
+
+    rp = register(["openid"])
+    code, verifier, _ = _code(server, rp)
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "code_verifier": verifier,
+        "redirect_uri": REDIRECT,
+    }
+    wrong = {**form, "code_verifier": secrets.token_urlsafe(48)}
+    with unit_of_work() as db:
+        assert token_grants.fast_token(db, _basic(rp), wrong) is None
+        assert token_grants.fast_token(db, {**_basic(rp), "dpop": "x"}, form) is None
+        unspent = db.scalar(
+            select(AuthorizationCode.used_at).where(AuthorizationCode.code_hash == hash_token(code))
+        )
+        assert unspent is None  # declining wrote nothing
+        body = token_grants.fast_token(db, _basic(rp), form)
+        assert body is not None
+        published = keys.published_jwks(db)
+    assert body["token_type"] == "Bearer"
+    assert set(body) == {
+        "token_type",
+        "access_token",
+        "expires_in",
+        "refresh_token",
+        "scope",
+        "id_token",
+    }
+    claims = jwt.decode(body["id_token"], KeySet.import_key_set(published), ["ES256"]).claims
+    assert set(claims) == {"iss", "aud", "iat", "exp", "auth_time", "acr", "amr", "at_hash", "sub"}
+    assert claims["aud"] == rp.client_id
+    refreshed = {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]}
+    with unit_of_work() as db:
+        assert token_grants.fast_token(db, _basic(rp), {**refreshed, "scope": "openid"}) is None
+        rotated = token_grants.fast_token(db, _basic(rp), refreshed)
+    assert rotated is not None and rotated["refresh_token"] != body["refresh_token"]
