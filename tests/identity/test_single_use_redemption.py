@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from eid.core.audit import AuditEvent
 from eid.core.crypto import hash_token
@@ -31,7 +31,13 @@ pytestmark = pytest.mark.usefixtures("server")
 
 
 def _code(server: str, rp: RelyingPartyFixture) -> tuple[str, str, Any]:
-    """A real code from the browser flow: (code, verifier, account id)."""
+    """A real code from the browser flow: (code, verifier, account id). The signing key is made
+    first, as a server's start makes it (`bootstrap.require_keys`): the hot path only signs
+    with a key that exists, and these tests are about the hot path."""
+    from eid.identity import keys
+
+    with unit_of_work() as db:
+        keys.active_key(db)
     who = holder()
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
@@ -233,3 +239,48 @@ def test_the_hot_path_answers_a_plain_grant_and_declines_the_rest(server: str) -
         assert token_grants.fast_token(db, _basic(rp), {**refreshed, "scope": "openid"}) is None
         rotated = token_grants.fast_token(db, _basic(rp), refreshed)
     assert rotated is not None and rotated["refresh_token"] != body["refresh_token"]
+
+
+def test_simultaneous_first_grants_on_a_fresh_database_make_one_key(
+    server: str, owner_engine: Engine
+) -> None:
+    """No signing key yet (a database nobody started a server on): the hot path declines, and
+    the full grant makes the first key under its advisory lock: six codes redeemed at once all
+    get tokens, signed by the one key."""
+    from eid.identity import keys
+    from eid.identity.models import OidcSigningKey
+
+    rp = register(["openid"])
+    codes = [_code(server, rp) for _ in range(6)]
+    with owner_engine.begin() as conn:  # the application's role may not delete keys
+        conn.execute(OidcSigningKey.__table__.delete())
+    keys.forget_active_key()
+    barrier = threading.Barrier(len(codes))
+    answers: list[Any] = [None] * len(codes)
+
+    def redeem(i: int, code: str, verifier: str) -> None:
+        with httpx.Client(base_url=server, timeout=60) as client:
+            client.get("/healthz")
+            barrier.wait()
+            answers[i] = client.post(
+                "/oauth2/token",
+                auth=(rp.client_id, rp.client_secret),
+                data={
+                    "grant_type": "authorization_code",
+                    "code": code,
+                    "code_verifier": verifier,
+                    "redirect_uri": REDIRECT,
+                },
+            )
+
+    threads = [
+        threading.Thread(target=redeem, args=(i, code, verifier))
+        for i, (code, verifier, _) in enumerate(codes)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert [r.status_code for r in answers] == [200] * len(codes), [r.text[:80] for r in answers]
+    with unit_of_work() as db:
+        assert db.scalar(select(func.count()).select_from(OidcSigningKey)) == 1

@@ -180,9 +180,12 @@ def redeem_code(db: Session, headers: Any, form: dict[str, str]) -> dict[str, An
     code, verifier = form.get("code"), form.get("code_verifier", "")
     if credentials is None or binds_token(headers) or not code or not _VERIFIER.match(verifier):
         return None
+    # The key first: a key that cannot be had fails the request before the code is spent. No
+    # key yet (a fresh database): the full grant makes it, in its transaction.
+    signing = keys.existing_active_key(db)
+    if signing is None:
+        return None
     client_id, secret = credentials
-    # The key first: a key that cannot be had fails the request before the code is consumed.
-    signing = keys.active_key(db)
     access, refresh, params = _new_tokens()
     row = db.execute(
         _REDEEM_CODE,
