@@ -284,3 +284,46 @@ def test_simultaneous_first_grants_on_a_fresh_database_make_one_key(
     assert [r.status_code for r in answers] == [200] * len(codes), [r.text[:80] for r in answers]
     with unit_of_work() as db:
         assert db.scalar(select(func.count()).select_from(OidcSigningKey)) == 1
+
+
+def test_the_hot_path_never_spends_a_dpop_bound_code_or_refresh_token(server: str) -> None:
+    """RFC 9449 §10: a code pushed with a DPoP key, and tokens bound to one, are spent only with a
+    proof of that key: the hot path (no proof) declines them and writes nothing; the full grant
+    then refuses them (`invalid_grant`)."""
+    from sqlalchemy import update
+
+    from eid.identity import token_grants
+
+    rp = register(["openid"])
+    code, verifier, _ = _code(server, rp)
+    with unit_of_work() as db:
+        db.execute(
+            update(AuthorizationCode)
+            .where(AuthorizationCode.code_hash == hash_token(code))
+            .values(dpop_jkt="k" * 43)
+        )
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "code_verifier": verifier,
+        "redirect_uri": REDIRECT,
+    }
+    with unit_of_work() as db:
+        assert token_grants.fast_token(db, _basic(rp), form) is None
+    answer = httpx.post(f"{server}/oauth2/token", auth=(rp.client_id, rp.client_secret), data=form)
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant", answer.text
+
+    other, other_verifier, _ = _code(server, rp)
+    body = httpx.post(
+        f"{server}/oauth2/token",
+        auth=(rp.client_id, rp.client_secret),
+        data={**form, "code": other, "code_verifier": other_verifier},
+    ).json()
+    with unit_of_work() as db:
+        db.execute(
+            update(OAuthToken)
+            .where(OAuthToken.refresh_token_hash == hash_token(body["refresh_token"]))
+            .values(dpop_jkt="k" * 43)
+        )
+        refreshed = {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]}
+        assert token_grants.fast_token(db, _basic(rp), refreshed) is None

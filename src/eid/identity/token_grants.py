@@ -16,12 +16,13 @@ its revocation and audit event, expired, PKCE, unusable account, unknown client)
 implementation, its error code and its audit. Nothing was written by a statement that matched
 nothing, so the full grant sees the database as it was.
 
-Hook points (FAPI 2.0, helper `fapi`):
+Where FAPI 2.0 (`client_auth`, `dpop`, `par`) meets it:
 - client authentication: `secret_credentials` returns the (client_id, secret) of
   client_secret_basic / client_secret_post, None for anything else (private_key_jwt): those go
-  the full way. A client that must not use a secret is excluded in the statements' `rp` part.
+  the full way. The statements' `rp` part admits only a basic-profile client with a secret.
 - token binding: a request with a `DPoP` header goes the full way (`binds_token`), where the
-  proof is checked and the token bound.
+  proof is checked and the tokens bound; a code or refresh token bound to a DPoP key
+  (`dpop_jkt`) is never spent by the statements, whatever the request.
 """
 
 from __future__ import annotations
@@ -48,19 +49,22 @@ TOKEN_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 # RFC 7636 §4.1: what Authlib also accepts as a code_verifier.
 _VERIFIER = re.compile(r"^[a-zA-Z0-9\-._~]{43,128}$")
 
-# The `rp` part of both statements is the client authentication: an active client whose secret
-# hashes to the stored one. A profile that must not use a secret (FAPI 2.0: private_key_jwt) adds
-# its condition there, in both statements.
+# The `rp` part of both statements is the client authentication: an active basic-profile client
+# whose secret hashes to the stored one (a client with keys has no secret; a FAPI 2.0 client must
+# use DPoP). A code or refresh token bound to a DPoP key (`dpop_jkt`) is never spent here: only
+# the full grant checks the proof.
 _REDEEM_CODE = text(
     """
 WITH rp AS (
     SELECT client_id, sector_secret FROM relying_parties
     WHERE client_id = :client_id AND active AND secret_hash = :secret_hash
+      AND profile = 'basic' AND token_endpoint_auth_method <> 'private_key_jwt'
 ),
 code AS (
     UPDATE oidc_authorization_codes c SET used_at = :now
     FROM rp, accounts a
     WHERE c.code_hash = :code_hash AND c.client_id = rp.client_id AND c.used_at IS NULL
+      AND c.dpop_jkt IS NULL
       AND c.expires_at >= :now
       AND c.code_challenge_method = 'S256' AND c.code_challenge = :challenge
       AND (c.redirect_uri = '' OR c.redirect_uri = :redirect_uri)
@@ -87,12 +91,13 @@ _ROTATE_REFRESH = text(
 WITH rp AS (
     SELECT client_id FROM relying_parties
     WHERE client_id = :client_id AND active AND secret_hash = :secret_hash
+      AND profile = 'basic' AND token_endpoint_auth_method <> 'private_key_jwt'
 ),
 old AS (
     UPDATE oidc_tokens t SET refresh_revoked = true, access_revoked = true
     FROM rp, accounts a
     WHERE t.refresh_token_hash = :old_hash AND t.client_id = rp.client_id
-      AND NOT t.refresh_revoked AND t.refresh_expires_at >= :now
+      AND NOT t.refresh_revoked AND t.refresh_expires_at >= :now AND t.dpop_jkt IS NULL
       AND a.id = t.account_id
       AND a.status = 'active' AND coalesce(cardinality(a.lock_grounds), 0) = 0
     RETURNING t.account_id, t.scope, t.acr, t.origin_code_hash
