@@ -35,11 +35,11 @@ are what count), 600 timed grants after 200 untimed, 8 clients:
   oidc-provider, same runs                 1.15-1.18 + 0.2      1.15-1.55 + 0.22-0.28
   ratio code grant (server / +store)       0.29-0.31 / 0.29-0.30   0.80-1.07 / 0.72-0.99
   ratio refresh (server / +store)          0.25-0.32 / 0.27-0.32   0.75-0.93 / 0.70-0.85
-  ratio FAPI 2.0 grant (server / +store)   (no FAPI on main)    0.43-0.51 / 0.44-0.50
+  ratio FAPI 2.0 grant (server / +store)   (no FAPI then)       0.41-0.51 / 0.42-0.50
 
 ("before": two runs with `--src` of main, h11 + asyncio as main installs them; "after": six runs
-of this branch, and two of it merged with the `fapi` branch for the FAPI line, whose grant goes
-the full Authlib way: private_key_jwt and DPoP checks, their jti stores, ORM.)
+and three with FAPI 2.0 (the `fapi` work), whose grant goes the full Authlib way:
+private_key_jwt and DPoP checks, their jti stores, the ORM.)
 What the change did, each step measured: the code and refresh grants of a secret client in one
 SQL statement on an autocommit connection that also counts the throttle (was: two pool
 check-outs, two transactions, eight round trips, Authlib and the ORM: 3.8 -> 1.9 ms), then no
