@@ -37,7 +37,7 @@ from functools import lru_cache
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import DateTime, String, text
+from sqlalchemy import Connection, DateTime, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -140,17 +140,26 @@ def _take(conn: Any, key: str, limit: Limit, now: dt.datetime) -> int:
     return max(1, int(wait.total_seconds() + 0.999))
 
 
-def hit(policy: Policy, ip: str, key: str | None = None) -> None:
+def hit(policy: Policy, ip: str, key: str | None = None, *, conn: Connection | None = None) -> None:
     """Count one request; raise `TooManyRequests` when the IP or the key is over its limit.
 
-    The IP is counted first; a request the IP limit refuses does not use up the key's budget."""
+    The IP is counted first; a request the IP limit refuses does not use up the key's budget.
+    `conn`: a connection in autocommit (the token endpoint's own, before its work), each upsert
+    then commits by itself; otherwise a short transaction of its own."""
     now = clock.now()
-    with get_engine().begin() as conn:
-        wait = _take(conn, _bucket_key(policy, "ip", ip), policy.per_ip, now)
-        if not wait and key is not None and policy.per_key is not None:
-            wait = _take(conn, _bucket_key(policy, "key", key.strip()), policy.per_key, now)
-        if secrets.randbelow(_PRUNE_ONE_IN) == 0:
-            conn.execute(text("DELETE FROM throttle_buckets WHERE tat < :now"), {"now": now})
+    if conn is not None:
+        _hit(conn, policy, ip, key, now)
+        return
+    with get_engine().begin() as own:
+        _hit(own, policy, ip, key, now)
+
+
+def _hit(conn: Connection, policy: Policy, ip: str, key: str | None, now: dt.datetime) -> None:
+    wait = _take(conn, _bucket_key(policy, "ip", ip), policy.per_ip, now)
+    if not wait and key is not None and policy.per_key is not None:
+        wait = _take(conn, _bucket_key(policy, "key", key.strip()), policy.per_key, now)
+    if secrets.randbelow(_PRUNE_ONE_IN) == 0:
+        conn.execute(text("DELETE FROM throttle_buckets WHERE tat < :now"), {"now": now})
     if wait:
         raise TooManyRequests(wait)
 
@@ -188,6 +197,19 @@ def limit(
         await run_in_threadpool(hit, policy, client_ip(request), key)
 
     dependency.__name__ = f"throttle_{policy.name.replace('-', '_')}"
+    dependency.throttle_policy = policy  # type: ignore[attr-defined]  # found by the route test
+    return dependency
+
+
+def limit_in_handler(policy: Policy) -> Callable[[Request], Awaitable[None]]:
+    """The mark of a route that counts `policy` itself: its handler calls
+    `hit(policy, client_ip(request))` first thing in the worker thread that does its work (the
+    token endpoint: one thread hop per request instead of two). The dependency does nothing."""
+
+    async def dependency(request: Request) -> None:
+        return None
+
+    dependency.__name__ = f"throttle_{policy.name.replace('-', '_')}_in_handler"
     dependency.throttle_policy = policy  # type: ignore[attr-defined]  # found by the route test
     return dependency
 

@@ -136,9 +136,14 @@ _sector_cache: dict[str, bytes] = {}
 
 def pairwise_subject(client: RelyingParty, account_id: uuid.UUID) -> str:
     """OIDC pairwise `sub`: two relying parties cannot link the same holder by subject."""
-    secret = _sector_cache.get(client.client_id)
+    return pairwise_subject_sealed(client.client_id, client.sector_secret, account_id)
+
+
+def pairwise_subject_sealed(client_id: str, sealed: bytes, account_id: uuid.UUID) -> str:
+    """`pairwise_subject` from the client's id and its sealed sector secret (a row's columns)."""
+    secret = _sector_cache.get(client_id)
     if secret is None:
-        secret = unseal(client.sector_secret, aad=_sector_aad(client.client_id))
-        _sector_cache[client.client_id] = secret
+        secret = unseal(sealed, aad=_sector_aad(client_id))
+        _sector_cache[client_id] = secret
     digest = hmac.new(secret, account_id.bytes, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")

@@ -169,6 +169,20 @@ def activate_next(session: Session, *, actor: Actor) -> OidcSigningKey:
 
 def active_key(session: Session) -> tuple[str, ECKey]:
     """The key that signs now: the newest whose `signs_from` has come (a next key waits)."""
+    found = existing_active_key(session)
+    if found is not None:
+        return found
+    ensure_signing_key(session)
+    found = existing_active_key(session)
+    if found is None:
+        raise _missing()
+    return found
+
+
+def existing_active_key(session: Session) -> tuple[str, ECKey] | None:
+    """`active_key` without making the first key (None when there is none): for a caller not in
+    a transaction (autocommit), where the advisory lock that serialises the making would not
+    hold."""
     global _active
     now = time.monotonic()
     if (
@@ -180,10 +194,7 @@ def active_key(session: Session) -> tuple[str, ECKey]:
         return _active[1], _private_cache[_active[1]]
     row = _signing_row(session)
     if row is None:
-        ensure_signing_key(session)
-        row = _signing_row(session)
-        if row is None:
-            raise _missing()
+        return None
     cached = _private_cache.get(row.kid)
     if cached is None:
         data = json.loads(unseal(row.private_jwk, aad=_aad(row.kid)))

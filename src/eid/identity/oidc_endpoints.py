@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from eid.core import clock, throttle
+from eid.core.database import get_engine, unit_of_work
 from eid.core.errors import EidError
 from eid.core.settings import get_settings
 from eid.core.web import get_db, refusal_savepoint
@@ -35,6 +36,7 @@ from eid.identity import (
     par,
     request_objects,
     service,
+    token_grants,
 )
 from eid.identity.claims import SUPPORTED_SCOPES, claims_for_scopes
 from eid.identity.dependencies import COOKIE
@@ -535,29 +537,43 @@ async def login_submit(
     return await run_in_threadpool(run)
 
 
-@router.post("/oauth2/token", dependencies=[OIDC_LIMIT])
-async def token(request: Request, db: Session = Depends(get_db, scope="function")) -> Response:
+@router.post("/oauth2/token", dependencies=[Depends(throttle.limit_in_handler(throttle.OIDC))])
+async def token(request: Request) -> Response:
+    """One thread hop: the throttle and the grant run together in the worker."""
     oreq = await oauth_request(request)
-    if not oreq.payload.data.get("grant_type"):
-        # RFC 6749 §5.2: a missing parameter is `invalid_request`, not an unsupported grant.
-        return JSONResponse(
-            {"error": "invalid_request", "error_description": "missing 'grant_type'"},
-            status_code=400,
-            headers={"Cache-Control": "no-store"},
-        )
-    proofs = dpop.proofs_of(request.headers)
+    return await run_in_threadpool(_token, oreq, throttle.client_ip(request), _endpoint(request))
 
-    def run() -> tuple[int, Any, list[tuple[str, str]]]:
+
+def _token(oreq: StarletteOAuth2Request, ip: str, endpoint: str) -> Response:
+    # One connection in autocommit for the throttle's count and the hot path (token_grants): the
+    # hot path's one statement is its own transaction, committed before the answer is sent.
+    with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        throttle.hit(throttle.OIDC, ip, conn=conn)
+        if not oreq.payload.data.get("grant_type"):
+            # RFC 6749 §5.2: a missing parameter is `invalid_request`, not an unsupported grant.
+            return JSONResponse(
+                {"error": "invalid_request", "error_description": "missing 'grant_type'"},
+                status_code=400,
+                headers={"Cache-Control": "no-store"},
+            )
+        single = not oreq.args and all(len(v) == 1 for v in oreq.payload.datalist.values())
+        if single:
+            with Session(bind=conn) as hot:
+                fast = token_grants.fast_token(hot, oreq.headers, oreq.form)
+            if fast is not None:
+                return JSONResponse(fast, headers=token_grants.TOKEN_HEADERS)
+    # Whatever the hot path does not answer with tokens (it then wrote nothing), the full grant
+    # decides, in the request's one transaction as every endpoint has it (`get_db`).
+    with unit_of_work() as db:
+        proofs = dpop.proofs_of(oreq.headers)
         if proofs:  # RFC 9449 §5: bind the tokens to the proof's key
             try:
-                oreq.dpop_jkt = dpop.verify_proof(db, proofs, "POST", _endpoint(request))
+                oreq.dpop_jkt = dpop.verify_proof(db, proofs, "POST", endpoint)
             except dpop.InvalidDPoPProof as refused:
-                return _json_error(refused)
+                status, body, headers = _json_error(refused)
+                return JSONResponse(body, status_code=status, headers=dict(headers))
         server = EidAuthorizationServer(db)
-        result: tuple[int, Any, list[tuple[str, str]]] = server.create_token_response(oreq)
-        return result
-
-    status, body, headers = await run_in_threadpool(run)
+        status, body, headers = server.create_token_response(oreq)
     return JSONResponse(body, status_code=status, headers=dict(headers))
 
 
