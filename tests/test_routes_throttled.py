@@ -21,6 +21,10 @@ UNLIMITED = {
     ("GET", "/oauth2/login"),  # the empty form; its POST is limited
     ("GET", "/api/v1/wallet/issuer/jwks"),
     ("GET", "/api/v1/wallet/status/{name}"),  # status lists, polled by every verifier
+    ("GET", "/api/v1/wallet/issuer/root.pem"),  # the card's root certificate, pinned by verifiers
+    ("GET", "/credentials/types/residence-card/v1"),  # the card's type metadata (`vct`)
+    ("GET", "/.well-known/jwt-vc-issuer"),
+    ("GET", "/.well-known/jwt-vc-issuer/{issuer_path:path}"),
     ("GET", "/console"),  # pages that call the officer API with the officer's token
     ("GET", "/dashboard"),
     ("GET", "/reviews"),

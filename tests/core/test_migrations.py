@@ -69,6 +69,7 @@ EXPECTED_PARTIAL_INDEXES = {
     ("holder_devices", "uq_holder_devices_one_bound"),  # one bound device at a time
     ("oidc_signing_keys", "uq_oidc_signing_keys_one_current"),  # one key without a successor
     ("notifications", "ix_notifications_secret_pending"),  # codes still in clear in an inbox
+    ("wallet_issuer_certs", "uq_wallet_issuer_certs_one_current"),  # one chain, made once
 }
 EXPECTED_CHECKS = {
     ("applications", "ck_applications_channel"),

@@ -1,13 +1,16 @@
-"""The e-residence card: issued as an SD-JWT VC, read by the reference `sd-jwt` library with only
-the disclosed claims visible, suspended in the status list by a lock, and refused by our verifier
-for every forgery the reference library lets through."""
+"""The e-residence card: issued as an SD-JWT VC (ES256, x5c to the eid root), read by the
+reference `sd-jwt` library with only the disclosed claims visible, suspended in the status list by
+a lock, and refused by our verifier for every forgery the reference library lets through."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from joserfc import jwt
 from joserfc.jwk import ECKey, OKPKey
 from jwcrypto.jwk import JWK
@@ -16,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from eid.authority import service as authority
 from eid.core import clock
-from eid.wallet import keys, sdjwt, status
+from eid.wallet import certs, keys, metadata, sdjwt, status
 from eid.wallet.service import issue_residence_card
 from eid.wallet.verification import local_status
 from eid.wallet.verifier import PresentationRefused, verify_presentation
@@ -40,6 +43,7 @@ def _ours(db: Session, presentation: str, *, nonce: str = NONCE) -> dict[str, ob
     card = verify_presentation(
         presentation,
         issuer_key=keys.issuer_key(),
+        root=certs.root_certificate(db),
         audience=AUD,
         nonce=nonce,
         status_lookup=local_status(db),
@@ -53,8 +57,21 @@ def _refusal(db: Session, presentation: str) -> str:
     return err.value.code
 
 
-def _issuer_jwk(_iss: str, _header: dict[str, object]) -> JWK:
-    return JWK.from_json(json.dumps(keys.issuer_public_jwk()))
+def _issuer_jwk(_iss: str, header: dict[str, object]) -> JWK:
+    """The reference library's key callback: the x5c leaf (the chain is ours to check)."""
+    assert isinstance(header["x5c"], list)
+    return JWK.from_pem(
+        x509.load_der_x509_certificate(base64.b64decode(header["x5c"][0]))
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+
+
+ES256 = sdjwt.jws_registry(["ES256"])
+
+
+def _ds_key(db: Session) -> ECKey:
+    return certs.signer(db).jwk()
 
 
 def test_reference_library_sees_only_disclosed_claims(db: Session) -> None:
@@ -69,7 +86,7 @@ def test_reference_library_sees_only_disclosed_claims(db: Session) -> None:
     assert claims["residence_card_expiry"] == "2030-12-31"
     for hidden in ("passport_number", "birthdate", "eid_number", "residence_card_number"):
         assert hidden not in claims
-    assert claims["vct"] == "urn:eid:vn:residence_card:1"
+    assert claims["vct"] == metadata.vct()
     assert claims["cnf"]["jwk"]["x"] == holder.device_key.as_dict()["x"]
     ours = _ours(db, presentation)
     assert {k: ours[k] for k in LANDLORD_VIEW} == {k: claims[k] for k in LANDLORD_VIEW}
@@ -80,12 +97,15 @@ def test_lock_suspends_the_credential_in_the_status_list(db: Session) -> None:
     holder = _holder(db)
     card = issue_residence_card(db, holder.account_id)
     index = jwt.decode(
-        sdjwt.split(card.credential)[0], keys.issuer_key(), algorithms=["EdDSA"]
+        sdjwt.split(card.credential)[0], _ds_key(db), algorithms=["ES256"], registry=ES256
     ).claims["status"]["status_list"]["idx"]
 
     def published() -> int:
         token = jwt.decode(
-            status.status_list_jwt(db, status.CURRENT_LIST), keys.issuer_key(), algorithms=["EdDSA"]
+            status.status_list_jwt(db, status.CURRENT_LIST),
+            _ds_key(db),
+            algorithms=["ES256"],
+            registry=ES256,
         )
         assert token.header["typ"] == "statuslist+jwt"
         lst = token.claims["status_list"]

@@ -52,7 +52,8 @@ def test_issue_verify_and_qr(api: TestClient) -> None:
     assert qr.headers["content-type"] == "image/png" and qr.content.startswith(b"\x89PNG")
     status_jwt = api.get("/api/v1/wallet/status/1")
     assert status_jwt.headers["content-type"].startswith("application/statuslist+jwt")
-    assert api.get("/api/v1/wallet/issuer/jwks").json()["keys"][0]["crv"] == "Ed25519"
+    published = api.get("/api/v1/wallet/issuer/jwks").json()["keys"]
+    assert [(k["alg"], k["crv"]) for k in published] == [("ES256", "P-256"), ("EdDSA", "Ed25519")]
 
 
 def test_passcode_session_cannot_receive_the_card(api: TestClient) -> None:

@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from eid.core import throttle
-from eid.core.errors import Forbidden
+from eid.core.errors import Forbidden, NotFound
 from eid.core.web import get_db
 from eid.identity import service as identity
 from eid.identity.dependencies import Holder, current_holder
-from eid.wallet import keys, qr, service, status, verification
+from eid.wallet import certs, keys, metadata, qr, service, status, verification
 from eid.wallet.schemas import (
     CredentialOut,
     NonceBody,
@@ -25,13 +25,49 @@ from eid.wallet.schemas import (
 
 router = APIRouter(prefix="/api/v1/wallet", tags=["wallet"])
 me = APIRouter(prefix="/api/v1/me", tags=["holder"])
-routers = [me]
+# Documents at the issuer's own paths: the SD-JWT VC type metadata (`vct`) and the JWT VC issuer
+# metadata, public and cached.
+public = APIRouter(tags=["wallet"])
+routers = [me, public]
 DB = Depends(get_db, scope="function")
+PUBLIC_CACHE = {"Cache-Control": f"public, max-age={metadata.METADATA_MAX_AGE}"}
 
 
 @router.get("/issuer/jwks")
-def issuer_jwks() -> dict[str, Any]:
-    return {"keys": [keys.issuer_public_jwk()]}
+def issuer_jwks(db: Session = DB) -> dict[str, Any]:
+    """The ES256 issuing keys (each with its `x5c`), then the EdDSA key of the first cards."""
+    return {"keys": [*certs.public_jwks(db), keys.issuer_public_jwk()]}
+
+
+@router.get(
+    "/issuer/root.pem",
+    response_class=Response,
+    responses={200: {"content": {"application/x-pem-file": {}}}},
+)
+def issuer_root(db: Session = DB) -> Response:
+    """The eid Root CA certificate: what a verifier pins for the card's `x5c` and mdoc chain."""
+    return Response(certs.root_pem(db), media_type="application/x-pem-file", headers=PUBLIC_CACHE)
+
+
+@public.get(
+    metadata.TYPE_PATH,
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}}}},
+)
+def type_metadata() -> Response:
+    """SD-JWT VC type metadata of the card (the bytes `vct#integrity` hashes)."""
+    return Response(
+        metadata.type_metadata_bytes(), media_type="application/json", headers=PUBLIC_CACHE
+    )
+
+
+@public.get("/.well-known/jwt-vc-issuer")
+@public.get("/.well-known/jwt-vc-issuer/{issuer_path:path}")
+def jwt_vc_issuer(request: Request, db: Session = DB) -> Response:
+    """JWT VC issuer metadata: at `/.well-known/jwt-vc-issuer` + the issuer URL's path."""
+    if request.url.path.rstrip("/") != metadata.jwt_vc_issuer_path():
+        raise NotFound("no such issuer here", code="ISSUER_NOT_FOUND")
+    return JSONResponse(metadata.jwt_vc_issuer(db), headers=PUBLIC_CACHE)
 
 
 @router.post("/credentials", status_code=201)

@@ -5,7 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import DateTime, Integer, SmallInteger, String, UniqueConstraint
+from sqlalchemy import (
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -21,7 +30,12 @@ class IssuedCredential(TimestampMixin, Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     account_id: Mapped[uuid.UUID] = mapped_column(index=True)
-    device_id: Mapped[uuid.UUID] = mapped_column()
+    # The device bound when it was issued: a later rebinding revokes it. None when the account had
+    # none (a wallet's own key, through OpenID4VCI): then only the account's state counts.
+    device_id: Mapped[uuid.UUID | None] = mapped_column()
+    # dc+sd-jwt (ES256, x5c), mso_mdoc, or eddsa+sd-jwt (the first EdDSA cards, before issue 12).
+    format: Mapped[str] = mapped_column(String(16), default="dc+sd-jwt")
+    holder_jkt: Mapped[str | None] = mapped_column(String(64))  # RFC 7638 thumbprint of cnf key
     status_list: Mapped[str] = mapped_column(String(16), index=True)
     status_index: Mapped[int] = mapped_column(Integer)
     # Set when the credential itself is revoked (re-issued, device replaced); a lock of the
@@ -53,3 +67,29 @@ class CardLink(TimestampMixin, Base):
     account_id: Mapped[uuid.UUID] = mapped_column(index=True)
     claims: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class IssuerCertificate(TimestampMixin, Base):
+    """The issuing chain: the eid Root CA (`role` root) and the issuing certificates it signs
+    (`role` ds: SD-JWT VC `x5c` leaf and mdoc Document Signer). The private key is sealed; the
+    newest of each role alone has no `retired_at` (partial unique index), so two processes
+    starting at once make one chain."""
+
+    __tablename__ = "wallet_issuer_certs"
+    __table_args__ = (
+        Index(
+            "uq_wallet_issuer_certs_one_current",
+            "role",
+            unique=True,
+            postgresql_where=text("retired_at IS NULL"),
+        ),
+    )
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(8))
+    serial: Mapped[str] = mapped_column(String(40))
+    cert_der: Mapped[bytes] = mapped_column(LargeBinary)
+    private_key: Mapped[bytes] = mapped_column(LargeBinary)  # sealed PKCS#8
+    not_before: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    not_after: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    retired_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -14,12 +14,21 @@ from typing import Any
 
 from joserfc import jws
 from joserfc.jwk import ECKey, OKPKey
+from joserfc.jws import JWSRegistry
 
 SD_ALG = "sha-256"
 ISSUER_TYP = "dc+sd-jwt"
 ACCEPTED_TYPS = ("dc+sd-jwt", "vc+sd-jwt")
 KB_TYP = "kb+jwt"
 ISSUER_ALGORITHMS = ["EdDSA", "Ed25519"]
+MAX_HEADER_BYTES = 8192  # an `x5c` of two P-256 certificates is about 1.5 KiB
+
+
+def jws_registry(algorithms: list[str]) -> JWSRegistry:
+    """joserfc caps a protected header at 512 bytes by default; an `x5c` header needs more."""
+    registry = JWSRegistry(algorithms=algorithms)
+    registry.max_header_length = MAX_HEADER_BYTES
+    return registry
 
 
 def b64url(data: bytes) -> str:

@@ -19,11 +19,11 @@ from eid.core.audit import Actor
 from eid.core.errors import Forbidden, ValidationFailed
 from eid.core.settings import get_settings
 from eid.identity.service import bound_device, holder_actor, require_usable
-from eid.wallet import keys, qr, sdjwt, status
-from eid.wallet.models import CardLink, IssuedCredential
+from eid.wallet import formats, qr
+from eid.wallet.models import CardLink
 
-VCT = "urn:eid:vn:residence_card:1"
-MAX_VALIDITY = dt.timedelta(days=365)
+LEGACY_VCT = "urn:eid:vn:residence_card:1"  # the EdDSA cards issued before issue 12
+MAX_VALIDITY = formats.MAX_VALIDITY
 # Claims the holder chooses to show one by one; everything else in the JWT is always visible.
 DISCLOSABLE = (
     "eid_number",
@@ -58,17 +58,7 @@ class IssuedCard:
 
 
 def _claim_values(account: Any) -> dict[str, Any]:
-    return {
-        "eid_number": account.eid_number,
-        "full_name": account.full_name,
-        "birthdate": account.date_of_birth.isoformat(),
-        "sex": account.sex,
-        "nationality": account.nationality,
-        "residence_card_number": account.residence_card.get("number"),
-        "residence_card_kind": account.residence_card.get("kind"),
-        "residence_card_expiry": account.residence_card.get("expiry_date"),
-        "passport_number": account.passport.get("number"),
-    }
+    return formats.claim_values(account)
 
 
 def card_claims(account: Any) -> dict[str, Any]:
@@ -77,58 +67,22 @@ def card_claims(account: Any) -> dict[str, Any]:
 
 
 def issue_residence_card(session: Session, account_id: uuid.UUID) -> IssuedCard:
-    """Bound to the device key now bound to the account (`cnf`); valid until the card expires
-    (at most a year), and listed in the status list so a lock shows at once."""
+    """The card for the holder app: an SD-JWT VC (ES256 under the eid issuing certificate,
+    `formats.issue`) bound to the device key now bound to the account (`cnf`); valid until the
+    card expires (at most a year), and listed in the status list so a lock shows at once."""
     account = authority.get_account(session, account_id)
     require_usable(account)
     device = bound_device(session, account_id)
     if device is None:
         raise Forbidden("no device is bound to this account", code="NO_BOUND_DEVICE")
-    now = clock.now()
-    card_expiry = dt.datetime.fromisoformat(account.residence_card["expiry_date"]).replace(
-        tzinfo=dt.UTC
-    ) + dt.timedelta(days=1)
-    expires = min(now + MAX_VALIDITY, card_expiry)
-    index = status.allocate_index(session)
-    row = IssuedCredential(
-        account_id=account_id,
-        device_id=device.id,
-        status_list=status.CURRENT_LIST,
-        status_index=index,
-        expires_at=expires,
+    issued = formats.issue(
+        session, account_id, device.public_jwk, formats.SD_JWT_VC, device_id=device.id
     )
-    session.add(row)
-    session.flush()
-    values = _claim_values(account)
-    disclosures = [
-        sdjwt.make_disclosure(name, values[name])
-        for name in DISCLOSABLE
-        if values.get(name) is not None
-    ]
-    payload: dict[str, Any] = {
-        "iss": get_settings().issuer,
-        "vct": VCT,
-        "iat": int(now.timestamp()),
-        "nbf": int(now.timestamp()),
-        "exp": int(expires.timestamp()),
-        "cnf": {"jwk": device.public_jwk},
-        "status": {"status_list": {"idx": index, "uri": status.list_uri(status.CURRENT_LIST)}},
-        "_sd_alg": sdjwt.SD_ALG,
-        # Sorted digests: their order must not reveal which claim each one hides.
-        "_sd": sorted(sdjwt.digest(d) for d in disclosures),
-    }
-    header = {"alg": "EdDSA", "typ": sdjwt.ISSUER_TYP, "kid": keys.issuer_kid()}
-    issuer_jwt = sdjwt.sign_jwt(header, payload, keys.issuer_key(), ["EdDSA"])
-    audit.record(
-        session,
-        holder_actor(account_id),
-        "wallet.credential_issued",
-        "account",
-        account_id,
-        details={"credential_id": str(row.id), "vct": VCT},
-    )
+    assert isinstance(issued.credential, str)
     return IssuedCard(
-        credential=sdjwt.compact(issuer_jwt, disclosures), credential_id=row.id, expires_at=expires
+        credential=issued.credential,
+        credential_id=issued.credential_id,
+        expires_at=issued.expires_at,
     )
 
 

@@ -16,7 +16,7 @@ from eid.authority import service as authority
 from eid.core import clock
 from eid.core.settings import get_settings
 from eid.identity.service import bound_device
-from eid.wallet import keys, sdjwt
+from eid.wallet import certs, sdjwt
 from eid.wallet.models import IssuedCredential
 
 VALID, INVALID, SUSPENDED = 0, 1, 2
@@ -47,9 +47,12 @@ def allocate_index(session: Session, name: str = CURRENT_LIST) -> int:
 
 
 def _status(session: Session, row: IssuedCredential, usable: bool) -> int:
-    device = bound_device(session, row.account_id)
-    if row.revoked_status or device is None or device.id != row.device_id:
+    if row.revoked_status:
         return INVALID
+    if row.device_id is not None:
+        device = bound_device(session, row.account_id)
+        if device is None or device.id != row.device_id:
+            return INVALID
     return VALID if usable else SUSPENDED
 
 
@@ -90,8 +93,10 @@ def status_list_jwt(session: Session, name: str) -> str:
         "ttl": TTL_SECONDS,
         "status_list": {"bits": BITS, "lst": encode_list(statuses(session, name))},
     }
-    header = {"alg": "EdDSA", "typ": "statuslist+jwt", "kid": keys.issuer_kid()}
-    return sdjwt.sign_jwt(header, payload, keys.issuer_key(), ["EdDSA"])
+    # Signed like the credentials: ES256 by the issuing certificate, its chain in `x5c`.
+    signer = certs.signer(session)
+    header = {"alg": certs.ALG, "typ": "statuslist+jwt", "kid": signer.kid, "x5c": signer.x5c}
+    return sdjwt.sign_jwt(header, payload, signer.jwk(), [certs.ALG])
 
 
 def status_of(session: Session, name: str, index: int) -> int:

@@ -8,7 +8,7 @@ import secrets
 from sqlalchemy.orm import Session
 
 from eid.core import clock
-from eid.wallet import keys, status
+from eid.wallet import certs, keys, status
 from eid.wallet.models import VerifierNonce
 from eid.wallet.verifier import PresentationRefused, VerifiedCard, verify_presentation
 
@@ -44,6 +44,7 @@ def verify(session: Session, presentation: str, nonce: str) -> VerifiedCard:
         return verify_presentation(
             presentation,
             issuer_key=keys.issuer_key(),
+            root=certs.root_certificate(session),
             audience=row.audience,
             nonce=nonce,
             status_lookup=local_status(session),

@@ -9,20 +9,22 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography import x509
 from joserfc import jws
 from joserfc.errors import JoseError
-from joserfc.jwk import OKPKey
+from joserfc.jwk import ECKey, OKPKey
 
 from eid.core import clock
 from eid.core.errors import EidError
 from eid.i18n import N_
 from eid.identity.devices import DEVICE_ALGORITHMS, public_device_key
-from eid.wallet import sdjwt, status
+from eid.wallet import certs, sdjwt, status
 
 LEEWAY = 60  # seconds of clock skew tolerated on exp, nbf and iat
 KB_MAX_AGE = 300
 STATUS_NAMES = {status.VALID: "valid", status.INVALID: "revoked", status.SUSPENDED: "suspended"}
 NOT_VALID = N_("the credential is not valid")
+CHAIN_REFUSED = N_("the issuer's certificate chain does not lead to the eid root")
 STATUS_MESSAGES = {
     status.VALID: N_("the credential is valid"),
     status.INVALID: N_("the credential is revoked"),
@@ -50,7 +52,9 @@ def _verify_jws(
     token: str, key: Any, algorithms: list[str]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     try:
-        obj = jws.deserialize_compact(token, key, algorithms=algorithms)
+        obj = jws.deserialize_compact(
+            token, key, algorithms=algorithms, registry=sdjwt.jws_registry(algorithms)
+        )
         return dict(obj.headers()), json.loads(obj.payload)
     except (JoseError, ValueError) as exc:
         raise _refuse(
@@ -134,19 +138,54 @@ def _check_key_binding(
         raise _refuse("KEY_BINDING_INVALID", "the key-binding JWT signs another presentation")
 
 
+def _unverified_header(token: str) -> dict[str, Any]:
+    try:
+        header = json.loads(sdjwt.b64url_decode(token.split(".")[0]))
+    except (ValueError, UnicodeDecodeError):
+        header = None
+    if not isinstance(header, dict):
+        raise _refuse("PRESENTATION_MALFORMED", "not an SD-JWT presentation")
+    return header
+
+
+def issuer_verification_key(
+    token: str, *, issuer_key: OKPKey | None, root: x509.Certificate | None
+) -> tuple[OKPKey | ECKey, list[str]]:
+    """The key the issuer JWT must verify with: with `x5c`, its leaf once the chain leads to the
+    pinned `root` (ES256); without, eid's first EdDSA key (cards issued before issue 12)."""
+    x5c = _unverified_header(token).get("x5c")
+    if x5c is not None:
+        if root is None or not isinstance(x5c, list):
+            raise _refuse("CHAIN_INVALID", CHAIN_REFUSED)
+        try:
+            public = certs.verify_chain(x5c, root)
+        except certs.ChainRefused as exc:
+            raise PresentationRefused(
+                CHAIN_REFUSED, code="CHAIN_INVALID", details={"problem": str(exc)}
+            ) from None
+        return ECKey.import_key(public), [certs.ALG]
+    if issuer_key is None:
+        raise _refuse("CHAIN_INVALID", CHAIN_REFUSED)
+    return issuer_key, sdjwt.ISSUER_ALGORITHMS
+
+
 def verify_presentation(
     presentation: str,
     *,
-    issuer_key: OKPKey,
+    issuer_key: OKPKey | None = None,
+    root: x509.Certificate | None = None,
     audience: str,
     nonce: str,
     status_lookup: status.StatusLookup,
 ) -> VerifiedCard:
+    """`root`: the eid Root CA to chain an `x5c` credential to; `issuer_key`: the EdDSA key of
+    the cards issued before (no `x5c`). Either may be left out to refuse that kind."""
     try:
         issuer_jwt, disclosures, kb_jwt = sdjwt.split(presentation.strip())
     except ValueError:
         raise _refuse("PRESENTATION_MALFORMED", "not an SD-JWT presentation") from None
-    header, payload = _verify_jws(issuer_jwt, issuer_key, sdjwt.ISSUER_ALGORITHMS)
+    key, algorithms = issuer_verification_key(issuer_jwt, issuer_key=issuer_key, root=root)
+    header, payload = _verify_jws(issuer_jwt, key, algorithms)
     if header.get("typ") not in sdjwt.ACCEPTED_TYPS:
         raise _refuse("CREDENTIAL_TYPE", "not an SD-JWT VC")
     now = int(clock.now().timestamp())

@@ -1,0 +1,366 @@
+"""The eid issuing certificate chain: the eid Root CA and the issuing certificate it signs.
+
+Profile: ISO/IEC 18013-5 Annex B (IACA root, Document Signer), which HAIP's `x5c` for SD-JWT VC
+fits as well:
+
+- root ("eid Root CA"): P-256, self-signed, `ROOT_VALIDITY`, basicConstraints CA pathlen 0,
+  keyUsage keyCertSign + cRLSign, issuerAltName the issuer URL. Its certificate is what a verifier
+  pins (`GET /api/v1/wallet/issuer/root.pem`, and `root_certificates` in the jwt-vc-issuer
+  metadata). Its key is used only here, to sign issuing certificates.
+- issuing certificate (role `ds`): P-256 / ES256, `DS_VALIDITY` (Annex B: at most 457 days),
+  keyUsage digitalSignature only, extendedKeyUsage mdoc DS (1.0.18013.5.1.2), not a CA; subject
+  alternative name the issuer URL (an SD-JWT VC's `iss`). It signs SD-JWT VCs (leaf of `x5c`),
+  mdoc MSOs (`x5chain`) and status lists.
+
+Made on first use, under an advisory lock and a one-current-per-role index (two processes
+starting at once make one chain). Rotation: the current issuing certificate stops signing once
+less than `MAX_CREDENTIAL_VALIDITY` of it remains (a successor is made then, under the lock), so
+no credential outlives the certificate that signed it; retired certificates stay published
+(`published_chains`) until they expire. Each certificate has a random 159-bit serial and a `kid`
+(RFC 7638 thumbprint of its key). Private keys are sealed (`eid.core.crypto.seal`) with the kid in
+the AAD, registered for `eid keys reseal` in wallet/sealing.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID, ObjectIdentifier
+from joserfc.jwk import ECKey
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from eid.core import clock
+from eid.core.crypto import seal, unseal
+from eid.core.settings import get_settings
+from eid.wallet.models import IssuerCertificate
+
+ROOT, DS = "root", "ds"
+ALG = "ES256"
+ROOT_VALIDITY = dt.timedelta(days=365 * 15)
+DS_VALIDITY = dt.timedelta(days=457)
+# The longest a credential lives (service.MAX_VALIDITY): an issuing certificate signs only while
+# at least this much of it remains.
+MAX_CREDENTIAL_VALIDITY = dt.timedelta(days=366)
+MDOC_DS_EKU = ObjectIdentifier("1.0.18013.5.1.2")
+_CHAIN_LOCK = 0x0E1D_0014  # pg_advisory_xact_lock id: making or rotating the chain
+
+_private_cache: dict[str, ec.EllipticCurvePrivateKey] = {}
+
+
+@dataclass(frozen=True)
+class Signer:
+    """What signs a credential now: the issuing certificate's key and the chain to send."""
+
+    kid: str
+    key: ec.EllipticCurvePrivateKey
+    certificate: x509.Certificate
+    root: x509.Certificate
+
+    @property
+    def x5c(self) -> list[str]:
+        """Leaf first, root left out (HAIP: the verifier has it pinned)."""
+        return [b64der(self.certificate)]
+
+    def jwk(self) -> ECKey:
+        return ECKey.import_key(self.key)
+
+
+def b64der(cert: x509.Certificate) -> str:
+    return base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
+
+
+def _aad(kid: str) -> bytes:
+    return f"wallet-issuer-cert:{kid}".encode()
+
+
+def _kid(public: ec.EllipticCurvePublicKey) -> str:
+    return str(ECKey.import_key(public).thumbprint())
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "eid"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
+
+
+def _serial() -> int:
+    return secrets.randbits(159) | (1 << 158)  # positive, 20 bytes at most, never short
+
+
+def _store(
+    session: Session,
+    role: str,
+    cert: x509.Certificate,
+    key: ec.EllipticCurvePrivateKey,
+) -> IssuerCertificate:
+    kid = _kid(key.public_key())
+    pkcs8 = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    row = IssuerCertificate(
+        kid=kid,
+        role=role,
+        serial=format(cert.serial_number, "x"),
+        cert_der=cert.public_bytes(serialization.Encoding.DER),
+        private_key=seal(pkcs8, aad=_aad(kid)),
+        not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc,
+    )
+    session.add(row)
+    session.flush()
+    _private_cache[kid] = key
+    return row
+
+
+def _make_root(session: Session) -> IssuerCertificate:
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = clock.now()
+    name = _name("eid Root CA")
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(_serial())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + ROOT_VALIDITY)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(ski, critical=False)
+        .add_extension(
+            x509.IssuerAlternativeName([x509.UniformResourceIdentifier(get_settings().issuer)]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    return _store(session, ROOT, cert, key)
+
+
+def _make_ds(session: Session, root: IssuerCertificate) -> IssuerCertificate:
+    root_cert = x509.load_der_x509_certificate(root.cert_der)
+    root_key = _private(root)
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = clock.now()
+    not_after = min(now + DS_VALIDITY, root.not_after)
+    issuer_url = get_settings().issuer
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name("eid Document Signer"))
+        .issuer_name(root_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(_serial())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([MDOC_DS_EKU]), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()),
+            critical=False,
+        )
+        .add_extension(
+            x509.SubjectAlternativeName([x509.UniformResourceIdentifier(issuer_url)]),
+            critical=False,
+        )
+        .add_extension(
+            x509.IssuerAlternativeName([x509.UniformResourceIdentifier(issuer_url)]),
+            critical=False,
+        )
+        .sign(root_key, hashes.SHA256())
+    )
+    return _store(session, DS, cert, key)
+
+
+def _private(row: IssuerCertificate) -> ec.EllipticCurvePrivateKey:
+    cached = _private_cache.get(row.kid)
+    if cached is None:
+        loaded = serialization.load_der_private_key(
+            unseal(row.private_key, aad=_aad(row.kid)), password=None
+        )
+        if not isinstance(loaded, ec.EllipticCurvePrivateKey):
+            raise TypeError("issuer key is not an EC key")
+        cached = loaded
+        _private_cache[row.kid] = cached
+    return cached
+
+
+def _current(session: Session, role: str) -> IssuerCertificate | None:
+    return session.execute(
+        select(IssuerCertificate).where(
+            IssuerCertificate.role == role, IssuerCertificate.retired_at.is_(None)
+        )
+    ).scalar_one_or_none()
+
+
+def _usable_ds(row: IssuerCertificate | None, now: dt.datetime) -> bool:
+    return row is not None and row.not_after - now >= MAX_CREDENTIAL_VALIDITY
+
+
+def ensure_chain(session: Session) -> tuple[IssuerCertificate, IssuerCertificate]:
+    """The root and the issuing certificate that signs now; made (or the issuing one rotated)
+    under the advisory lock when missing or too close to its end."""
+    now = clock.now()
+    root, ds = _current(session, ROOT), _current(session, DS)
+    if root is not None and _usable_ds(ds, now):
+        assert ds is not None
+        return root, ds
+    session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _CHAIN_LOCK})
+    root, ds = _current(session, ROOT), _current(session, DS)
+    if root is None:
+        root = _make_root(session)
+    if not _usable_ds(ds, now):
+        if ds is not None:
+            ds.retired_at = now
+            session.flush()  # the one-current index: the old row first
+        ds = _make_ds(session, root)
+    assert ds is not None
+    return root, ds
+
+
+def rotate_issuing_certificate(session: Session) -> IssuerCertificate:
+    """A new issuing certificate signs from now on; the old one stays published until it
+    expires (credentials it signed still verify)."""
+    session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _CHAIN_LOCK})
+    root, _ = ensure_chain(session)
+    old = _current(session, DS)
+    if old is not None:
+        old.retired_at = clock.now()
+        session.flush()
+    return _make_ds(session, root)
+
+
+def signer(session: Session) -> Signer:
+    root, ds = ensure_chain(session)
+    return Signer(
+        kid=ds.kid,
+        key=_private(ds),
+        certificate=x509.load_der_x509_certificate(ds.cert_der),
+        root=x509.load_der_x509_certificate(root.cert_der),
+    )
+
+
+def root_certificate(session: Session) -> x509.Certificate:
+    root, _ = ensure_chain(session)
+    return x509.load_der_x509_certificate(root.cert_der)
+
+
+def root_pem(session: Session) -> str:
+    return root_certificate(session).public_bytes(serialization.Encoding.PEM).decode()
+
+
+def published_issuing_certificates(session: Session) -> list[x509.Certificate]:
+    """Every issuing certificate not yet expired, newest first: what a credential still valid
+    may have been signed by."""
+    ensure_chain(session)
+    rows = session.execute(
+        select(IssuerCertificate)
+        .where(IssuerCertificate.role == DS, IssuerCertificate.not_after > clock.now())
+        .order_by(
+            IssuerCertificate.retired_at.desc().nulls_first(),
+            IssuerCertificate.not_before.desc(),
+        )
+    ).scalars()
+    return [x509.load_der_x509_certificate(row.cert_der) for row in rows]
+
+
+def public_jwks(session: Session) -> list[dict[str, Any]]:
+    """The issuing keys as JWKs carrying their `x5c` (leaf, then the root)."""
+    root = root_certificate(session)
+    found = []
+    for cert in published_issuing_certificates(session):
+        public = cert.public_key()
+        assert isinstance(public, ec.EllipticCurvePublicKey)
+        jwk = ECKey.import_key(public).as_dict(private=False)
+        found.append(
+            {
+                **jwk,
+                "kid": _kid(public),
+                "alg": ALG,
+                "use": "sig",
+                "x5c": [b64der(cert), b64der(root)],
+            }
+        )
+    return found
+
+
+def sha256_fingerprint(cert: x509.Certificate) -> str:
+    return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+
+
+class ChainRefused(ValueError):
+    """The `x5c` does not lead to the pinned root (or the leaf is no issuing certificate)."""
+
+
+def verify_chain(x5c: list[str], root: x509.Certificate) -> ec.EllipticCurvePublicKey:
+    """Check an `x5c` (leaf first; the root may be included or not) against the pinned root:
+    each certificate signed by the next, the last by the root, all within validity now, the leaf
+    a digitalSignature end-entity certificate. Returns the leaf's public key."""
+    if not x5c or not all(isinstance(c, str) for c in x5c) or len(x5c) > 3:
+        raise ChainRefused("x5c is missing or malformed")
+    try:
+        certs = [x509.load_der_x509_certificate(base64.b64decode(c)) for c in x5c]
+    except ValueError:
+        raise ChainRefused("x5c holds something that is not a certificate") from None
+    root_der = root.public_bytes(serialization.Encoding.DER)
+    if certs[-1].public_bytes(serialization.Encoding.DER) == root_der:
+        certs = certs[:-1]
+    if not certs:
+        raise ChainRefused("x5c holds only the root")
+    now = clock.now()
+    for child, parent in zip(certs, [*certs[1:], root], strict=True):
+        if not (child.not_valid_before_utc <= now <= child.not_valid_after_utc):
+            raise ChainRefused("a certificate of the chain is not valid now")
+        try:
+            child.verify_directly_issued_by(parent)
+        except (InvalidSignature, ValueError, TypeError) as exc:
+            raise ChainRefused(f"the chain does not verify: {type(exc).__name__}") from None
+    leaf = certs[0]
+    usage = leaf.extensions.get_extension_for_class(x509.KeyUsage).value
+    if not usage.digital_signature:
+        raise ChainRefused("the leaf certificate may not sign")
+    public = leaf.public_key()
+    if not isinstance(public, ec.EllipticCurvePublicKey):
+        raise ChainRefused("the leaf key is not an EC key")
+    return public
