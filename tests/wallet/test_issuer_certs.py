@@ -8,6 +8,7 @@ import datetime as dt
 import threading
 
 import httpx
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import func, select
@@ -141,3 +142,20 @@ def test_processes_starting_together_make_one_chain_and_serve_the_root(live: str
         roles = db.execute(select(IssuerCertificate.role)).scalars().all()
         assert sorted(roles) == ["ds", "root"]
         assert x509.load_pem_x509_certificate(answers[0].encode()) == certs.root_certificate(db)
+
+
+def test_a_new_issuer_url_gets_a_new_issuing_certificate(
+    db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The issuing certificate names the issuer URL (SAN); moving eid to another URL makes a
+    new one, so a credential's `iss` always matches its certificate."""
+    _, before = certs.ensure_chain(db)
+    monkeypatch.setenv("EID_ISSUER", "https://eid.example.vn")
+    get_settings.cache_clear()
+    try:
+        _, after = certs.ensure_chain(db)
+        assert after.kid != before.kid
+        assert certs.issuer_uris(certs.signer(db).certificate) == ["https://eid.example.vn"]
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()

@@ -158,6 +158,21 @@ def test_a_card_under_a_foreign_chain_is_refused(db: Session) -> None:
     assert err.value.code == "CHAIN_INVALID"
 
 
+def test_an_iss_other_than_the_certificates_is_refused(db: Session) -> None:
+    key = ECKey.generate_key("P-256")
+    holder = make_holder(db, key=key)
+    credential = formats.issue_sd_jwt_vc(db, holder.account_id, key.as_dict(private=False))
+    header, payload, disclosures = _parts(credential)
+    payload["iss"] = "https://elsewhere.example"
+    resigned = sdjwt.sign_jwt(header, payload, certs.signer(db).jwk(), ["ES256"])
+    kb = sdjwt.key_binding_jwt(
+        key, issuer_jwt=resigned, disclosures=disclosures[:1], aud=AUD, nonce=NONCE, iat=_now()
+    )
+    with pytest.raises(PresentationRefused) as err:
+        _verify(db, sdjwt.compact(resigned, disclosures[:1], kb))
+    assert err.value.code == "ISSUER_MISMATCH"
+
+
 def test_an_eddsa_card_issued_before_still_verifies(db: Session) -> None:
     """The cards in holders' apps from before issue 12: EdDSA, no x5c, URN vct."""
     key = ECKey.generate_key("P-256")

@@ -234,8 +234,27 @@ def _current(session: Session, role: str) -> IssuerCertificate | None:
     ).scalar_one_or_none()
 
 
+def leaf(x5c: list[str]) -> x509.Certificate:
+    """The first certificate of an `x5c` (already checked by `verify_chain`)."""
+    return x509.load_der_x509_certificate(base64.b64decode(x5c[0]))
+
+
+def issuer_uris(cert: x509.Certificate) -> list[str]:
+    """The URIs in a certificate's subject alternative name (an SD-JWT VC's `iss` is one)."""
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return []
+    return [str(uri) for uri in san.get_values_for_type(x509.UniformResourceIdentifier)]
+
+
 def _usable_ds(row: IssuerCertificate | None, now: dt.datetime) -> bool:
-    return row is not None and row.not_after - now >= MAX_CREDENTIAL_VALIDITY
+    """Signs while a credential's life still fits in it, and names the issuer URL in force (a
+    move to another URL makes a new issuing certificate)."""
+    if row is None or row.not_after - now < MAX_CREDENTIAL_VALIDITY:
+        return False
+    cert = x509.load_der_x509_certificate(row.cert_der)
+    return issuer_uris(cert) == [get_settings().issuer]
 
 
 def ensure_chain(session: Session) -> tuple[IssuerCertificate, IssuerCertificate]:

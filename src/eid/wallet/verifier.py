@@ -24,6 +24,7 @@ LEEWAY = 60  # seconds of clock skew tolerated on exp, nbf and iat
 KB_MAX_AGE = 300
 STATUS_NAMES = {status.VALID: "valid", status.INVALID: "revoked", status.SUSPENDED: "suspended"}
 NOT_VALID = N_("the credential is not valid")
+ISSUER_MISMATCH = N_("the credential's issuer is not the one its certificate names")
 CHAIN_REFUSED = N_("the issuer's certificate chain does not lead to the eid root")
 STATUS_MESSAGES = {
     status.VALID: N_("the credential is valid"),
@@ -188,6 +189,8 @@ def verify_presentation(
     header, payload = _verify_jws(issuer_jwt, key, algorithms)
     if header.get("typ") not in sdjwt.ACCEPTED_TYPS:
         raise _refuse("CREDENTIAL_TYPE", "not an SD-JWT VC")
+    if "x5c" in header and payload.get("iss") not in certs.issuer_uris(certs.leaf(header["x5c"])):
+        raise _refuse("ISSUER_MISMATCH", ISSUER_MISMATCH)
     now = int(clock.now().timestamp())
     _check_times(payload, now)
     claims, names = _place_disclosures(payload, disclosures)
