@@ -11,15 +11,18 @@ import hashlib
 import cbor2
 import pytest
 from cryptography import x509
+from fastapi.testclient import TestClient
 from joserfc.jwk import ECKey
 from pycose.keys.curves import P256
 from pycose.keys.ec2 import EC2Key
 from pycose.messages.sign1message import Sign1Message
 from pymdoccbor.mdoc.verifier import MobileDocument
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from eid.core import clock
 from eid.wallet import certs, formats, metadata, sdjwt, status
+from eid.wallet.models import IssuedCredential
 from tests.identity.factories import make_holder
 
 DOCTYPE = "vn.gov.eid.residence_card.1"
@@ -112,3 +115,48 @@ def test_pymdoccbor_verifies_signature_chain_and_digests(db: Session) -> None:
         MobileDocument(docType=DOCTYPE, issuerSigned=issuer_signed).verify(
             trusted_root_certs=[other_root]
         )
+
+
+def test_the_mdocs_status_reads_suspended_in_the_cwt_status_list(db: Session) -> None:
+    """The MSO's `status.status_list` {idx, uri}; the list as a CWT Status List Token (COSE_Sign1
+    ES256, x5chain) says 2 (suspended) once the account is locked."""
+    from eid.authority import service as authority
+    from tests.identity.factories import TEST_ACTOR
+
+    issuer_signed, _, _ = _issue(db)
+    reference = _mso(issuer_signed)["status"]["status_list"]  # type: ignore[index]
+    account_id = db.execute(
+        select(IssuedCredential.account_id).where(IssuedCredential.status_index == reference["idx"])
+    ).scalar_one()
+
+    def published() -> int:
+        token = cbor2.loads(status.status_list_cwt(db, status.CURRENT_LIST))
+        assert token.tag == 18
+        protected, unprotected, payload, signature = token.value
+        assert cbor2.loads(protected) == {1: -7, 16: "application/statuslist+cwt"}
+        leaf = x509.load_der_x509_certificate(unprotected[33])
+        certs.verify_chain([certs.b64der(leaf)], certs.root_certificate(db))
+        numbers = leaf.public_key().public_numbers()  # type: ignore[union-attr]
+        message = Sign1Message(phdr=cbor2.loads(protected), payload=payload)
+        message._signature = signature
+        message.key = EC2Key(
+            crv=P256, x=numbers.x.to_bytes(32, "big"), y=numbers.y.to_bytes(32, "big")
+        )
+        assert message.verify_signature()
+        claims = cbor2.loads(payload)
+        assert claims[2] == reference["uri"] and claims[65534] == status.TTL_SECONDS
+        lst = claims[65533]
+        return status.decode_status(sdjwt.b64url(lst["lst"]), reference["idx"], lst["bits"])
+
+    assert published() == status.VALID
+    authority.add_lock_ground(db, account_id, "holder_request", actor=TEST_ACTOR)
+    assert published() == status.SUSPENDED
+
+
+def test_the_status_list_answers_in_cwt_when_asked(api: TestClient) -> None:
+    cwt = api.get("/api/v1/wallet/status/1", headers={"Accept": "application/statuslist+cwt"})
+    assert cwt.headers["content-type"] == "application/statuslist+cwt"
+    assert cbor2.loads(cwt.content).tag == 18
+    jwt = api.get("/api/v1/wallet/status/1")
+    assert jwt.headers["content-type"].startswith("application/statuslist+jwt")
+    assert jwt.headers["vary"] == "Accept"

@@ -86,12 +86,22 @@ def issue(
     )
 
 
-@router.get("/status/{name}")
-def status_list(name: str, db: Session = DB) -> Response:
+@router.get(
+    "/status/{name}",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/statuslist+jwt": {}, "application/statuslist+cwt": {}}}
+    },
+)
+def status_list(name: str, request: Request, db: Session = DB) -> Response:
+    """The status list as a JWT, or as a CWT for `Accept: application/statuslist+cwt`."""
+    headers = {"Cache-Control": f"max-age={status.TTL_SECONDS // 5}", "Vary": "Accept"}
+    if status.CWT_TYPE in request.headers.get("accept", ""):
+        return Response(
+            status.status_list_cwt(db, name), media_type=status.CWT_TYPE, headers=headers
+        )
     return Response(
-        status.status_list_jwt(db, name),
-        media_type="application/statuslist+jwt",
-        headers={"Cache-Control": f"max-age={status.TTL_SECONDS // 5}"},
+        status.status_list_jwt(db, name), media_type="application/statuslist+jwt", headers=headers
     )
 
 

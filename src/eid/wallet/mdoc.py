@@ -29,6 +29,7 @@ from eid.wallet import sdjwt
 from eid.wallet.certs import Signer
 
 X5CHAIN = 33  # COSE header label (RFC 9360)
+TYP = 16  # COSE header label (RFC 9596)
 FULL_DATE = 1004  # RFC 8943 full-date tag
 DATE_CLAIMS = {"birthdate", "residence_card_expiry"}
 SALT_BYTES = 32
@@ -96,16 +97,26 @@ def issuer_signed(
         "status": status,
     }
     payload = cbor2.dumps(cbor2.CBORTag(24, cbor2.dumps(mso, canonical=True)), canonical=True)
+    issuer_auth = cbor2.loads(sign1(payload, signer))
+    return cbor2.dumps(
+        {"nameSpaces": {namespace: items}, "issuerAuth": issuer_auth}, canonical=True
+    )
+
+
+def sign1(payload: bytes, signer: Signer, *, typ: str | None = None, tag: bool = False) -> bytes:
+    """A COSE_Sign1 (ES256) over `payload`, the issuing certificate in `x5chain` (unprotected,
+    as ISO/IEC 18013-5 puts it), `typ` (label 16, RFC 9596) protected when given."""
+    protected: dict[Any, Any] = {Algorithm: Es256}
+    if typ is not None:
+        protected[TYP] = typ
     message = Sign1Message(
-        phdr={Algorithm: Es256},
+        phdr=protected,
         uhdr={X5CHAIN: signer.certificate.public_bytes(serialization.Encoding.DER)},
         payload=payload,
     )
     message.key = _cose_private(signer.key)
-    issuer_auth = cbor2.loads(message.encode(tag=False))
-    return cbor2.dumps(
-        {"nameSpaces": {namespace: items}, "issuerAuth": issuer_auth}, canonical=True
-    )
+    encoded: bytes = message.encode(tag=tag)
+    return encoded
 
 
 def _cose_private(key: ec.EllipticCurvePrivateKey) -> EC2Key:

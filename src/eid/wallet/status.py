@@ -9,6 +9,7 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
+import cbor2
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,7 +17,7 @@ from eid.authority import service as authority
 from eid.core import clock
 from eid.core.settings import get_settings
 from eid.identity.service import bound_device
-from eid.wallet import certs, sdjwt
+from eid.wallet import certs, mdoc, sdjwt
 from eid.wallet.models import IssuedCredential
 
 VALID, INVALID, SUSPENDED = 0, 1, 2
@@ -69,12 +70,16 @@ def statuses(session: Session, name: str) -> dict[int, int]:
     }
 
 
-def encode_list(values: dict[int, int], size: int = LIST_SIZE) -> str:
+def compressed_list(values: dict[int, int], size: int = LIST_SIZE) -> bytes:
     data = bytearray(size * BITS // 8)
     per_byte = 8 // BITS
     for index, status in values.items():
         data[index // per_byte] |= status << ((index % per_byte) * BITS)
-    return sdjwt.b64url(zlib.compress(bytes(data), 9))
+    return zlib.compress(bytes(data), 9)
+
+
+def encode_list(values: dict[int, int], size: int = LIST_SIZE) -> str:
+    return sdjwt.b64url(compressed_list(values, size))
 
 
 def decode_status(lst: str, index: int, bits: int = BITS) -> int:
@@ -97,6 +102,26 @@ def status_list_jwt(session: Session, name: str) -> str:
     signer = certs.signer(session)
     header = {"alg": certs.ALG, "typ": "statuslist+jwt", "kid": signer.kid, "x5c": signer.x5c}
     return sdjwt.sign_jwt(header, payload, signer.jwk(), [certs.ALG])
+
+
+CWT_TYPE = "application/statuslist+cwt"
+# CWT claim keys (RFC 8392, draft-ietf-oauth-status-list): sub, exp, iat, ttl, status_list.
+_SUB, _EXP, _IAT, _TTL, _STATUS_LIST = 2, 4, 6, 65534, 65533
+
+
+def status_list_cwt(session: Session, name: str) -> bytes:
+    """The same list as a CWT Status List Token (what an mdoc verifier may ask for with
+    `Accept: application/statuslist+cwt`): COSE_Sign1 ES256, `typ` in the protected header, the
+    issuing certificate in `x5chain`."""
+    now = int(clock.now().timestamp())
+    claims = {
+        _SUB: list_uri(name),
+        _IAT: now,
+        _EXP: now + TTL_SECONDS * 2,
+        _TTL: TTL_SECONDS,
+        _STATUS_LIST: {"bits": BITS, "lst": compressed_list(statuses(session, name))},
+    }
+    return mdoc.sign1(cbor2.dumps(claims), certs.signer(session), typ=CWT_TYPE, tag=True)
 
 
 def status_of(session: Session, name: str, index: int) -> int:
