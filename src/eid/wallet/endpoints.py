@@ -13,7 +13,16 @@ from eid.core.errors import Forbidden, NotFound
 from eid.core.web import get_db
 from eid.identity import service as identity
 from eid.identity.dependencies import Holder, current_holder
-from eid.wallet import certs, keys, metadata, qr, service, status, verification
+from eid.wallet import (
+    certs,
+    keys,
+    metadata,
+    oid4vp_endpoints,
+    qr,
+    service,
+    status,
+    verification,
+)
 from eid.wallet.schemas import (
     CredentialOut,
     NonceBody,
@@ -28,7 +37,7 @@ me = APIRouter(prefix="/api/v1/me", tags=["holder"])
 # Documents at the issuer's own paths: the SD-JWT VC type metadata (`vct`) and the JWT VC issuer
 # metadata, public and cached.
 public = APIRouter(tags=["wallet"])
-routers = [me, public]
+routers = [me, public, *oid4vp_endpoints.routers]
 DB = Depends(get_db, scope="function")
 PUBLIC_CACHE = {"Cache-Control": f"public, max-age={metadata.METADATA_MAX_AGE}"}
 

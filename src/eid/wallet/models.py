@@ -93,3 +93,7 @@ class IssuerCertificate(TimestampMixin, Base):
     not_before: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     not_after: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     retired_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# OpenID4VP requests (their own module; loaded with the wallet tables for metadata).
+from eid.wallet.oid4vp_models import PresentationRequest  # noqa: E402, F401

@@ -1,0 +1,688 @@
+"""OpenID for Verifiable Presentations 1.0 verifier, run by eid for registered relying parties.
+
+A relying party (authenticated as at the token endpoint: client secret or private_key_jwt)
+asks for a presentation with a DCQL query (§6), built from a preset or its own, limited to the
+claims of the scopes in its written agreement. eid answers with a request id, the wallet URL
+`openid4vp://?client_id=…&request_uri=…` (by reference, so the QR stays small) and a verifier
+page. The wallet fetches the request object (a JWT, typ `oauth-authz-req+jwt`, ES256, `x5c`,
+client identifier prefix `x509_hash:`, see oid4vp_keys) once, and posts its `vp_token` to the
+response URI (`direct_post`, §8.2). eid checks each presentation: the issuer's signature (eid's
+issuer key, or an `x5c` chain to a trusted eid root), expiry, status (suspended or revoked are
+refused), the key binding JWT (sd_hash, nonce = the request's nonce, aud = client_id, iat
+window) and that the disclosures satisfy the query; it keeps only the asked claims that were
+disclosed, for the relying party to collect once, within `RESULT_TTL`.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import itertools
+import json
+import re
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from joserfc import jws
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, OKPKey
+from joserfc.jws import JWSRegistry
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from eid.core import audit, clock
+from eid.core.audit import Actor
+from eid.core.errors import EidError, NotFound, ValidationFailed
+from eid.core.settings import get_settings
+from eid.identity.claims import SCOPE_CLAIMS
+from eid.identity.models import RelyingParty
+from eid.identity.service import holder_actor
+from eid.wallet import keys, oid4vp_keys, sdjwt, service, status
+from eid.wallet.models import IssuedCredential
+from eid.wallet.oid4vp_models import PresentationRequest
+from eid.wallet.verification import local_status
+from eid.wallet.verifier import (
+    PresentationRefused,
+    _check_key_binding,
+    _check_times,
+    _place_disclosures,
+)
+
+FORMAT_SD_JWT = "dc+sd-jwt"
+CREDENTIAL_ID = "residence_card"
+REQUEST_TTL = dt.timedelta(minutes=5)
+RESULT_TTL = dt.timedelta(minutes=10)
+REQUEST_TYP = "oauth-authz-req+jwt"
+# §5.8 static discovery: a request object for a wallet whose metadata we do not know.
+STATIC_AUDIENCE = "https://self-issued.me/v2"
+MAX_VP_TOKEN = 64 * 1024
+
+# Which scope of the relying party's agreement lets it ask for each card claim.
+CLAIM_SCOPES: dict[str, str] = {
+    "full_name": "ekyc_basic",
+    "birthdate": "ekyc_basic",
+    "nationality": "ekyc_basic",
+    "sex": "ekyc_basic",
+    "eid_number": "ekyc_basic",
+    "residence_card_number": "residence",
+    "residence_card_kind": "residence",
+    "residence_card_expiry": "residence",
+    "passport_number": "residence",
+}
+assert set(CLAIM_SCOPES) == set(service.DISCLOSABLE)
+assert set(CLAIM_SCOPES.values()) <= set(SCOPE_CLAIMS)
+
+
+@dataclass(frozen=True)
+class Preset:
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+
+
+PRESETS: dict[str, Preset] = {
+    # A landlord: who the tenant is and that the residence card holds; nationality if they agree.
+    "landlord": Preset(("full_name", "residence_card_expiry"), ("nationality",)),
+    # A bank's eKYC: the full identity and card; sex and passport number if the holder agrees.
+    "bank_ekyc": Preset(
+        (
+            "full_name",
+            "birthdate",
+            "nationality",
+            "eid_number",
+            "residence_card_number",
+            "residence_card_kind",
+            "residence_card_expiry",
+        ),
+        ("sex", "passport_number"),
+    ),
+}
+
+
+def accepted_vcts() -> list[str]:
+    return [service.VCT]
+
+
+def _issuer() -> str:
+    return get_settings().issuer.rstrip("/")
+
+
+def response_uri() -> str:
+    return f"{_issuer()}/oid4vp/response"
+
+
+def request_uri(handle: str) -> str:
+    return f"{_issuer()}/oid4vp/request/{handle}"
+
+
+def page_url(request_id: str) -> str:
+    return f"{_issuer()}/verify/{request_id}"
+
+
+def wallet_url(handle: str) -> str:
+    query = urlencode({"client_id": oid4vp_keys.client_id(), "request_uri": request_uri(handle)})
+    return f"openid4vp://?{query}"
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# -- DCQL (§6) ----------------------------------------------------------------------------------
+
+
+def dcql_for(required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    """One residence card; `claim_sets` (§6.4.1) say the optional claims may be left out: the
+    wallet takes the first set the holder agrees to."""
+    query: dict[str, Any] = {
+        "id": CREDENTIAL_ID,
+        "format": FORMAT_SD_JWT,
+        "meta": {"vct_values": accepted_vcts()},
+        "claims": [{"id": name, "path": [name]} for name in (*required, *optional)],
+    }
+    if optional:
+        query["claim_sets"] = [[*required, *optional], list(required)]
+    return {"credentials": [query]}
+
+
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def _bad_query(message: str, **details: object) -> ValidationFailed:
+    return ValidationFailed(message, code="DCQL_INVALID", details=details)
+
+
+def check_dcql(query: Any, allowed_claims: set[str]) -> dict[str, Any]:
+    """Accept the DCQL subset this verifier answers: residence-card queries in `dc+sd-jwt`,
+    claims by a one-element path, optional `claim_sets`; every claim within the agreement."""
+    if not isinstance(query, dict) or set(query) - {"credentials"}:
+        raise _bad_query("the query must be an object with credentials only")
+    credentials = query.get("credentials")
+    if not isinstance(credentials, list) or not 1 <= len(credentials) <= 4:
+        raise _bad_query("credentials must list one to four credential queries")
+    seen: set[str] = set()
+    for cq in credentials:
+        if not isinstance(cq, dict) or not _ID.match(str(cq.get("id", ""))):
+            raise _bad_query("each credential query needs an id of letters, digits, _ or -")
+        if cq["id"] in seen:
+            raise _bad_query("credential query ids must be unique")
+        seen.add(cq["id"])
+        unknown = set(cq) - {"id", "format", "meta", "claims", "claim_sets", "multiple"}
+        if unknown:
+            raise _bad_query("unsupported credential query members", members=sorted(unknown))
+        if cq.get("format") != FORMAT_SD_JWT:
+            raise _bad_query("only the dc+sd-jwt format is supported", format=cq.get("format"))
+        if cq.get("multiple", False) is not False:
+            raise _bad_query("multiple is not supported")
+        vcts = (cq.get("meta") or {}).get("vct_values")
+        if not isinstance(vcts, list) or not vcts or set(vcts) - set(accepted_vcts()):
+            raise _bad_query("meta.vct_values must name the residence card", vct=accepted_vcts())
+        claims = cq.get("claims")
+        if not isinstance(claims, list) or not claims:
+            raise _bad_query("claims must list at least one claim (data minimisation)")
+        ids: dict[str, str] = {}
+        for claim in claims:
+            path = claim.get("path") if isinstance(claim, dict) else None
+            if not (isinstance(path, list) and len(path) == 1 and isinstance(path[0], str)):
+                raise _bad_query("a claim path must be one claim name")
+            if path[0] not in CLAIM_SCOPES:
+                raise _bad_query("unknown claim", claim=path[0], known=list(CLAIM_SCOPES))
+            if path[0] not in allowed_claims:
+                raise ValidationFailed(
+                    "the claim %(claim)s is outside the relying party's agreement",
+                    code="CLAIM_NOT_AGREED",
+                    params={"claim": path[0]},
+                )
+            if set(claim) - {"id", "path"}:
+                raise _bad_query("value matching is not supported", claim=path[0])
+            if "id" in claim:
+                ids[str(claim["id"])] = path[0]
+        sets = cq.get("claim_sets")
+        if sets is not None and (
+            not isinstance(sets, list)
+            or not sets
+            or not all(isinstance(s, list) and s and set(s) <= set(ids) for s in sets)
+        ):
+            raise _bad_query("claim_sets must list sets of claim ids")
+    return {"credentials": credentials}
+
+
+def _claim_names(cq: dict[str, Any]) -> list[str]:
+    return [str(c["path"][0]) for c in cq["claims"]]
+
+
+def _claim_sets(cq: dict[str, Any]) -> list[set[str]]:
+    names = {str(c.get("id")): str(c["path"][0]) for c in cq["claims"] if "id" in c}
+    sets = cq.get("claim_sets")
+    if not sets:
+        return [set(_claim_names(cq))]
+    return [{names[i] for i in s} for s in sets]
+
+
+def allowed_claims(client: RelyingParty) -> set[str]:
+    return {name for name, scope in CLAIM_SCOPES.items() if scope in client.scopes}
+
+
+# -- the relying party's request ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CreatedRequest:
+    id: str
+    wallet_url: str
+    request_uri: str
+    page_url: str
+    expires_at: dt.datetime
+    dcql_query: dict[str, Any]
+
+
+def create_request(
+    db: Session,
+    client: RelyingParty,
+    *,
+    preset: str | None = None,
+    dcql_query: Any = None,
+    redirect_uri: str | None = None,
+) -> CreatedRequest:
+    if (preset is None) == (dcql_query is None):
+        raise ValidationFailed("give either a preset or a dcql_query", code="DCQL_INVALID")
+    if preset is not None:
+        chosen = PRESETS.get(preset)
+        if chosen is None:
+            raise ValidationFailed(
+                "unknown preset", code="PRESET_UNKNOWN", details={"presets": list(PRESETS)}
+            )
+        dcql_query = dcql_for(chosen.required, chosen.optional)
+    query = check_dcql(dcql_query, allowed_claims(client))
+    if redirect_uri is not None and redirect_uri not in client.redirect_uris:
+        raise ValidationFailed(
+            "redirect_uri must be one the relying party registered", code="REDIRECT_URI_INVALID"
+        )
+    row = PresentationRequest(
+        id=secrets.token_urlsafe(24),
+        handle=secrets.token_urlsafe(24),
+        client_id=client.client_id,
+        dcql_query=query,
+        nonce=secrets.token_urlsafe(24),
+        state=secrets.token_urlsafe(24),
+        redirect_uri=redirect_uri,
+        status="pending",
+        expires_at=clock.now() + REQUEST_TTL,
+    )
+    db.add(row)
+    db.flush()
+    audit.record(
+        db,
+        Actor(kind="client", id=client.client_id, role="verifier"),
+        "oid4vp.request_created",
+        "oid4vp_request",
+        row.id,
+        details={"claims": sorted({n for cq in query["credentials"] for n in _claim_names(cq)})},
+    )
+    return CreatedRequest(
+        id=row.id,
+        wallet_url=wallet_url(row.handle),
+        request_uri=request_uri(row.handle),
+        page_url=page_url(row.id),
+        expires_at=row.expires_at,
+        dcql_query=query,
+    )
+
+
+class RequestUnavailable(EidError):
+    code = "REQUEST_UNAVAILABLE"
+    status = 404
+
+
+def vp_formats_supported() -> dict[str, Any]:
+    algs = ["ES256", "EdDSA"]
+    return {FORMAT_SD_JWT: {"sd-jwt_alg_values": algs, "kb-jwt_alg_values": algs}}
+
+
+def request_object(db: Session, handle: str) -> str:
+    """The signed request (RFC 9101, §5): served once, within its lifetime."""
+    row = db.execute(
+        select(PresentationRequest).where(PresentationRequest.handle == handle).with_for_update()
+    ).scalar_one_or_none()
+    now = clock.now()
+    if row is None or row.fetched_at is not None or row.expires_at < now:
+        raise RequestUnavailable("unknown, used or expired request")
+    row.fetched_at = now
+    row.status = "fetched"
+    client = db.get(RelyingParty, row.client_id)
+    assert client is not None
+    payload: dict[str, Any] = {
+        "aud": STATIC_AUDIENCE,
+        "iat": int(now.timestamp()),
+        "exp": int(row.expires_at.timestamp()),
+        "client_id": oid4vp_keys.client_id(),
+        "response_type": "vp_token",
+        "response_mode": "direct_post",
+        "response_uri": response_uri(),
+        "nonce": row.nonce,
+        "state": row.state,
+        "dcql_query": row.dcql_query,
+        "client_metadata": {
+            "vp_formats_supported": vp_formats_supported(),
+            "client_name": client.name,
+        },
+        # Whom eid verifies for: shown to the holder before anything is shared.
+        "eid_relying_party": {
+            "client_id": client.client_id,
+            "name": client.name,
+            "purpose": client.purpose,
+        },
+    }
+    header = {"alg": "ES256", "typ": REQUEST_TYP, "x5c": oid4vp_keys.x5c()}
+    return sdjwt.sign_jwt(header, payload, oid4vp_keys.signing_key(), ["ES256"])
+
+
+# -- verifying a presentation -------------------------------------------------------------------
+
+
+def trusted_roots() -> list[x509.Certificate]:
+    """eid's issuing roots for `x5c`-signed cards (none yet: today's card is EdDSA, kid)."""
+    return []
+
+
+def _chain_key(chain: Any) -> ECKey:
+    """The leaf's key, once each certificate is signed by the next and the last by (or is) a
+    trusted eid root, all within their validity."""
+    if not isinstance(chain, list) or not chain or not all(isinstance(c, str) for c in chain):
+        raise PresentationRefused("the x5c header is malformed", code="ISSUER_UNTRUSTED")
+    try:
+        certs = [x509.load_der_x509_certificate(base64.b64decode(c)) for c in chain]
+    except ValueError:
+        raise PresentationRefused("the x5c header is malformed", code="ISSUER_UNTRUSTED") from None
+    now = clock.now()
+    roots = trusted_roots()
+    try:
+        for cert in certs:
+            if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+                raise PresentationRefused("a certificate is out of date", code="ISSUER_UNTRUSTED")
+        for child, parent in itertools.pairwise(certs):
+            child.verify_directly_issued_by(parent)
+        last = certs[-1]
+        anchored = any(last == root or _issued_by(last, root) for root in roots)
+    except (ValueError, TypeError, InvalidSignature):
+        raise PresentationRefused(
+            "the x5c chain does not verify", code="ISSUER_UNTRUSTED"
+        ) from None
+    if not anchored:
+        raise PresentationRefused("the issuer is not eid", code="ISSUER_UNTRUSTED")
+    public = certs[0].public_key()
+    if not isinstance(public, ec.EllipticCurvePublicKey):
+        raise PresentationRefused("the issuer key is not P-256", code="ISSUER_UNTRUSTED")
+    pem = public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return ECKey.import_key(pem)
+
+
+def _issued_by(cert: x509.Certificate, root: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(root)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+class X5cRegistry(JWSRegistry):
+    """joserfc's default caps a JWS header at 512 bytes; an `x5c` chain is a few kilobytes."""
+
+    max_header_length = 8192
+
+
+def _verify_jws(
+    token: str, key: OKPKey | ECKey, algorithms: list[str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    try:
+        obj = jws.deserialize_compact(
+            token, key, algorithms=algorithms, registry=X5cRegistry(algorithms=algorithms)
+        )
+        return dict(obj.headers()), json.loads(obj.payload)
+    except (JoseError, ValueError) as exc:
+        raise PresentationRefused(
+            "a signature does not verify: %(problem)s",
+            code="SIGNATURE_INVALID",
+            params={"problem": type(exc).__name__},
+        ) from None
+
+
+def _issuer_key(header: dict[str, Any]) -> tuple[OKPKey | ECKey, list[str]]:
+    if "x5c" in header:
+        return _chain_key(header["x5c"]), ["ES256"]
+    if header.get("kid") == keys.issuer_kid():
+        return keys.issuer_key(), sdjwt.ISSUER_ALGORITHMS
+    raise PresentationRefused("the issuer key is unknown", code="ISSUER_UNTRUSTED")
+
+
+def _unverified_header(token: str) -> dict[str, Any]:
+    try:
+        header = json.loads(sdjwt.b64url_decode(token.split(".")[0]))
+    except (ValueError, UnicodeDecodeError, IndexError):
+        raise PresentationRefused("not an SD-JWT", code="PRESENTATION_MALFORMED") from None
+    if not isinstance(header, dict):
+        raise PresentationRefused("not an SD-JWT", code="PRESENTATION_MALFORMED")
+    return header
+
+
+@dataclass
+class Presented:
+    claims: dict[str, Any]
+    disclosed: list[str]
+    status_uri: str
+    status_index: int
+    extra: list[str] = field(default_factory=list)
+
+
+def verify_sd_jwt(
+    db: Session, presentation: str, *, audience: str, nonce: str, vcts: list[str]
+) -> Presented:
+    """Either card eid issues: EdDSA under the issuer JWKS `kid`, or ES256 with `x5c`."""
+    try:
+        issuer_jwt, disclosures, kb_jwt = sdjwt.split(presentation.strip())
+    except ValueError:
+        raise PresentationRefused("not an SD-JWT", code="PRESENTATION_MALFORMED") from None
+    key, algorithms = _issuer_key(_unverified_header(issuer_jwt))
+    header, payload = _verify_jws(issuer_jwt, key, algorithms)
+    if header.get("typ") not in sdjwt.ACCEPTED_TYPS:
+        raise PresentationRefused("not an SD-JWT VC", code="CREDENTIAL_TYPE")
+    if payload.get("iss") != get_settings().issuer:
+        raise PresentationRefused("the credential names another issuer", code="ISSUER_UNTRUSTED")
+    if payload.get("vct") not in vcts:
+        raise PresentationRefused("not the credential type asked for", code="CREDENTIAL_TYPE")
+    now = int(clock.now().timestamp())
+    _check_times(payload, now)
+    claims, names = _place_disclosures(payload, disclosures)
+    _check_key_binding(
+        kb_jwt, payload, issuer_jwt, disclosures, audience=audience, nonce=nonce, now=now
+    )
+    reference = (payload.get("status") or {}).get("status_list") or {}
+    uri, index = reference.get("uri"), reference.get("idx")
+    if not isinstance(uri, str) or not isinstance(index, int):
+        raise PresentationRefused("the credential has no status reference", code="STATUS_MISSING")
+    code = local_status(db)(uri, index)
+    if code != status.VALID:
+        name = {status.INVALID: "revoked", status.SUSPENDED: "suspended"}.get(code, "invalid")
+        raise PresentationRefused(
+            "the credential is %(status)s",
+            code="CREDENTIAL_" + name.upper(),
+            params={"status": name},
+            details={"status": name},
+        )
+    return Presented(claims=claims, disclosed=names, status_uri=uri, status_index=index)
+
+
+# -- the response endpoint (§8.2) ---------------------------------------------------------------
+
+
+class ResponseError(Exception):
+    """An error the response endpoint answers in the OAuth shape (§8.5)."""
+
+    def __init__(self, error: str, description: str, status_code: int = 400) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+        self.status_code = status_code
+
+
+def _account_of(db: Session, uri: str, index: int) -> Any:
+    name = uri.rsplit("/", 1)[-1]
+    return db.execute(
+        select(IssuedCredential.account_id).where(
+            IssuedCredential.status_list == name, IssuedCredential.status_index == index
+        )
+    ).scalar_one_or_none()
+
+
+def _parse_vp_token(raw: str) -> dict[str, list[str]]:
+    if len(raw) > MAX_VP_TOKEN:
+        raise ResponseError("invalid_request", "vp_token is too large")
+    try:
+        token = json.loads(raw)
+    except ValueError:
+        raise ResponseError("invalid_request", "vp_token must be a JSON object") from None
+    if not isinstance(token, dict):
+        raise ResponseError("invalid_request", "vp_token must be a JSON object")
+    parsed: dict[str, list[str]] = {}
+    for key, value in token.items():
+        values = value if isinstance(value, list) else [value]
+        if not values or not all(isinstance(v, str) for v in values):
+            raise ResponseError("invalid_request", "each vp_token entry lists presentations")
+        parsed[str(key)] = values
+    return parsed
+
+
+def _check_against_query(
+    db: Session, row: PresentationRequest, vp_token: dict[str, list[str]]
+) -> tuple[dict[str, dict[str, Any]], list[Presented]]:
+    result: dict[str, dict[str, Any]] = {}
+    presented: list[Presented] = []
+    queries = {cq["id"]: cq for cq in row.dcql_query["credentials"]}
+    if set(vp_token) - set(queries):
+        raise PresentationRefused("vp_token answers a query not asked", code="QUERY_UNKNOWN")
+    for qid, cq in queries.items():
+        values = vp_token.get(qid)
+        if values is None:
+            raise PresentationRefused("a credential asked for is missing", code="QUERY_UNANSWERED")
+        if len(values) != 1:
+            raise PresentationRefused("one presentation per query", code="QUERY_MULTIPLE")
+        card = verify_sd_jwt(
+            db,
+            values[0],
+            audience=oid4vp_keys.client_id(),
+            nonce=row.nonce,
+            vcts=list(cq["meta"]["vct_values"]),
+        )
+        asked = _claim_names(cq)
+        shown = set(card.disclosed)
+        if not any(needed <= shown for needed in _claim_sets(cq)):
+            raise PresentationRefused(
+                "the presentation lacks claims the query requires", code="CLAIMS_MISSING"
+            )
+        # Only what was asked is kept; an extra disclosure is ignored, not stored.
+        result[qid] = {name: card.claims[name] for name in asked if name in shown}
+        card.extra = sorted(shown - set(asked))
+        presented.append(card)
+    return result, presented
+
+
+def accept_response(db: Session, form: dict[str, str]) -> dict[str, Any]:
+    """Process one Authorization Response; the body to answer with (200), or ResponseError."""
+    state = form.get("state")
+    if not state:
+        raise ResponseError("invalid_request", "state is required")
+    row = db.execute(
+        select(PresentationRequest).where(PresentationRequest.state == state).with_for_update()
+    ).scalar_one_or_none()
+    now = clock.now()
+    if row is None:
+        raise ResponseError("invalid_request", "unknown state")
+    if row.responded_at is not None:
+        raise ResponseError("invalid_request", "this request was already answered")
+    if row.expires_at < now:
+        row.status = "expired"
+        raise ResponseError("invalid_request", "the request has expired")
+    row.responded_at = now  # one answer per request, even a refused one
+    actor = Actor(kind="client", id=row.client_id, role="verifier")
+    if "error" in form:  # §8.5: the wallet (holder) declined or could not answer
+        row.status = "refused"
+        row.outcome = "WALLET_" + re.sub(r"[^a-z_]", "", form["error"])[:30].upper()
+        audit.record(
+            db, actor, "oid4vp.declined", "oid4vp_request", row.id, details={"error": row.outcome}
+        )
+        return {}
+    if "vp_token" not in form:
+        row.status = "refused"
+        row.outcome = "MALFORMED"
+        raise ResponseError("invalid_request", "vp_token is required")
+    try:
+        result, presented = _check_against_query(db, row, _parse_vp_token(form["vp_token"]))
+    except ResponseError:
+        row.status, row.outcome = "refused", "MALFORMED"
+        raise
+    except PresentationRefused as refused:
+        row.status = "refused"
+        row.outcome = refused.code[:48]
+        audit.record(
+            db, actor, "oid4vp.refused", "oid4vp_request", row.id, details={"code": refused.code}
+        )
+        raise ResponseError("invalid_request", refused.code) from None
+    row.status = "verified"
+    row.outcome = "valid"
+    row.result = result
+    for card in presented:
+        account_id = _account_of(db, card.status_uri, card.status_index)
+        if account_id is not None:  # the holder's history shows who saw what
+            audit.record(
+                db,
+                holder_actor(account_id),
+                "wallet.presented",
+                "account",
+                account_id,
+                details={
+                    "client_id": row.client_id,
+                    "request": row.id,
+                    "claims": sorted(n for q in result.values() for n in q),
+                },
+            )
+    if row.redirect_uri is None:
+        return {}
+    code = secrets.token_urlsafe(24)
+    row.response_code_hash = _hash(code)
+    return {"redirect_uri": f"{row.redirect_uri}#response_code={code}"}
+
+
+# -- results ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # pending | fetched | verified | refused | expired | collected
+    outcome: str | None
+    claims: dict[str, dict[str, Any]] | None
+    expires_at: dt.datetime
+
+
+def _retained(row: PresentationRequest, now: dt.datetime) -> bool:
+    return (
+        row.result is not None
+        and row.collected_at is None
+        and row.responded_at is not None
+        and row.responded_at + RESULT_TTL > now
+    )
+
+
+def _outcome(row: PresentationRequest, now: dt.datetime) -> Outcome:
+    status_ = row.status
+    if status_ in ("pending", "fetched") and row.expires_at < now:
+        status_ = "expired"
+    if row.collected_at is not None:
+        status_ = "collected"
+    claims = row.result if _retained(row, now) else None
+    if status_ == "verified" and claims is None:
+        status_ = "collected"
+    return Outcome(status_, row.outcome, claims, row.expires_at)
+
+
+def page_outcome(db: Session, request_id: str) -> Outcome:
+    row = db.get(PresentationRequest, request_id)
+    if row is None:
+        raise NotFound("no such request", code="REQUEST_UNKNOWN")
+    return _outcome(row, clock.now())
+
+
+def collect(
+    db: Session, client: RelyingParty, request_id: str, response_code: str | None
+) -> Outcome:
+    """The relying party's result: once; then its claims are gone from eid."""
+    row = db.get(PresentationRequest, request_id, with_for_update=True)
+    if row is None or row.client_id != client.client_id:
+        raise NotFound("no such request", code="REQUEST_UNKNOWN")
+    now = clock.now()
+    answered = row.status in ("verified", "refused") and row.redirect_uri is not None
+    if answered and (response_code is None or row.response_code_hash != _hash(response_code)):
+        raise ValidationFailed(
+            "the response_code the wallet's redirect carried is required",
+            code="RESPONSE_CODE_INVALID",
+        )
+    result = _outcome(row, now)
+    if result.status in ("verified", "refused"):
+        row.collected_at = now
+        row.result = None
+        audit.record(
+            db,
+            Actor(kind="client", id=client.client_id, role="verifier"),
+            "oid4vp.result_collected",
+            "oid4vp_request",
+            row.id,
+            details={"status": result.status},
+        )
+    return result
