@@ -41,6 +41,7 @@ from eid.core import audit, clock
 from eid.core.audit import Actor
 from eid.core.errors import EidError, NotFound, ValidationFailed
 from eid.core.settings import get_settings
+from eid.i18n import N_
 from eid.identity.claims import SCOPE_CLAIMS
 from eid.identity.models import RelyingParty
 from eid.identity.service import holder_actor
@@ -162,37 +163,39 @@ def check_dcql(query: Any, allowed_claims: set[str]) -> dict[str, Any]:
     """Accept the DCQL subset this verifier answers: residence-card queries in `dc+sd-jwt`,
     claims by a one-element path, optional `claim_sets`; every claim within the agreement."""
     if not isinstance(query, dict) or set(query) - {"credentials"}:
-        raise _bad_query("the query must be an object with credentials only")
+        raise _bad_query(N_("the query must be an object with credentials only"))
     credentials = query.get("credentials")
     if not isinstance(credentials, list) or not 1 <= len(credentials) <= 4:
-        raise _bad_query("credentials must list one to four credential queries")
+        raise _bad_query(N_("credentials must list one to four credential queries"))
     seen: set[str] = set()
     for cq in credentials:
         if not isinstance(cq, dict) or not _ID.match(str(cq.get("id", ""))):
-            raise _bad_query("each credential query needs an id of letters, digits, _ or -")
+            raise _bad_query(N_("each credential query needs an id of letters, digits, _ or -"))
         if cq["id"] in seen:
-            raise _bad_query("credential query ids must be unique")
+            raise _bad_query(N_("credential query ids must be unique"))
         seen.add(cq["id"])
         unknown = set(cq) - {"id", "format", "meta", "claims", "claim_sets", "multiple"}
         if unknown:
-            raise _bad_query("unsupported credential query members", members=sorted(unknown))
+            raise _bad_query(N_("unsupported credential query members"), members=sorted(unknown))
         if cq.get("format") != FORMAT_SD_JWT:
-            raise _bad_query("only the dc+sd-jwt format is supported", format=cq.get("format"))
+            raise _bad_query(N_("only the dc+sd-jwt format is supported"), format=cq.get("format"))
         if cq.get("multiple", False) is not False:
-            raise _bad_query("multiple is not supported")
+            raise _bad_query(N_("multiple is not supported"))
         vcts = (cq.get("meta") or {}).get("vct_values")
         if not isinstance(vcts, list) or not vcts or set(vcts) - set(accepted_vcts()):
-            raise _bad_query("meta.vct_values must name the residence card", vct=accepted_vcts())
+            raise _bad_query(
+                N_("meta.vct_values must name the residence card"), vct=accepted_vcts()
+            )
         claims = cq.get("claims")
         if not isinstance(claims, list) or not claims:
-            raise _bad_query("claims must list at least one claim (data minimisation)")
+            raise _bad_query(N_("claims must list at least one claim (data minimisation)"))
         ids: dict[str, str] = {}
         for claim in claims:
             path = claim.get("path") if isinstance(claim, dict) else None
             if not (isinstance(path, list) and len(path) == 1 and isinstance(path[0], str)):
-                raise _bad_query("a claim path must be one claim name")
+                raise _bad_query(N_("a claim path must be one claim name"))
             if path[0] not in CLAIM_SCOPES:
-                raise _bad_query("unknown claim", claim=path[0], known=list(CLAIM_SCOPES))
+                raise _bad_query(N_("unknown claim"), claim=path[0], known=list(CLAIM_SCOPES))
             if path[0] not in allowed_claims:
                 raise ValidationFailed(
                     "the claim %(claim)s is outside the relying party's agreement",
@@ -200,7 +203,7 @@ def check_dcql(query: Any, allowed_claims: set[str]) -> dict[str, Any]:
                     params={"claim": path[0]},
                 )
             if set(claim) - {"id", "path"}:
-                raise _bad_query("value matching is not supported", claim=path[0])
+                raise _bad_query(N_("value matching is not supported"), claim=path[0])
             if "id" in claim:
                 ids[str(claim["id"])] = path[0]
         sets = cq.get("claim_sets")
@@ -209,7 +212,7 @@ def check_dcql(query: Any, allowed_claims: set[str]) -> dict[str, Any]:
             or not sets
             or not all(isinstance(s, list) and s and set(s) <= set(ids) for s in sets)
         ):
-            raise _bad_query("claim_sets must list sets of claim ids")
+            raise _bad_query(N_("claim_sets must list sets of claim ids"))
     return {"credentials": credentials}
 
 
