@@ -174,7 +174,7 @@ def test_verifier_page_qr_is_small_and_decodes(live: str) -> None:
     png = __import__("io").BytesIO()
     code.save(png, kind="png", scale=8, border=4)
     assert decode_qr(png.getvalue()) == body["wallet_url"]
-    assert int(code.version) <= 10, code.version
+    assert int(code.version) <= 9, code.version  # 8 with a short host
     rendered_px = 300  # the page draws it 300 CSS px wide (holder.css .verify-qr)
     modules = code.symbol_size(scale=1, border=4)[0]
     assert rendered_px / modules >= 4  # px per module on the counter's screen
