@@ -24,7 +24,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -691,3 +691,88 @@ def collect(
             details={"status": result.status},
         )
     return result
+
+
+# -- the holder's side: what is asked, by whom (before anything is shared) ---------------------
+
+
+@dataclass(frozen=True)
+class AskedClaim:
+    name: str
+    required: bool
+
+
+@dataclass(frozen=True)
+class Preview:
+    relying_party: str
+    purpose: str
+    verifier: str  # the client_id the wallet sees (eid's verifier certificate)
+    claims: list[AskedClaim]
+    expires_at: dt.datetime
+    open: bool
+
+
+def _handle_of(wallet_url: str) -> str:
+    """The handle of an `openid4vp://` URL that eid's verifier issued; anything else refused."""
+    parts = urlsplit(wallet_url.strip()[:1000])
+    params = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    prefix = request_uri("")
+    uri = params.get("request_uri", "")
+    if (
+        parts.scheme not in ("openid4vp", "eudi-openid4vp", "haip")
+        or params.get("client_id") != oid4vp_keys.client_id()
+        or not uri.startswith(prefix)
+    ):
+        raise ValidationFailed(
+            "this is not a presentation request eid verifies", code="REQUEST_FOREIGN"
+        )
+    return uri[len(prefix) :][:64]
+
+
+def _row_for_holder(db: Session, wallet_url: str, *, lock: bool = False) -> PresentationRequest:
+    query = select(PresentationRequest).where(PresentationRequest.handle == _handle_of(wallet_url))
+    row = db.execute(query.with_for_update() if lock else query).scalar_one_or_none()
+    if row is None:
+        raise RequestUnavailable("unknown, used or expired request")
+    return row
+
+
+def asked_claims(query: dict[str, Any]) -> list[AskedClaim]:
+    asked: list[AskedClaim] = []
+    for cq in query["credentials"]:
+        minimal = min(_claim_sets(cq), key=len)
+        asked.extend(AskedClaim(name, name in minimal) for name in _claim_names(cq))
+    return asked
+
+
+def preview(db: Session, wallet_url: str) -> Preview:
+    """Read-only (the request stays unspent for the wallet that then answers it)."""
+    row = _row_for_holder(db, wallet_url)
+    client = db.get(RelyingParty, row.client_id)
+    assert client is not None
+    return Preview(
+        relying_party=client.name,
+        purpose=client.purpose,
+        verifier=oid4vp_keys.client_id(),
+        claims=asked_claims(row.dcql_query),
+        expires_at=row.expires_at,
+        open=row.responded_at is None and row.expires_at > clock.now(),
+    )
+
+
+def decline(db: Session, account_id: Any, wallet_url: str) -> None:
+    """The holder says no (§8.5 access_denied): the relying party's page shows it at once."""
+    row = _row_for_holder(db, wallet_url, lock=True)
+    if row.responded_at is not None or row.expires_at < clock.now():
+        raise RequestUnavailable("unknown, used or expired request")
+    row.responded_at = clock.now()
+    row.status = "refused"
+    row.outcome = "WALLET_ACCESS_DENIED"
+    audit.record(
+        db,
+        holder_actor(account_id),
+        "wallet.presentation_declined",
+        "account",
+        account_id,
+        details={"client_id": row.client_id, "request": row.id},
+    )

@@ -21,11 +21,13 @@ from authlib.oauth2 import OAuth2Error
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from eid.core import throttle
 from eid.core.errors import ValidationFailed
 from eid.core.web import get_db
+from eid.identity.dependencies import Holder, current_holder
 from eid.identity.models import RelyingParty
 from eid.identity.oauth_adapter import StarletteOAuth2Request, oauth_request
 from eid.identity.oauth_models import AUTH_METHODS
@@ -218,3 +220,69 @@ def verify_page(request: Request, request_id: str, db: Session = DB) -> HTMLResp
 def verify_status(request_id: str, db: Session = DB) -> Response:
     outcome = oid4vp.page_outcome(db, request_id[:64])
     return JSONResponse(_outcome_body(outcome), headers={"Cache-Control": "no-store"})
+
+
+# -- the holder: what a request asks, and declining it ------------------------------------------
+
+me = APIRouter(prefix="/api/v1/me/presentation-requests", tags=["holder"])
+routers.append(me)
+
+
+class WalletUrlBody(BaseModel):
+    wallet_url: str = Field(max_length=1000, description="the openid4vp:// URL (QR or link)")
+
+
+def _preview_body(made: oid4vp.Preview) -> dict[str, Any]:
+    return {
+        "relying_party": made.relying_party,
+        "purpose": made.purpose,
+        "verified_by": "eid",
+        "verifier": made.verifier,
+        "claims": [{"name": c.name, "required": c.required} for c in made.claims],
+        "expires_at": made.expires_at.isoformat(),
+        "open": made.open,
+    }
+
+
+@me.post("/preview")
+def preview_request(
+    body: WalletUrlBody, who: Holder = Depends(current_holder), db: Session = DB
+) -> dict[str, Any]:
+    """Who asks (the relying party eid registered, its purpose) and which claims (required or
+    optional), without spending the request: the wallet then answers it by OpenID4VP."""
+    return _preview_body(oid4vp.preview(db, body.wallet_url))
+
+
+@me.post("/decline", status_code=204)
+def decline_request(
+    body: WalletUrlBody, who: Holder = Depends(current_holder), db: Session = DB
+) -> Response:
+    oid4vp.decline(db, who.account.id, body.wallet_url)
+    return Response(status_code=204)
+
+
+@pages.get("/app/present", response_class=HTMLResponse, dependencies=[LIMIT])
+def present_page(request: Request, db: Session = DB) -> Response:
+    """The holder app opening an `openid4vp://` request (pasted, scanned, or `?request=`):
+    who asks, for what, and which claims; the holder may untick the optional ones."""
+    from eid.web.holder_app.pages import app_page, sign_in_redirect, signed_in
+
+    holder = signed_in(request, db)
+    if holder is None:
+        return sign_in_redirect(request)
+    wallet_url = request.query_params.get("request", "")[:1000]
+    made: oid4vp.Preview | None = None
+    problem: str | None = None
+    if wallet_url:
+        try:
+            made = oid4vp.preview(db, wallet_url)
+        except (ValidationFailed, oid4vp.RequestUnavailable):
+            problem = "unknown"
+    return app_page(
+        request,
+        "verify/present.html",
+        holder=holder,
+        wallet_url=wallet_url,
+        preview=made,
+        problem=problem,
+    )
