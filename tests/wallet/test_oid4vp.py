@@ -190,3 +190,48 @@ def test_request_expires(live: str) -> None:
     gone = httpx.get(wallet_params(body["wallet_url"])["request_uri"])
     assert gone.status_code == 404
     assert httpx.get(f"{live}/verify/{body['id']}/status").json()["status"] == "expired"
+
+
+def test_a_private_key_jwt_relying_party_asks_and_collects(live: str) -> None:
+    """A FAPI 2.0 bank authenticates with private_key_jwt, as at the token endpoint; an
+    assertion is spent once."""
+    from tests.identity.fapi_fixtures import register_fapi
+
+    bank, c = register_fapi(live, scopes=("openid", "ekyc_basic", "residence")), card()
+    made = httpx.post(f"{live}/api/v1/oid4vp/requests", data={**bank.auth(), "preset": "bank_ekyc"})
+    assert made.status_code == 201, made.text
+    _, request = resolve(made.json()["wallet_url"])
+    required = [c["path"][0] for c in request["dcql_query"]["credentials"][0]["claims"]][:7]
+    assert post(request, {"residence_card": [present(c, request, required)]}).status_code == 200
+    auth = bank.auth()
+    got = httpx.post(f"{live}/api/v1/oid4vp/requests/{made.json()['id']}/result", data=auth)
+    assert got.json()["status"] == "verified"
+    assert sorted(got.json()["credentials"]["residence_card"]) == sorted(required)
+    replayed = httpx.post(f"{live}/api/v1/oid4vp/requests/{made.json()['id']}/result", data=auth)
+    assert replayed.status_code in (400, 401)  # RFC 6749 §5.2: invalid_client
+    assert replayed.json()["error"] == "invalid_client"
+    # Another relying party cannot read it.
+    other = relying_party("Someone else")
+    assert result(live, other, made.json()["id"]).status_code == 404
+
+
+def test_requests_and_results_are_purged_after_retention(live: str) -> None:
+    import datetime as dt
+
+    from eid.wallet.tasks import purge_presentation_requests
+
+    rp, c = relying_party(), card()
+    body = create(live, rp, preset="landlord").json()
+    _, request = resolve(body["wallet_url"])
+    post(request, {"residence_card": [present(c, request, LANDLORD)]})
+    with unit_of_work() as db:
+        row = db.get(oid4vp.PresentationRequest, body["id"])
+        assert row is not None and row.result is not None
+        row.expires_at -= oid4vp.RESULT_TTL + dt.timedelta(minutes=6)
+        row.responded_at = row.expires_at
+    # Past the retention the page shows no claims, even before the purge runs.
+    assert httpx.get(f"{live}/verify/{body['id']}/status").json()["credentials"] is None
+    with unit_of_work() as db:
+        purge_presentation_requests(db, {}, None)
+    with unit_of_work() as db:
+        assert db.get(oid4vp.PresentationRequest, body["id"]) is None

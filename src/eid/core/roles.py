@@ -47,6 +47,7 @@ PURGED_TABLES = (
     "throttle_buckets",  # rate buckets whose time has passed (core.throttle)
     "oidc_pushed_requests",  # PAR request_uris a day past their expiry
     "oidc_spent_jtis",  # single-use JWT ids once their JWTs are too old anyway
+    "oid4vp_requests",  # OpenID4VP requests and their results, minutes after they expire
 )
 
 # Serialises role creation when several processes start on one embedded cluster at once.

@@ -28,3 +28,17 @@ def purge_card_links(session: Session, payload: dict[str, Any], _: object) -> No
     session.execute(
         delete(CardLink).where(CardLink.expires_at < clock.now() - dt.timedelta(hours=1))
     )
+
+
+@periodic("wallet.purge_presentation_requests", every=dt.timedelta(minutes=10))
+@task("wallet.purge_presentation_requests")
+def purge_presentation_requests(session: Session, payload: dict[str, Any], _: object) -> None:
+    """OpenID4VP requests and what a wallet disclosed in them go once the request and the
+    result's retention are over (pages and the API already stop showing them then); the audit
+    log keeps who asked, and the holder's history who saw which claims."""
+    from eid.wallet.oid4vp import RESULT_TTL
+    from eid.wallet.oid4vp_models import PresentationRequest
+
+    session.execute(
+        delete(PresentationRequest).where(PresentationRequest.expires_at < clock.now() - RESULT_TTL)
+    )
