@@ -235,3 +235,30 @@ def test_requests_and_results_are_purged_after_retention(live: str) -> None:
         purge_presentation_requests(db, {}, None)
     with unit_of_work() as db:
         assert db.get(oid4vp.PresentationRequest, body["id"]) is None
+
+
+def test_8_3_direct_post_jwt_needs_the_encrypted_response(live: str) -> None:
+    from joserfc import jwe
+    from joserfc.jwk import ECKey
+
+    rp, c = relying_party(), card()
+    body = create(live, rp, preset="landlord", response_mode="direct_post.jwt").json()
+    _, request = resolve(body["wallet_url"])
+    assert request["response_mode"] == "direct_post.jwt"
+    metadata = request["client_metadata"]
+    key = metadata["jwks"]["keys"][0]
+    assert key["use"] == "enc" and key["alg"] == "ECDH-ES" and "d" not in key
+    assert "A128GCM" in metadata["encrypted_response_enc_values_supported"]
+    vp = present(c, request, LANDLORD)
+    plain = post(request, {"residence_card": [vp]})  # not encrypted: refused
+    assert plain.status_code == 400
+    inner = {"vp_token": {"residence_card": [vp]}, "state": request["state"]}
+    token = jwe.encrypt_compact(
+        {"alg": "ECDH-ES", "enc": "A128GCM", "kid": key["kid"]},
+        json.dumps(inner),
+        ECKey.import_key(key),
+    )
+    assert httpx.post(request["response_uri"], data={"response": "x.y.z.w.v"}).status_code == 400
+    answer = httpx.post(request["response_uri"], data={"response": token})
+    assert answer.status_code == 200, answer.text
+    assert result(live, rp, body["id"]).json()["status"] == "verified"

@@ -138,3 +138,16 @@ def test_the_wallet_libraries_are_pinned_by_the_lock_file() -> None:
         locked = lock["packages"][f"node_modules/{package}"]
         assert locked["version"] == wanted and locked["integrity"].startswith("sha512-")
     assert manifest["dependencies"]["@openid4vc/openid4vp"].startswith("0.4.")
+
+
+def test_direct_post_jwt_the_response_encrypted_to_eid(live: str) -> None:
+    """§8.3: the wallet encrypts its response (ECDH-ES, A128GCM) to the key in the request's
+    client_metadata.jwks; eid decrypts and verifies as for direct_post."""
+    rp, c = relying_party(), card()
+    made = create(live, rp, preset="landlord", response_mode="direct_post.jwt").json()
+    answer = wallet(c, made["wallet_url"])
+    assert answer["response_mode"] == "direct_post.jwt"
+    assert answer["status"] == 200, answer
+    got = result(live, rp, made["id"]).json()
+    assert got["status"] == "verified"
+    assert got["credentials"]["residence_card"]["full_name"] == "NGUYEN VAN A"

@@ -30,7 +30,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from joserfc import jws
+from joserfc import jwe, jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, OKPKey
 from joserfc.jws import JWSRegistry
@@ -64,6 +64,7 @@ REQUEST_TYP = "oauth-authz-req+jwt"
 # §5.8 static discovery: a request object for a wallet whose metadata we do not know.
 STATIC_AUDIENCE = "https://self-issued.me/v2"
 MAX_VP_TOKEN = 64 * 1024
+RESPONSE_MODES = ["direct_post", "direct_post.jwt"]
 
 # Which scope of the relying party's agreement lets it ask for each card claim.
 CLAIM_SCOPES: dict[str, str] = {
@@ -254,6 +255,7 @@ def create_request(
     preset: str | None = None,
     dcql_query: Any = None,
     redirect_uri: str | None = None,
+    response_mode: str | None = None,
 ) -> CreatedRequest:
     if (preset is None) == (dcql_query is None):
         raise ValidationFailed("give either a preset or a dcql_query", code="DCQL_INVALID")
@@ -269,8 +271,16 @@ def create_request(
         raise ValidationFailed(
             "redirect_uri must be one the relying party registered", code="REDIRECT_URI_INVALID"
         )
+    response_mode = response_mode or "direct_post"
+    if response_mode not in RESPONSE_MODES:
+        raise ValidationFailed(
+            "unknown response_mode",
+            code="RESPONSE_MODE_INVALID",
+            details={"supported": RESPONSE_MODES},
+        )
     row = PresentationRequest(
         id=secrets.token_urlsafe(24),
+        response_mode=response_mode,
         handle=secrets.token_urlsafe(16),  # 128 bits, for minutes, once: and a smaller QR
         client_id=client.client_id,
         dcql_query=query,
@@ -322,21 +332,25 @@ def request_object(db: Session, handle: str) -> str:
     row.status = "fetched"
     client = db.get(RelyingParty, row.client_id)
     assert client is not None
+    metadata: dict[str, Any] = {
+        "vp_formats_supported": vp_formats_supported(),
+        "client_name": client.name,
+    }
+    if row.response_mode == "direct_post.jwt":
+        metadata["jwks"] = {"keys": [oid4vp_keys.encryption_jwk()]}
+        metadata["encrypted_response_enc_values_supported"] = oid4vp_keys.ENC_VALUES
     payload: dict[str, Any] = {
         "aud": STATIC_AUDIENCE,
         "iat": int(now.timestamp()),
         "exp": int(row.expires_at.timestamp()),
         "client_id": oid4vp_keys.client_id(),
         "response_type": "vp_token",
-        "response_mode": "direct_post",
+        "response_mode": row.response_mode,
         "response_uri": response_uri(),
         "nonce": row.nonce,
         "state": row.state,
         "dcql_query": row.dcql_query,
-        "client_metadata": {
-            "vp_formats_supported": vp_formats_supported(),
-            "client_name": client.name,
-        },
+        "client_metadata": metadata,
         # Whom eid verifies for: shown to the holder before anything is shared.
         "eid_relying_party": {
             "client_id": client.client_id,
@@ -559,8 +573,29 @@ def _check_against_query(
     return result, presented
 
 
+def _decrypt_response(response: str) -> dict[str, str]:
+    """§8.3 direct_post.jwt: the parameters inside a JWE encrypted to eid's verifier key."""
+    if len(response) > MAX_VP_TOKEN * 2:
+        raise ResponseError("invalid_request", "response is too large")
+    try:
+        obj = jwe.decrypt_compact(
+            response,
+            oid4vp_keys.encryption_key(),
+            algorithms=[oid4vp_keys.ENC_ALG, *oid4vp_keys.ENC_VALUES],
+        )
+        inner = json.loads(obj.plaintext or b"")
+    except (JoseError, ValueError):
+        raise ResponseError("invalid_request", "response does not decrypt") from None
+    if not isinstance(inner, dict):
+        raise ResponseError("invalid_request", "response is not a JSON object")
+    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in inner.items()}
+
+
 def accept_response(db: Session, form: dict[str, str]) -> dict[str, Any]:
     """Process one Authorization Response; the body to answer with (200), or ResponseError."""
+    encrypted = "response" in form
+    if encrypted:
+        form = _decrypt_response(form["response"])
     state = form.get("state")
     if not state:
         raise ResponseError("invalid_request", "state is required")
@@ -575,6 +610,8 @@ def accept_response(db: Session, form: dict[str, str]) -> dict[str, Any]:
     if row.expires_at < now:
         row.status = "expired"
         raise ResponseError("invalid_request", "the request has expired")
+    if encrypted != (row.response_mode == "direct_post.jwt"):
+        raise ResponseError("invalid_request", f"the request asked for {row.response_mode}")
     row.responded_at = now  # one answer per request, even a refused one
     actor = Actor(kind="client", id=row.client_id, role="verifier")
     if "error" in form:  # §8.5: the wallet (holder) declined or could not answer

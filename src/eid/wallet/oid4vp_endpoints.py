@@ -89,6 +89,7 @@ async def create_request(request: Request, db: Session = DB) -> Response:
             preset=form.get("preset"),
             dcql_query=query,
             redirect_uri=form.get("redirect_uri"),
+            response_mode=form.get("response_mode"),
         )
         return JSONResponse(
             {

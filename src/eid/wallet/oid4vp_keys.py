@@ -120,3 +120,28 @@ def client_id() -> str:
 
 def public_jwk() -> dict[str, Any]:
     return dict(signing_key().as_dict(private=False))
+
+
+ENC_KEY_NAME = "oid4vp-verifier-enc"
+ENC_ALG = "ECDH-ES"
+ENC_VALUES = ["A128GCM", "A256GCM"]
+
+
+@lru_cache(maxsize=1)
+def encryption_key() -> ECKey:
+    """The key wallets encrypt `direct_post.jwt` responses to (ECDH-ES, §8.3), derived like the
+    signing key so every process decrypts what another one's request asked for."""
+    seed = get_keystore().secret(ENC_KEY_NAME)
+    scalar = int.from_bytes(hashlib.sha256(b"eid oid4vp verifier enc P-256|" + seed).digest())
+    private = ec.derive_private_key(scalar % (_P256_ORDER - 1) + 1, ec.SECP256R1())
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    key = ECKey.import_key(pem)
+    key.ensure_kid()
+    return key
+
+
+def encryption_jwk() -> dict[str, Any]:
+    key = encryption_key()
+    return {**key.as_dict(private=False), "kid": key.kid, "use": "enc", "alg": ENC_ALG}

@@ -25,6 +25,8 @@ class PresentationRequest(TimestampMixin, Base):
     dcql_query: Mapped[dict[str, Any]] = mapped_column(JSONB)
     nonce: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(64), unique=True)
+    # direct_post, or direct_post.jwt (the response encrypted to eid's verifier key).
+    response_mode: Mapped[str] = mapped_column(String(16), default="direct_post")
     # Same device: the relying party's registered redirect, sent back with a response_code.
     redirect_uri: Mapped[str | None] = mapped_column(Text)
     response_code_hash: Mapped[str | None] = mapped_column(String(64))

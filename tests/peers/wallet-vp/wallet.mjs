@@ -8,7 +8,16 @@
 // it by direct_post, and prints what happened as JSON on stdout.
 //
 // The tests' verifier is plain http://127.0.0.1:<port>: allowInsecureUrls is for that only.
-import { X509Certificate, createHash, verify as cryptoVerify } from "node:crypto";
+import {
+  X509Certificate,
+  createCipheriv,
+  createHash,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  randomBytes,
+  verify as cryptoVerify,
+} from "node:crypto";
 import { setGlobalConfig } from "@openid4vc/utils";
 import { Openid4vpClient } from "@openid4vc/openid4vp";
 import { SDJwtInstance } from "@sd-jwt/core";
@@ -49,6 +58,50 @@ function hash(data, alg) {
   return new Uint8Array(createHash(name).update(data).digest());
 }
 
+// direct_post.jwt (§8.3): the response as a JWE, ECDH-ES (direct key agreement, RFC 7518
+// §4.6 with its Concat KDF) and AES-GCM, to the verifier's key from client_metadata.jwks.
+function concatKdf(z, enc, apu, apv, bits) {
+  const part = (buf) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(buf.length);
+    return Buffer.concat([len, buf]);
+  };
+  const supp = Buffer.alloc(4);
+  supp.writeUInt32BE(bits);
+  const counter = Buffer.from([0, 0, 0, 1]);
+  const other = Buffer.concat([part(Buffer.from(enc)), part(apu), part(apv), supp]);
+  return createHash("sha256").update(Buffer.concat([counter, z, other])).digest().subarray(0, bits / 8);
+}
+
+async function encryptJwe(encryptor, data) {
+  if (encryptor.alg !== "ECDH-ES" || !["A128GCM", "A256GCM"].includes(encryptor.enc)) {
+    throw new Error(`unsupported JWE ${encryptor.alg} ${encryptor.enc}`);
+  }
+  const recipient = createPublicKey({ key: encryptor.publicJwk, format: "jwk" });
+  const eph = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const z = diffieHellman({ privateKey: eph.privateKey, publicKey: recipient });
+  const { kty, crv, x, y } = eph.publicKey.export({ format: "jwk" });
+  const header = { alg: "ECDH-ES", enc: encryptor.enc, kid: encryptor.publicJwk.kid, epk: { kty, crv, x, y } };
+  if (encryptor.apu) header.apu = encryptor.apu;
+  if (encryptor.apv) header.apv = encryptor.apv;
+  const bits = encryptor.enc === "A128GCM" ? 128 : 256;
+  const cek = concatKdf(
+    z,
+    encryptor.enc,
+    Buffer.from(encryptor.apu || "", "base64url"),
+    Buffer.from(encryptor.apv || "", "base64url"),
+    bits,
+  );
+  const protectedHeader = Buffer.from(JSON.stringify(header)).toString("base64url");
+  const iv = randomBytes(12);
+  const cipher = createCipheriv(`aes-${bits}-gcm`, cek, iv);
+  cipher.setAAD(Buffer.from(protectedHeader, "ascii"));
+  const ciphertext = Buffer.concat([cipher.update(Buffer.from(data, "utf8")), cipher.final()]);
+  const tag = cipher.getAuthTag();
+  const jwe = [protectedHeader, "", iv.toString("base64url"), ciphertext.toString("base64url"), tag.toString("base64url")].join(".");
+  return { encryptionJwk: encryptor.publicJwk, jwe };
+}
+
 const callbacks = {
   fetch: (url, init) => fetch(url, init),
   hash,
@@ -60,9 +113,7 @@ const callbacks = {
   decryptJwe: async () => {
     throw new Error("no encrypted request expected");
   },
-  encryptJwe: async () => {
-    throw new Error("no encrypted response (direct_post)");
-  },
+  encryptJwe,
 };
 
 async function main() {
@@ -107,13 +158,25 @@ async function main() {
     },
   });
 
+  const encrypted = request.response_mode === "direct_post.jwt";
   const response = await client.createOpenid4vpAuthorizationResponse({
     authorizationRequestPayload: request,
     authorizationResponsePayload: { vp_token: { [query.id]: [presentation] } },
+    jarm: encrypted
+      ? {
+          encryption: { nonce: randomBytes(16).toString("base64url") },
+          serverMetadata: {
+            authorization_signing_alg_values_supported: ["ES256"],
+            authorization_encryption_alg_values_supported: ["ECDH-ES"],
+            authorization_encryption_enc_values_supported: ["A128GCM", "A256GCM"],
+          },
+        }
+      : undefined,
   });
   const submitted = await client.submitOpenid4vpAuthorizationResponse({
     authorizationRequestPayload: request,
     authorizationResponsePayload: response.authorizationResponsePayload,
+    jarm: response.jarm ? { responseJwt: response.jarm.responseJwt } : undefined,
   });
   const text = await submitted.response.text();
   process.stdout.write(

@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("dcql_query", _JSONB, nullable=False),
         sa.Column("nonce", sa.String(length=64), nullable=False),
         sa.Column("state", sa.String(length=64), nullable=False),
+        sa.Column("response_mode", sa.String(length=16), nullable=False),
         sa.Column("redirect_uri", sa.Text(), nullable=True),
         sa.Column("response_code_hash", sa.String(length=64), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
