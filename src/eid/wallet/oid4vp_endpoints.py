@@ -42,6 +42,8 @@ pages = APIRouter(include_in_schema=False)
 routers = [api, wallet, pages]
 DB = Depends(get_db, scope="function")
 LIMIT = Depends(throttle.limit(throttle.VERIFIER))
+# A relying party's calls: credential endpoints, limited as the token endpoint is.
+CLIENT_LIMIT = Depends(throttle.limit(throttle.OIDC))
 _AUTH = ("client_id", "client_secret", "client_assertion", "client_assertion_type")
 # The verifier page's QR: drawn on screen this many CSS pixels wide (see verify/page.html).
 QR_ERROR = "m"
@@ -65,7 +67,7 @@ def _authenticate(db: Session, oreq: StarletteOAuth2Request) -> RelyingParty:
     return row
 
 
-@api.post("/requests", status_code=201)
+@api.post("/requests", status_code=201, dependencies=[CLIENT_LIMIT])
 async def create_request(request: Request, db: Session = DB) -> Response:
     """A presentation request: `preset` (landlord, bank_ekyc) or `dcql_query` (JSON, §6), and
     optionally `redirect_uri` (registered) for the same-device flow."""
@@ -116,7 +118,7 @@ def _outcome_body(outcome: oid4vp.Outcome) -> dict[str, Any]:
     }
 
 
-@api.post("/requests/{request_id}/result")
+@api.post("/requests/{request_id}/result", dependencies=[CLIENT_LIMIT])
 async def collect_result(request_id: str, request: Request, db: Session = DB) -> Response:
     """The outcome: `pending` until the wallet answers; then once `verified` (with the claims
     disclosed) or `refused` (with the reason); after that `collected`, the claims gone."""
