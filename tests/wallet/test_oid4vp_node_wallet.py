@@ -38,6 +38,12 @@ pytestmark = pytest.mark.skipif(_missing() is not None, reason=_missing() or "")
 
 
 def wallet(c: Card, wallet_url: str, **job: Any) -> dict[str, Any]:
+    answer = run_wallet(c, wallet_url, **job)
+    assert answer["step"] == "submitted", answer
+    return answer
+
+
+def run_wallet(c: Card, wallet_url: str, **job: Any) -> dict[str, Any]:
     payload = {
         "wallet_url": wallet_url,
         "credential": c.credential,
@@ -54,7 +60,6 @@ def wallet(c: Card, wallet_url: str, **job: Any) -> dict[str, Any]:
     )
     assert done.stdout, done.stderr
     answer: dict[str, Any] = json.loads(done.stdout)
-    assert answer["step"] == "submitted", answer
     return answer
 
 
@@ -78,6 +83,16 @@ def test_third_party_wallet_presents_to_eid_verifier(live: str) -> None:
         "residence_card_expiry": "2030-12-31",
         "nationality": "KOR",  # optional in the landlord preset; this wallet shares it
     }
+
+
+def test_the_wallet_refuses_a_client_id_that_is_not_the_certificate_s_hash(live: str) -> None:
+    """x509_hash: the library itself compares the client_id with the x5c leaf's SHA-256."""
+    rp, c = relying_party(), card()
+    made = create(live, rp, preset="landlord").json()
+    forged = made["wallet_url"].replace("client_id=x509_hash:", "client_id=x509_hash:A", 1)
+    answer = run_wallet(c, forged)
+    assert answer["step"] == "resolve"
+    assert "client" in answer["error"].lower()
 
 
 def test_bank_ekyc_without_the_optional_claims(live: str) -> None:
