@@ -37,8 +37,10 @@ def wallet_url(issuer: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--issuer", default="https://eid.example.vn")
+    parser.add_argument("--samples", type=int, default=40, help="random requests per distance")
     args = parser.parse_args()
-    url = wallet_url(args.issuer)
+    urls = [wallet_url(args.issuer) for _ in range(args.samples)]
+    url = urls[0]
     code = segno.make(url, error="m", micro=False, boost_error=False)
     side = int(code.symbol_size(scale=1, border=4)[0])
     print(
@@ -52,7 +54,7 @@ def main() -> None:
             print(
                 f"  {screen:7s} {css_px} CSS px ({css_px / side:.1f}/module) at {cm} cm: "
                 f"{module_mm:.2f} mm/module, {px:.2f} camera px/module, "
-                f"simulated read: {simulated_read(url, px)}"
+                f"read {sum(simulated_read(u, px) for u in urls)}/{len(urls)}"
             )
 
 

@@ -165,7 +165,8 @@ def test_same_device_redirect_carries_a_response_code_the_rp_must_show(live: str
 def test_verifier_page_qr_is_small_and_reads_at_arms_length(live: str) -> None:
     """The QR carries the request by reference: version 8 at M (149 bytes with a short host).
     Arm's length, simulated as benchmarks/oid4vp_qr.py does: a 1920 px, 65° phone camera 60 cm
-    from a counter's screen (420 CSS px, 0.265 mm each) or from a phone (326 CSS px, 0.164 mm)."""
+    from a counter's screen (420 CSS px, 0.265 mm each), 45 cm from a phone (326 CSS px,
+    0.164 mm)."""
     rp = relying_party()
     body = create(live, rp, preset="landlord").json()
     page = httpx.get(f"{live}/verify/{body['id']}?lang=vi")
@@ -179,9 +180,12 @@ def test_verifier_page_qr_is_small_and_reads_at_arms_length(live: str) -> None:
     assert decode_qr(png.getvalue()) == body["wallet_url"]
     assert int(code.version) <= 9, code.version  # 8 with a short host
     side = code.symbol_size(scale=1, border=4)[0]
-    for mm, css_px in SCREENS.values():
-        px = camera_px_per_module(css_px * mm / side, 60)
-        assert px >= 2.3
+    # A counter's screen at 60 cm; a phone's screen at 45 cm (at 60 cm a phone's code is
+    # marginal: 28-31 of 40 random requests read, benchmarks/oid4vp_qr.py).
+    for screen, cm in (("desktop", 60), ("phone", 45)):
+        mm, css_px = SCREENS[screen]
+        px = camera_px_per_module(css_px * mm / side, cm)
+        assert px >= 3
         assert simulated_read(body["wallet_url"], px)
 
 
@@ -267,3 +271,10 @@ def test_8_3_direct_post_jwt_needs_the_encrypted_response(live: str) -> None:
     answer = httpx.post(request["response_uri"], data={"response": token})
     assert answer.status_code == 200, answer.text
     assert result(live, rp, body["id"]).json()["status"] == "verified"
+
+
+def test_unknown_request_page_is_a_404_page(live: str) -> None:
+    page = httpx.get(f"{live}/verify/not-a-request?lang=en")
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "The request has expired" in page.text

@@ -24,7 +24,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from eid.core import throttle
+from eid.core import clock, throttle
 from eid.core.errors import ValidationFailed
 from eid.core.web import get_db
 from eid.identity.dependencies import Holder, current_holder
@@ -33,6 +33,7 @@ from eid.identity.oauth_adapter import StarletteOAuth2Request, oauth_request
 from eid.identity.oauth_models import AUTH_METHODS
 from eid.identity.oauth_server import EidAuthorizationServer
 from eid.wallet import oid4vp, qr
+from eid.wallet.oid4vp_models import PresentationRequest
 from eid.web.security import page_response
 from eid.web.templating import holder_language, language_links, render
 
@@ -190,31 +191,35 @@ def qr_svg(url: str) -> str:
     return buffer.getvalue().decode()
 
 
-def _wallet_url_of(db: Session, request_id: str) -> tuple[str, str]:
-    from eid.wallet.oid4vp_models import PresentationRequest
-
-    row = db.get(PresentationRequest, request_id)
-    if row is None:
-        from eid.core.errors import NotFound
-
-        raise NotFound("no such request", code="REQUEST_UNKNOWN")
-    return oid4vp.wallet_url(row.handle), row.client_id
-
-
 @pages.get("/verify/{request_id}", response_class=HTMLResponse, dependencies=[LIMIT])
 def verify_page(request: Request, request_id: str, db: Session = DB) -> HTMLResponse:
-    url, client_id = _wallet_url_of(db, request_id[:64])
-    client = db.get(RelyingParty, client_id)
-    outcome = oid4vp.page_outcome(db, request_id[:64])
+    row = db.get(PresentationRequest, request_id[:64])
+    lang = holder_language(request)
+    languages = language_links(request.url.path, request.query_params)
+    if row is None:  # unknown, or purged: the page says the request is over
+        gone = oid4vp.Outcome("expired", None, None, clock.now())
+        html = render(
+            "verify/page.html",
+            lang=lang,
+            request_id="",
+            wallet_url="",
+            qr="",
+            client_name="",
+            outcome=gone,
+            languages=languages,
+        )
+        return page_response(request, html, status_code=404)
+    url = oid4vp.wallet_url(row.handle)
+    client = db.get(RelyingParty, row.client_id)
     html = render(
         "verify/page.html",
-        lang=holder_language(request),
-        request_id=request_id,
+        lang=lang,
+        request_id=row.id,
         wallet_url=url,
         qr=qr_svg(url),
         client_name=client.name if client else "",
-        outcome=outcome,
-        languages=language_links(request.url.path, request.query_params),
+        outcome=oid4vp.page_outcome(db, row.id),
+        languages=languages,
     )
     return page_response(request, html)
 
