@@ -24,6 +24,8 @@ def test_verifier_page_shows_qr_then_the_result(live: str, page: Any, lang: str)
     assert box is not None and box["width"] == SCREENS["phone"][1]  # the column on a phone
     link = page.locator("a.button")
     assert link.get_attribute("href") == made["wallet_url"]
+    app = page.locator("a[href^='/app/present?request=']")
+    assert app.count() == 1  # the same device's eID app shows who asks and what
     assert axe_scan(page) == []
     screenshot(page, f"oid4vp-verify-waiting-{lang}")
     _, request = resolve(made["wallet_url"])
