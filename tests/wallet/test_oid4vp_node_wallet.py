@@ -73,6 +73,7 @@ def test_third_party_wallet_presents_to_eid_verifier(live: str) -> None:
     # 127.0.0.1 is no DNS name (so no x509_san_dns: here); x509_hash pins the certificate.
     assert answer["client"]["san"]["sanDnsNames"] == []
     assert answer["jar_typ"] == "oauth-authz-req+jwt"
+    assert answer["version"] == 100  # the library reads the request as OpenID4VP 1.0 (final)
     assert answer["response_mode"] == "direct_post"
     assert answer["verifier"]["name"] == "Nhà trọ Hoa Mai"
     assert answer["status"] == 200, answer
