@@ -56,6 +56,10 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("eid-authority", "signing", "the e-ID authority signs account decisions"),
     KeySpec("wallet-issuer", "signing", "issuer of the e-residence card (SD-JWT VC)"),
     KeySpec("audit-checkpoint", "signing", "signs the audit chain's checkpoints"),
+    KeySpec("oid4vp-verifier", "secret", "derives the OpenID4VP verifier's P-256 signing key"),
+    KeySpec(
+        "oid4vp-verifier-enc", "secret", "derives the key OpenID4VP responses are encrypted to"
+    ),
 )
 
 _SECRET_BYTES = 32

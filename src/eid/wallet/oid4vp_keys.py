@@ -31,7 +31,7 @@ from eid.core.crypto import get_keystore
 from eid.core.settings import get_settings
 from eid.wallet import sdjwt
 
-KEY_NAME = "oid4vp-verifier"
+VERIFIER_KEY_NAME = "oid4vp-verifier"
 PREFIX = "x509_hash:"
 _P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 _NOT_BEFORE = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -40,7 +40,7 @@ _NOT_AFTER = dt.datetime(2036, 1, 1, tzinfo=dt.UTC)
 
 @lru_cache(maxsize=1)
 def _private_key() -> ec.EllipticCurvePrivateKey:
-    seed = get_keystore().secret(KEY_NAME)
+    seed = get_keystore().secret(VERIFIER_KEY_NAME)
     scalar = int.from_bytes(hashlib.sha256(b"eid oid4vp verifier P-256|" + seed).digest())
     return ec.derive_private_key(scalar % (_P256_ORDER - 1) + 1, ec.SECP256R1())
 
@@ -122,7 +122,7 @@ def public_jwk() -> dict[str, Any]:
     return dict(signing_key().as_dict(private=False))
 
 
-ENC_KEY_NAME = "oid4vp-verifier-enc"
+VERIFIER_ENC_KEY_NAME = "oid4vp-verifier-enc"
 ENC_ALG = "ECDH-ES"
 ENC_VALUES = ["A128GCM", "A256GCM"]
 
@@ -131,7 +131,7 @@ ENC_VALUES = ["A128GCM", "A256GCM"]
 def encryption_key() -> ECKey:
     """The key wallets encrypt `direct_post.jwt` responses to (ECDH-ES, §8.3), derived like the
     signing key so every process decrypts what another one's request asked for."""
-    seed = get_keystore().secret(ENC_KEY_NAME)
+    seed = get_keystore().secret(VERIFIER_ENC_KEY_NAME)
     scalar = int.from_bytes(hashlib.sha256(b"eid oid4vp verifier enc P-256|" + seed).digest())
     private = ec.derive_private_key(scalar % (_P256_ORDER - 1) + 1, ec.SECP256R1())
     pem = private.private_bytes(
