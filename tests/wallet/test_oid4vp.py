@@ -12,7 +12,7 @@ import segno
 
 from eid.authority import service as authority
 from eid.core.database import unit_of_work
-from eid.wallet import oid4vp
+from eid.wallet import metadata, oid4vp
 from tests.identity.factories import TEST_ACTOR
 from tests.support import decode_qr
 from tests.wallet.oid4vp_fixtures import (
@@ -49,7 +49,7 @@ def test_5_request_object_is_signed_x509_hash_and_carries_dcql(live: str) -> Non
     assert request["eid_relying_party"]["name"] == "Nhà trọ Hoa Mai"
     cq = request["dcql_query"]["credentials"][0]
     assert cq["format"] == "dc+sd-jwt"
-    assert cq["meta"]["vct_values"] == ["urn:eid:vn:residence_card:1"]
+    assert cq["meta"]["vct_values"] == [metadata.vct(), "urn:eid:vn:residence_card:1"]
     paths = [c["path"] for c in cq["claims"]]
     assert paths == [["full_name"], ["residence_card_expiry"], ["nationality"]]
     assert cq["claim_sets"][-1] == LANDLORD

@@ -7,6 +7,7 @@ nonce, a wrong audience, and a card suspended by a lock."""
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import subprocess
@@ -65,6 +66,8 @@ def run_wallet(c: Card, wallet_url: str, **job: Any) -> dict[str, Any]:
 
 def test_third_party_wallet_presents_to_eid_verifier(live: str) -> None:
     rp, c = relying_party(), card()
+    header = json.loads(base64.urlsafe_b64decode(c.credential.split(".")[0] + "=="))
+    assert header["alg"] == "ES256" and header["x5c"]  # the card as eid issues it now
     made = create(live, rp, preset="landlord").json()
     answer = wallet(c, made["wallet_url"])
     # The library verified the request object and its client identifier itself.

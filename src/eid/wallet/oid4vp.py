@@ -15,10 +15,8 @@ disclosed, for the relying party to collect once, within `RESULT_TTL`.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
-import itertools
 import json
 import re
 import secrets
@@ -26,10 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from joserfc import jwe, jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, OKPKey
@@ -45,16 +39,11 @@ from eid.i18n import N_
 from eid.identity.claims import SCOPE_CLAIMS
 from eid.identity.models import RelyingParty
 from eid.identity.service import holder_actor
-from eid.wallet import keys, oid4vp_keys, sdjwt, service, status
+from eid.wallet import certs, keys, metadata, oid4vp_keys, sdjwt, service
 from eid.wallet.models import IssuedCredential
 from eid.wallet.oid4vp_models import PresentationRequest
 from eid.wallet.verification import local_status
-from eid.wallet.verifier import (
-    PresentationRefused,
-    _check_key_binding,
-    _check_times,
-    _place_disclosures,
-)
+from eid.wallet.verifier import PresentationRefused, verify_presentation
 
 FORMAT_SD_JWT = "dc+sd-jwt"
 CREDENTIAL_ID = "residence_card"
@@ -108,7 +97,8 @@ PRESETS: dict[str, Preset] = {
 
 
 def accepted_vcts() -> list[str]:
-    return [service.VCT]
+    """The card's https `vct` (type metadata), and the URN of the cards issued before."""
+    return [metadata.vct(), service.LEGACY_VCT]
 
 
 def _issuer() -> str:
@@ -365,53 +355,6 @@ def request_object(db: Session, handle: str) -> str:
 # -- verifying a presentation -------------------------------------------------------------------
 
 
-def trusted_roots() -> list[x509.Certificate]:
-    """eid's issuing roots for `x5c`-signed cards (none yet: today's card is EdDSA, kid)."""
-    return []
-
-
-def _chain_key(chain: Any) -> ECKey:
-    """The leaf's key, once each certificate is signed by the next and the last by (or is) a
-    trusted eid root, all within their validity."""
-    if not isinstance(chain, list) or not chain or not all(isinstance(c, str) for c in chain):
-        raise PresentationRefused("the x5c header is malformed", code="ISSUER_UNTRUSTED")
-    try:
-        certs = [x509.load_der_x509_certificate(base64.b64decode(c)) for c in chain]
-    except ValueError:
-        raise PresentationRefused("the x5c header is malformed", code="ISSUER_UNTRUSTED") from None
-    now = clock.now()
-    roots = trusted_roots()
-    try:
-        for cert in certs:
-            if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
-                raise PresentationRefused("a certificate is out of date", code="ISSUER_UNTRUSTED")
-        for child, parent in itertools.pairwise(certs):
-            child.verify_directly_issued_by(parent)
-        last = certs[-1]
-        anchored = any(last == root or _issued_by(last, root) for root in roots)
-    except (ValueError, TypeError, InvalidSignature):
-        raise PresentationRefused(
-            "the x5c chain does not verify", code="ISSUER_UNTRUSTED"
-        ) from None
-    if not anchored:
-        raise PresentationRefused("the issuer is not eid", code="ISSUER_UNTRUSTED")
-    public = certs[0].public_key()
-    if not isinstance(public, ec.EllipticCurvePublicKey):
-        raise PresentationRefused("the issuer key is not P-256", code="ISSUER_UNTRUSTED")
-    pem = public.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return ECKey.import_key(pem)
-
-
-def _issued_by(cert: x509.Certificate, root: x509.Certificate) -> bool:
-    try:
-        cert.verify_directly_issued_by(root)
-    except (ValueError, TypeError, InvalidSignature):
-        return False
-    return True
-
-
 class X5cRegistry(JWSRegistry):
     """joserfc's default caps a JWS header at 512 bytes; an `x5c` chain is a few kilobytes."""
 
@@ -434,24 +377,6 @@ def _verify_jws(
         ) from None
 
 
-def _issuer_key(header: dict[str, Any]) -> tuple[OKPKey | ECKey, list[str]]:
-    if "x5c" in header:
-        return _chain_key(header["x5c"]), ["ES256"]
-    if header.get("kid") == keys.issuer_kid():
-        return keys.issuer_key(), sdjwt.ISSUER_ALGORITHMS
-    raise PresentationRefused("the issuer key is unknown", code="ISSUER_UNTRUSTED")
-
-
-def _unverified_header(token: str) -> dict[str, Any]:
-    try:
-        header = json.loads(sdjwt.b64url_decode(token.split(".")[0]))
-    except (ValueError, UnicodeDecodeError, IndexError):
-        raise PresentationRefused("not an SD-JWT", code="PRESENTATION_MALFORMED") from None
-    if not isinstance(header, dict):
-        raise PresentationRefused("not an SD-JWT", code="PRESENTATION_MALFORMED")
-    return header
-
-
 @dataclass
 class Presented:
     claims: dict[str, Any]
@@ -464,39 +389,26 @@ class Presented:
 def verify_sd_jwt(
     db: Session, presentation: str, *, audience: str, nonce: str, vcts: list[str]
 ) -> Presented:
-    """Either card eid issues: EdDSA under the issuer JWKS `kid`, or ES256 with `x5c`."""
-    try:
-        issuer_jwt, disclosures, kb_jwt = sdjwt.split(presentation.strip())
-    except ValueError:
-        raise PresentationRefused("not an SD-JWT", code="PRESENTATION_MALFORMED") from None
-    key, algorithms = _issuer_key(_unverified_header(issuer_jwt))
-    header, payload = _verify_jws(issuer_jwt, key, algorithms)
-    if header.get("typ") not in sdjwt.ACCEPTED_TYPS:
-        raise PresentationRefused("not an SD-JWT VC", code="CREDENTIAL_TYPE")
-    if payload.get("iss") != get_settings().issuer:
-        raise PresentationRefused("the credential names another issuer", code="ISSUER_UNTRUSTED")
-    if payload.get("vct") not in vcts:
-        raise PresentationRefused("not the credential type asked for", code="CREDENTIAL_TYPE")
-    now = int(clock.now().timestamp())
-    _check_times(payload, now)
-    claims, names = _place_disclosures(payload, disclosures)
-    _check_key_binding(
-        kb_jwt, payload, issuer_jwt, disclosures, audience=audience, nonce=nonce, now=now
+    """Either card eid issues, by the wallet's own verifier (`verifier.verify_presentation`):
+    ES256 with an `x5c` chain to eid's Root CA (its `iss` named by the issuing certificate), or
+    the EdDSA cards issued before under the issuer JWKS key; then the type asked for."""
+    card = verify_presentation(
+        presentation,
+        issuer_key=keys.issuer_key(),
+        root=certs.root_certificate(db),
+        audience=audience,
+        nonce=nonce,
+        status_lookup=local_status(db),
     )
-    reference = (payload.get("status") or {}).get("status_list") or {}
-    uri, index = reference.get("uri"), reference.get("idx")
-    if not isinstance(uri, str) or not isinstance(index, int):
-        raise PresentationRefused("the credential has no status reference", code="STATUS_MISSING")
-    code = local_status(db)(uri, index)
-    if code != status.VALID:
-        name = {status.INVALID: "revoked", status.SUSPENDED: "suspended"}.get(code, "invalid")
-        raise PresentationRefused(
-            "the credential is %(status)s",
-            code="CREDENTIAL_" + name.upper(),
-            params={"status": name},
-            details={"status": name},
-        )
-    return Presented(claims=claims, disclosed=names, status_uri=uri, status_index=index)
+    if card.claims.get("vct") not in vcts:
+        raise PresentationRefused("not the credential type asked for", code="CREDENTIAL_TYPE")
+    reference = (card.claims.get("status") or {}).get("status_list") or {}
+    return Presented(
+        claims=card.claims,
+        disclosed=card.disclosed,
+        status_uri=str(reference.get("uri")),
+        status_index=int(reference.get("idx", -1)),
+    )
 
 
 # -- the response endpoint (§8.2) ---------------------------------------------------------------

@@ -4,7 +4,7 @@
 wallet disclosed is kept only until the relying party collects it or a few minutes pass.
 
 Revision ID: 0016_oid4vp
-Revises: 0011_fapi
+Revises: 0014_vc_formats (the lead may re-chain)
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0016_oid4vp"
-down_revision: str | None = "0011_fapi"
+down_revision: str | None = "0014_vc_formats"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
