@@ -295,7 +295,10 @@ def client_create(
     ] = None,
     profile: Annotated[
         str,
-        typer.Option(help="basic (client secret) or fapi2 (FAPI 2.0: PAR, private_key_jwt, DPoP)"),
+        typer.Option(
+            help="basic (client secret), fapi2 (FAPI 2.0: PAR, private_key_jwt, DPoP) or wallet "
+            "(an OpenID4VCI wallet: public client, PKCE, credential scopes only)"
+        ),
     ] = "basic",
     jwks: Annotated[
         Path | None,

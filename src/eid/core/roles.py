@@ -41,6 +41,8 @@ PURGED_TABLES = (
     "oidc_tokens",
     "wallet_verifier_nonces",
     "wallet_card_links",  # the card QR's short links, minutes after they expire
+    "wallet_vci_nonces",  # OpenID4VCI c_nonces, an hour after they expire
+    "wallet_vci_offers",  # OpenID4VCI credential offers, an hour after they expire
     "calendar_overrides",
     "jobs",
     "workers",  # a worker that stops says so; long-gone workers are pruned

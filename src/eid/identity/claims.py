@@ -24,12 +24,17 @@ SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "email": ("email",),
 }
 SUPPORTED_SCOPES = [*SCOPE_CLAIMS, "offline_access"]
+# OpenID4VCI: the scopes of the card's credential configurations (`eid.wallet.oid4vci`), for
+# wallet clients only; on the consent page they read as the card going into that wallet.
+CREDENTIAL_SCOPES = ("eid_residence_card", "eid_residence_card_mdoc")
+CREDENTIAL_CLAIM = "residence_card_credential"
 
 
 def claims_for_scopes(scopes: list[str]) -> list[str]:
     names: list[str] = []
     for scope in scopes:
-        for claim in SCOPE_CLAIMS.get(scope, ()):
+        released = (CREDENTIAL_CLAIM,) if scope in CREDENTIAL_SCOPES else ()
+        for claim in SCOPE_CLAIMS.get(scope, released):
             if claim not in names:
                 names.append(claim)
     return names

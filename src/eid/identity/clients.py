@@ -18,10 +18,14 @@ from eid.core.audit import Actor
 from eid.core.crypto import hash_token, seal, unseal
 from eid.core.errors import ValidationFailed
 from eid.identity import client_keys
-from eid.identity.claims import SUPPORTED_SCOPES
+from eid.identity.claims import CREDENTIAL_SCOPES, SUPPORTED_SCOPES
 from eid.identity.models import RelyingParty
 
-PROFILES = ("basic", "fapi2")
+# wallet: an OpenID4VCI wallet, a public client (no secret, `none` at the token endpoint: an app
+# on the holder's phone cannot keep one), PKCE S256 always, DPoP when it sends a proof, scopes of
+# the card's credential configurations only. Registered by an admin with its exact redirect URIs,
+# so a code reaches no other app (RFC 8252 §8.4, RFC 9700 §4.1).
+PROFILES = ("basic", "fapi2", "wallet")
 
 
 def _sector_aad(client_id: str) -> bytes:
@@ -58,8 +62,16 @@ def create_client(
     if jwks_uri is not None:
         client_keys.check_jwks_uri(jwks_uri)
     with_keys = registered_jwks is not None or jwks_uri is not None
-    unknown = sorted(set(scopes) - set(SUPPORTED_SCOPES))
-    if unknown or "openid" not in scopes:
+    wallet = profile == "wallet"
+    allowed = CREDENTIAL_SCOPES if wallet else SUPPORTED_SCOPES
+    unknown = sorted(set(scopes) - set(allowed))
+    if wallet and (unknown or not scopes or with_keys):
+        raise ValidationFailed(
+            "a wallet asks only for credential scopes and has no keys",
+            code="INVALID_SCOPES",
+            details={"unknown": unknown, "supported": list(CREDENTIAL_SCOPES)},
+        )
+    if not wallet and (unknown or "openid" not in scopes):
         raise ValidationFailed(
             "scopes must include openid and only known scopes",
             code="INVALID_SCOPES",
@@ -70,7 +82,10 @@ def create_client(
     for uri in [*redirect_uris, *(post_logout_redirect_uris or [])]:
         parts = urlsplit(uri)
         loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
-        if parts.fragment or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
+        # RFC 8252 §7.1: a native wallet's private-use scheme, in reverse-domain form.
+        private_use = wallet and "." in parts.scheme and parts.scheme not in ("http", "https")
+        secure = parts.scheme == "https" or (parts.scheme == "http" and loopback) or private_use
+        if parts.fragment or not secure:
             raise ValidationFailed(
                 "redirect URIs must be https (or loopback http), no fragment",
                 code="INVALID_REDIRECT_URI",
@@ -81,7 +96,7 @@ def create_client(
     client_id = f"rp_{uuid.uuid4().hex}"
     # 256 random bits: a fast hash is enough to store it (no dictionary to attack), and the
     # token endpoint stays cheap.
-    client_secret = None if with_keys else secrets.token_urlsafe(32)
+    client_secret = None if with_keys or wallet else secrets.token_urlsafe(32)
     session.add(
         RelyingParty(
             client_id=client_id,
@@ -89,7 +104,9 @@ def create_client(
             profile=profile,
             jwks=registered_jwks,
             jwks_uri=jwks_uri,
-            token_endpoint_auth_method="private_key_jwt" if with_keys else "client_secret_basic",
+            token_endpoint_auth_method=(
+                "none" if wallet else ("private_key_jwt" if with_keys else "client_secret_basic")
+            ),
             name=name,
             redirect_uris=list(redirect_uris),
             post_logout_redirect_uris=list(post_logout_redirect_uris or []),

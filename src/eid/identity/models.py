@@ -116,7 +116,7 @@ class RelyingParty(TimestampMixin, Base):
     """A registered OIDC client and its written agreement (scopes and purpose)."""
 
     __tablename__ = "relying_parties"
-    __table_args__ = (CheckConstraint("profile IN ('basic', 'fapi2')", name="profile"),)
+    __table_args__ = (CheckConstraint("profile IN ('basic', 'fapi2', 'wallet')", name="profile"),)
 
     client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     # None for a client authenticating with private_key_jwt (it has no secret at all).

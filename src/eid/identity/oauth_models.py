@@ -46,7 +46,7 @@ class Client(ClientMixin):  # type: ignore[misc]
         # A client uses its registered method at every endpoint (a FAPI 2.0 client: only
         # private_key_jwt); a secret client either form of the secret.
         registered = self.row.token_endpoint_auth_method
-        if registered == "private_key_jwt":
+        if registered in ("private_key_jwt", "none"):  # "none": a wallet (public client)
             return method == registered
         return method in SECRET_METHODS
 
@@ -54,6 +54,8 @@ class Client(ClientMixin):  # type: ignore[misc]
         return response_type == "code"
 
     def check_grant_type(self, grant_type: str) -> bool:
+        if self.row.profile == "wallet":  # a wallet gets its credential, no refresh token
+            return grant_type == "authorization_code"
         return grant_type in GRANT_TYPES
 
 

@@ -32,7 +32,7 @@ from eid.core.audit import Actor
 from eid.core.crypto import hash_token
 from eid.core.settings import get_settings
 from eid.identity import client_auth, clients, dpop, keys, par
-from eid.identity.claims import SUPPORTED_SCOPES
+from eid.identity.claims import CREDENTIAL_SCOPES, SUPPORTED_SCOPES
 from eid.identity.models import AuthorizationCode, HolderSession, OAuthToken
 from eid.identity.oauth_models import AUTH_METHODS, Client, Code, Principal, Token
 
@@ -135,7 +135,8 @@ class EidOpenIDCode(OpenIDCode):  # type: ignore[misc]
 
 
 class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
-    TOKEN_ENDPOINT_AUTH_METHODS = list(AUTH_METHODS)
+    # "none" only for a wallet (`Client.check_endpoint_auth_method`): a public OpenID4VCI client.
+    TOKEN_ENDPOINT_AUTH_METHODS = [*AUTH_METHODS, "none"]
 
     def validate_authorization_request(self) -> str:
         try:
@@ -150,7 +151,13 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
         par.require_pushed(self.request, redirect_uri)
         # A scope outside the written agreement is refused outright, not silently trimmed.
         requested = set((self.request.payload.scope or "").split())
-        if "openid" not in requested or not requested <= set(self.request.client.row.scopes):
+        # A wallet asks for credential scopes (OpenID4VCI §5.1.2), without openid.
+        needed = "openid" if self.request.client.row.profile != "wallet" else None
+        if (
+            (needed is not None and needed not in requested)
+            or not requested
+            or not requested <= set(self.request.client.row.scopes)
+        ):
             raise InvalidScopeError(
                 "the requested scope is outside the relying party's agreement",
                 redirect_uri=redirect_uri,
@@ -340,7 +347,7 @@ def _access_token(**_: Any) -> str:
 
 class EidAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     def __init__(self, db: Session) -> None:
-        super().__init__(scopes_supported=SUPPORTED_SCOPES)
+        super().__init__(scopes_supported=[*SUPPORTED_SCOPES, *CREDENTIAL_SCOPES])
         self.db = db
         self.register_token_generator(
             "default",
@@ -350,6 +357,10 @@ class EidAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             CodeGrant, [S256Challenge(required=True), EidOpenIDCode(db), dpop.token_binding]
         )
         self.register_grant(RefreshGrant, [dpop.token_binding])
+        # OpenID4VCI 1.0 §6.1 (eid.wallet.oid4vci_grant); imported here: wallet imports identity.
+        from eid.wallet.oid4vci_grant import PreAuthorizedCodeGrant
+
+        self.register_grant(PreAuthorizedCodeGrant)
         self.register_endpoint(Revocation)
         self.register_endpoint(Introspection)
         client_auth.register(self)

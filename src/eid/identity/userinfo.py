@@ -71,6 +71,14 @@ def userinfo_response(
     )
     if refused is not None:
         return _refuse_dpop(*refused)
+    if "openid" not in row.scope.split():
+        # OpenID Connect Core §5.3: userinfo is for OpenID tokens; a wallet's credential token
+        # (OpenID4VCI) opens only the credential endpoint.
+        return JSONResponse(
+            {"error": "insufficient_scope", "error_description": "the token has no openid scope"},
+            status_code=403,
+            headers={"WWW-Authenticate": 'Bearer error="insufficient_scope", scope="openid"'},
+        )
     client = clients.get_client(db, row.client_id)
     account = authority.get_account(db, row.account_id)
     if client is None or not account.usable:

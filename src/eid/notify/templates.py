@@ -133,6 +133,15 @@ TEMPLATES: dict[str, Template] = {
         ),
         sms=N_("Your code to bind a new device: %(otp)s. Never share this code."),
     ),
+    "wallet_offer_tx_code": Template(
+        subject=N_("Code to add your card to a wallet"),
+        body=N_(
+            "The code to add your e-residence card to a wallet is %(otp)s\n\n"
+            "Enter it only in the wallet where you scanned the code of the eid app. If you did "
+            "not ask for it, ignore this message and do not share the code.\n"
+        ),
+        sms=N_("Your code to add your card to a wallet: %(otp)s. Never share this code."),
+    ),
     "password_changed": Template(
         subject=N_("Your e-ID password was changed"),
         body=N_(
@@ -258,6 +267,7 @@ APP_PAGES: dict[str, str | None] = {
     "level1_registration_rejected": "/app/register",
     "account_upgraded": "/app/sign-in",
     "sign_in_approval": "/app/approvals",
+    "wallet_offer_tx_code": "/app/wallet",
 }
 LINK_LINE = N_("In the eid app: %(app_link)s")
 # GSM-7 carries 160 characters in one SMS; UCS-2 (Vietnamese, CJK) 67 per part: two parts.

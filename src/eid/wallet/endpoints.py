@@ -17,6 +17,7 @@ from eid.wallet import (
     certs,
     keys,
     metadata,
+    oid4vci_endpoints,
     oid4vp_endpoints,
     qr,
     service,
@@ -37,7 +38,7 @@ me = APIRouter(prefix="/api/v1/me", tags=["holder"])
 # Documents at the issuer's own paths: the SD-JWT VC type metadata (`vct`) and the JWT VC issuer
 # metadata, public and cached.
 public = APIRouter(tags=["wallet"])
-routers = [me, public, *oid4vp_endpoints.routers]
+routers = [me, public, *oid4vp_endpoints.routers, oid4vci_endpoints.router]
 DB = Depends(get_db, scope="function")
 PUBLIC_CACHE = {"Cache-Control": f"public, max-age={metadata.METADATA_MAX_AGE}"}
 

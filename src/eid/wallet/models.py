@@ -69,6 +69,37 @@ class CardLink(TimestampMixin, Base):
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
+class CredentialOffer(TimestampMixin, Base):
+    """OpenID4VCI 1.0 §4.1: an offer the signed-in holder asked for, redeemed with its
+    pre-authorized code and the transaction code sent to the holder's verified channel. Only
+    hashes are kept: the code and the offer link open nothing from this table alone. The offer
+    JSON is served at `credential_offer_uri` (the URI token's hash) until first redeemed."""
+
+    __tablename__ = "wallet_vci_offers"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    account_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    configuration_ids: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
+    uri_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    tx_code_hash: Mapped[str] = mapped_column(String(64))
+    acr: Mapped[str] = mapped_column(String(40))
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    fetched_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class IssuanceNonce(TimestampMixin, Base):
+    """OpenID4VCI 1.0 §7: a `c_nonce` from the nonce endpoint; one proof may answer it once."""
+
+    __tablename__ = "wallet_vci_nonces"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class IssuerCertificate(TimestampMixin, Base):
     """The issuing chain: the eid Root CA (`role` root) and the issuing certificates it signs
     (`role` ds: SD-JWT VC `x5c` leaf and mdoc Document Signer). The private key is sealed; the

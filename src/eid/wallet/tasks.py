@@ -1,4 +1,5 @@
-"""Housekeeping: spent or expired verifier nonces and expired card links are deleted."""
+"""Housekeeping: spent or expired verifier and issuance nonces, expired card links and credential
+offers are deleted."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from eid.core import clock
 from eid.core.jobs import periodic, task
-from eid.wallet.models import CardLink, VerifierNonce
+from eid.wallet.models import CardLink, CredentialOffer, IssuanceNonce, VerifierNonce
 
 
 @periodic("wallet.purge_nonces", every=dt.timedelta(hours=1))
@@ -18,6 +19,9 @@ from eid.wallet.models import CardLink, VerifierNonce
 def purge_nonces(session: Session, payload: dict[str, Any], _: object) -> None:
     session.execute(
         delete(VerifierNonce).where(VerifierNonce.expires_at < clock.now() - dt.timedelta(hours=1))
+    )
+    session.execute(
+        delete(IssuanceNonce).where(IssuanceNonce.expires_at < clock.now() - dt.timedelta(hours=1))
     )
 
 
@@ -27,6 +31,12 @@ def purge_card_links(session: Session, payload: dict[str, Any], _: object) -> No
     """A card link lives minutes; the audit log keeps who made and opened it."""
     session.execute(
         delete(CardLink).where(CardLink.expires_at < clock.now() - dt.timedelta(hours=1))
+    )
+    # An offer's pre-authorized code lives minutes; the audit log keeps who made and redeemed it.
+    session.execute(
+        delete(CredentialOffer).where(
+            CredentialOffer.expires_at < clock.now() - dt.timedelta(hours=1)
+        )
     )
 
 

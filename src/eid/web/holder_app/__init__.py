@@ -20,6 +20,7 @@ from eid.web.holder_app import (
     records,
     registration,
     shell,
+    wallet,
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -31,6 +32,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     records.router,
     lock.router,
     approvals.router,
+    wallet.router,
 )
 
 router = APIRouter()
