@@ -6,14 +6,12 @@ proofs (§8, Appendix F.1), its errors (§8.3.1.2), audit, a locked account refu
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 import secrets
 import uuid
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 from fastapi.testclient import TestClient
 from joserfc import jws
 from joserfc.jwk import ECKey, OKPKey
@@ -132,10 +130,6 @@ def _credential(api: TestClient, access: str, dpop_key: ECKey | None, body: dict
 
 def _request(proof: str) -> dict[str, Any]:
     return {"credential_configuration_id": CONFIG, "proofs": {"jwt": [proof]}}
-
-
-def _formats_merged() -> bool:
-    return importlib.util.find_spec("eid.wallet.formats") is not None
 
 
 def _issuer_payload(api: TestClient, issuer_jwt: str) -> dict[str, Any]:
@@ -408,64 +402,6 @@ def test_expired_offers_and_nonces_are_purged(api: TestClient) -> None:
     assert left == 0
 
 
-@pytest.mark.skipif(_formats_merged(), reason="eid.wallet.formats is here: see the next test")
-def test_mdoc_configuration_follows_the_formats_module(api: TestClient, monkeypatch: Any) -> None:
-    """The switch to `eid.wallet.formats` (helper vcformat): with a module offering
-    `issue_mdoc`, the metadata lists `mso_mdoc` and the credential endpoint returns the
-    IssuerSigned bytes base64url-encoded (Appendix A.2.4). A stand-in module here; the real one
-    is exercised by its own tests once merged."""
-    import sys
-    import types
-
-    fake = types.ModuleType("eid.wallet.formats")
-    seen: dict[str, Any] = {}
-
-    def issue_mdoc(session: Any, account_id: uuid.UUID, holder_jwk: dict[str, Any]) -> bytes:
-        seen["jwk"] = holder_jwk
-        return b"\xa2issuerSigned"
-
-    def issue_sd_jwt_vc(session: Any, account_id: uuid.UUID, holder_jwk: dict[str, Any]) -> str:
-        return "jwt~"
-
-    fake.issue_mdoc = issue_mdoc  # type: ignore[attr-defined]
-    fake.issue_sd_jwt_vc = issue_sd_jwt_vc  # type: ignore[attr-defined]
-    fake.MDOC_DOCTYPE = oid4vci.MDOC_DOCTYPE  # type: ignore[attr-defined]
-    fake_meta = types.ModuleType("eid.wallet.metadata")
-    fake_meta.vct = lambda: "https://issuer.example/vct/residence_card"  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "eid.wallet.formats", fake)
-    monkeypatch.setitem(sys.modules, "eid.wallet.metadata", fake_meta)
-    meta = api.get("/.well-known/openid-credential-issuer").json()
-    configs = meta["credential_configurations_supported"]
-    mdoc = configs[oid4vci.MDOC_CONFIGURATION]
-    assert mdoc["format"] == "mso_mdoc" and mdoc["doctype"] == oid4vci.MDOC_DOCTYPE
-    assert mdoc["credential_signing_alg_values_supported"] == [-7]
-    assert all(len(c["path"]) == 2 for c in mdoc["credential_metadata"]["claims"])
-    assert configs[CONFIG]["vct"] == "https://issuer.example/vct/residence_card"
-    assert configs[CONFIG]["credential_signing_alg_values_supported"] == ["ES256"]
-
-    _, token = activate_over_api(api, ECKey.generate_key("P-256"))
-    made = api.post(
-        "/api/v1/me/wallet/offers",
-        json={"credential_configuration_ids": [oid4vci.MDOC_CONFIGURATION], "for_this_app": True},
-        headers={"Authorization": f"Bearer {token}"},
-    ).json()
-    access = _token(api, made["credential_offer"], made["tx_code"]).json()
-    assert access["scope"] == "eid_residence_card_mdoc"
-    key = ECKey.generate_key("P-256")
-    body = {
-        "credential_configuration_id": oid4vci.MDOC_CONFIGURATION,
-        "proofs": {"jwt": [_proof(key, _nonce(api))]},
-    }
-    answer = _credential(api, access["access_token"], None, body)
-    assert answer.status_code == 200, answer.text
-    assert answer.json()["credentials"][0]["credential"] == "omlzc3VlclNpZ25lZA"
-    assert seen["jwk"]["x"] == key.as_dict(private=False)["x"]
-    # The token for the mdoc does not obtain the SD-JWT VC.
-    other = _credential(api, access["access_token"], None, _request(_proof(key, _nonce(api))))
-    assert other.json()["error"] == "invalid_credential_request"
-
-
-@pytest.mark.skipif(not _formats_merged(), reason="eid.wallet.formats (branch vcformat) not merged")
 def test_mdoc_issued_to_the_proof_key(api: TestClient) -> None:
     """§12.2.4 / Appendix A.2: the card as `mso_mdoc`, its IssuerSigned base64url-encoded, the
     MSO's device key the proof's key; the SD-JWT VC is ES256 with x5c and an https vct."""
