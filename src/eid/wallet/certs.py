@@ -75,6 +75,22 @@ class Signer:
         return ECKey.import_key(self.key)
 
 
+def key_usage(*, sign_data: bool, sign_certificates: bool) -> x509.KeyUsage:
+    """A signing key's only uses: data (an issuing or verifier certificate) or certificates and
+    CRLs (a CA); never encryption or key agreement."""
+    return x509.KeyUsage(
+        digital_signature=sign_data,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=sign_certificates,
+        crl_sign=sign_certificates,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
 def b64der(cert: x509.Certificate) -> str:
     return base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
 
@@ -141,17 +157,7 @@ def _make_root(session: Session) -> IssuerCertificate:
         .not_valid_after(now + ROOT_VALIDITY)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
+            key_usage(sign_data=False, sign_certificates=True),
             critical=True,
         )
         .add_extension(ski, critical=False)
@@ -181,17 +187,7 @@ def _make_ds(session: Session, root: IssuerCertificate) -> IssuerCertificate:
         .not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
+            key_usage(sign_data=True, sign_certificates=False),
             critical=True,
         )
         .add_extension(x509.ExtendedKeyUsage([MDOC_DS_EKU]), critical=True)

@@ -30,6 +30,7 @@ from joserfc.jwk import ECKey
 from eid.core.crypto import get_keystore
 from eid.core.settings import get_settings
 from eid.wallet import sdjwt
+from eid.wallet.certs import key_usage
 
 VERIFIER_KEY_NAME = "oid4vp-verifier"
 PREFIX = "x509_hash:"
@@ -85,17 +86,7 @@ def _certificate(host: str) -> bytes:
         .add_extension(x509.SubjectAlternativeName([san]), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
+            key_usage(sign_data=True, sign_certificates=False),
             critical=True,
         )
         .sign(key, hashes.SHA256(), ecdsa_deterministic=True)
