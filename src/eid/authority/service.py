@@ -9,7 +9,7 @@ import hmac
 import secrets
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, undefer
 
@@ -341,11 +341,17 @@ def held_level(session: Session, registry_ref: str) -> int | None:
 
 
 def account_states(session: Session, account_ids: list[uuid.UUID]) -> dict[uuid.UUID, bool]:
-    """Whether each account is usable, in one query (status lists, bulk checks)."""
+    """Whether each account is usable, in one query (bulk checks)."""
     rows = session.execute(
-        select(Account.id, Account.status, Account.lock_grounds).where(Account.id.in_(account_ids))
+        select(Account.id, usable_account().label("usable")).where(Account.id.in_(account_ids))
     ).all()
-    return {r.id: r.status == "active" and not r.lock_grounds for r in rows}
+    return {r.id: r.usable for r in rows}
+
+
+def usable_account() -> ColumnElement[bool]:
+    """The rule "usable" as SQL over `accounts`: active and not locked on any ground. For a
+    query that judges many accounts at once (the card's status list)."""
+    return and_(Account.status == "active", func.cardinality(Account.lock_grounds) == 0)
 
 
 def account_documents(session: Session, account_id: uuid.UUID) -> list[HolderDocument]:

@@ -110,6 +110,10 @@ PHONE_CODE_CONFIRM = Policy("phone-code-confirm", Limit(30, _MINUTE), Limit(10, 
 OIDC = Policy("oidc", Limit(120, _MINUTE))
 VERIFIER = Policy("verifier", Limit(60, _MINUTE))
 PUBLIC_READ = Policy("public-read", Limit(120, _MINUTE))
+# Public documents every relying party, wallet and verifier fetches (discovery, keys, the card's
+# metadata, root certificate and status list): cacheable, so an honest client needs few; the
+# limit keeps one address from making the server sign status lists all day.
+PUBLIC_DOCUMENT = Policy("public-document", Limit(600, _MINUTE))
 
 _ALLOW = text(
     """

@@ -50,6 +50,7 @@ from eid.web.templating import holder_language, language_links
 router = APIRouter(tags=["openid-connect"])
 # Anonymous or client-authenticated: a per-IP limit on each (core.throttle).
 OIDC_LIMIT = Depends(throttle.limit(throttle.OIDC))
+DOCUMENT_LIMIT = [Depends(throttle.limit(throttle.PUBLIC_DOCUMENT))]
 
 # Set on the way to a forced login (prompt=login, max_age): a session made at or after this
 # second is the fresh authentication asked for. Editing it in the URL only gets the browser's own
@@ -79,7 +80,7 @@ AUTHORIZE_PARAMS = (
 ACR_RANK = {service.ACR_LEVEL1: 1, service.ACR_LEVEL2: 2}
 
 
-@router.get("/.well-known/openid-configuration")
+@router.get("/.well-known/openid-configuration", dependencies=DOCUMENT_LIMIT)
 def discovery(response: Response) -> dict[str, Any]:
     response.headers["Cache-Control"] = keys.CACHE_CONTROL
     issuer = get_settings().issuer.rstrip("/")
@@ -130,7 +131,7 @@ def discovery(response: Response) -> dict[str, Any]:
     }
 
 
-@router.get("/oauth2/jwks")
+@router.get("/oauth2/jwks", dependencies=DOCUMENT_LIMIT)
 def jwks(db: Session = Depends(get_db, scope="function")) -> JSONResponse:
     return JSONResponse(keys.published_jwks(db), headers={"Cache-Control": keys.CACHE_CONTROL})
 

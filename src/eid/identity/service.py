@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Subquery
 
 from eid.authority import service as authority
 from eid.authority.schemas import AccountView
@@ -286,6 +287,11 @@ def bound_device(session: Session, account_id: uuid.UUID) -> Device | None:
     return session.execute(
         select(Device).where(Device.account_id == account_id, Device.status == "bound")
     ).scalar_one_or_none()
+
+
+def bound_devices() -> Subquery:
+    """(account_id, id) of every bound device, to join in a query over many accounts."""
+    return select(Device.account_id, Device.id).where(Device.status == "bound").subquery()
 
 
 def login_with_device(

@@ -40,10 +40,11 @@ me = APIRouter(prefix="/api/v1/me", tags=["holder"])
 public = APIRouter(tags=["wallet"])
 routers = [me, public, *oid4vp_endpoints.routers, oid4vci_endpoints.router]
 DB = Depends(get_db, scope="function")
+DOCUMENT_LIMIT = [Depends(throttle.limit(throttle.PUBLIC_DOCUMENT))]
 PUBLIC_CACHE = {"Cache-Control": f"public, max-age={metadata.METADATA_MAX_AGE}"}
 
 
-@router.get("/issuer/jwks")
+@router.get("/issuer/jwks", dependencies=DOCUMENT_LIMIT)
 def issuer_jwks(db: Session = DB) -> dict[str, Any]:
     """The ES256 issuing keys (each with its `x5c`), then the EdDSA key of the first cards."""
     return {"keys": [*certs.public_jwks(db), keys.issuer_public_jwk()]}
@@ -52,6 +53,7 @@ def issuer_jwks(db: Session = DB) -> dict[str, Any]:
 @router.get(
     "/issuer/root.pem",
     response_class=Response,
+    dependencies=DOCUMENT_LIMIT,
     responses={200: {"content": {"application/x-pem-file": {}}}},
 )
 def issuer_root(db: Session = DB) -> Response:
@@ -62,6 +64,7 @@ def issuer_root(db: Session = DB) -> Response:
 @public.get(
     metadata.TYPE_PATH,
     response_class=Response,
+    dependencies=DOCUMENT_LIMIT,
     responses={200: {"content": {"application/json": {}}}},
 )
 def type_metadata() -> Response:
@@ -71,8 +74,8 @@ def type_metadata() -> Response:
     )
 
 
-@public.get("/.well-known/jwt-vc-issuer")
-@public.get("/.well-known/jwt-vc-issuer/{issuer_path:path}")
+@public.get("/.well-known/jwt-vc-issuer", dependencies=DOCUMENT_LIMIT)
+@public.get("/.well-known/jwt-vc-issuer/{issuer_path:path}", dependencies=DOCUMENT_LIMIT)
 def jwt_vc_issuer(request: Request, db: Session = DB) -> Response:
     """JWT VC issuer metadata: at `/.well-known/jwt-vc-issuer` + the issuer URL's path."""
     if request.url.path.rstrip("/") != metadata.jwt_vc_issuer_path():
@@ -99,6 +102,7 @@ def issue(
 @router.get(
     "/status/{name}",
     response_class=Response,
+    dependencies=DOCUMENT_LIMIT,
     responses={
         200: {"content": {"application/statuslist+jwt": {}, "application/statuslist+cwt": {}}}
     },

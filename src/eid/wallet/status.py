@@ -10,13 +10,14 @@ from collections.abc import Callable
 from typing import Any
 
 import cbor2
-from sqlalchemy import select
+from sqlalchemy import Select, and_, case, select
 from sqlalchemy.orm import Session
 
 from eid.authority import service as authority
+from eid.authority.models import Account
 from eid.core import clock
 from eid.core.settings import get_settings
-from eid.identity.service import bound_device
+from eid.identity.service import bound_devices
 from eid.wallet import certs, mdoc, sdjwt
 from eid.wallet.models import IssuedCredential
 
@@ -47,27 +48,34 @@ def allocate_index(session: Session, name: str = CURRENT_LIST) -> int:
             return index
 
 
-def _status(session: Session, row: IssuedCredential, usable: bool) -> int:
-    if row.revoked_status:
-        return INVALID
-    if row.device_id is not None:
-        device = bound_device(session, row.account_id)
-        if device is None or device.id != row.device_id:
-            return INVALID
-    return VALID if usable else SUSPENDED
+def _status_query(name: str) -> Select[Any]:
+    """Each card's live status, judged by PostgreSQL in one statement whatever the list's size:
+    invalid when revoked or tied to a device since replaced (a lost or changed phone), else
+    suspended while the account is not usable (locked, expired documents), else valid."""
+    bound = bound_devices()
+    status = case(
+        (IssuedCredential.revoked_status != 0, INVALID),
+        (
+            and_(
+                IssuedCredential.device_id.is_not(None),
+                IssuedCredential.device_id.is_distinct_from(bound.c.id),
+            ),
+            INVALID,
+        ),
+        (authority.usable_account(), VALID),
+        else_=SUSPENDED,
+    )
+    return (
+        select(IssuedCredential.status_index, status)
+        .join(Account, Account.id == IssuedCredential.account_id, isouter=True)
+        .join(bound, bound.c.account_id == IssuedCredential.account_id, isouter=True)
+        .where(IssuedCredential.status_list == name)
+    )
 
 
 def statuses(session: Session, name: str) -> dict[int, int]:
     """Live status of every credential in the list."""
-    rows = (
-        session.execute(select(IssuedCredential).where(IssuedCredential.status_list == name))
-        .scalars()
-        .all()
-    )
-    usable = authority.account_states(session, list({row.account_id for row in rows}))
-    return {
-        row.status_index: _status(session, row, usable.get(row.account_id, False)) for row in rows
-    }
+    return {int(index): int(value) for index, value in session.execute(_status_query(name))}
 
 
 def compressed_list(values: dict[int, int], size: int = LIST_SIZE) -> bytes:
@@ -127,11 +135,6 @@ def status_list_cwt(session: Session, name: str) -> bytes:
 def status_of(session: Session, name: str, index: int) -> int:
     """Our own verifier reads the same live source the published list is made from."""
     row = session.execute(
-        select(IssuedCredential).where(
-            IssuedCredential.status_list == name, IssuedCredential.status_index == index
-        )
-    ).scalar_one_or_none()
-    if row is None:
-        return INVALID
-    usable = authority.account_states(session, [row.account_id]).get(row.account_id, False)
-    return _status(session, row, usable)
+        _status_query(name).where(IssuedCredential.status_index == index)
+    ).one_or_none()
+    return INVALID if row is None else int(row[1])
