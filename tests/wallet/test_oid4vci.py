@@ -239,7 +239,7 @@ def test_offer_by_reference_then_token_nonce_and_credential(api: TestClient) -> 
     actions = [e.action for e in events]
     assert "wallet.offer_made" in actions and "wallet.oid4vci_issued" in actions
     issued = next(e.details for e in events if e.action == "wallet.oid4vci_issued")
-    assert issued["configuration"] == CONFIG and issued["holder_jkt"] == wallet_key.thumbprint()
+    assert issued["configuration"] == CONFIG and issued["holder_jkts"] == [wallet_key.thumbprint()]
 
 
 def test_offer_uri_is_served_once(api: TestClient) -> None:
@@ -334,8 +334,14 @@ def test_proof_errors(api: TestClient) -> None:
         "unknown_credential_configuration"
     )
     assert error({"credential_configuration_id": CONFIG}) == "invalid_proof"
-    two = {"jwt": [_proof(key, _nonce(api)), _proof(key, _nonce(api))]}
-    assert error({"credential_configuration_id": CONFIG, "proofs": two}) == "invalid_proof"
+    # A batch carries one nonce in all its proofs, each proof for a key of its own.
+    two_nonces = {"jwt": [_proof(key, _nonce(api)), _proof(ECKey.generate_key("P-256"), nonce)]}
+    assert error({"credential_configuration_id": CONFIG, "proofs": two_nonces}) == "invalid_nonce"
+    same = _nonce(api)
+    one_key = {"jwt": [_proof(key, same), _proof(key, same)]}
+    assert error({"credential_configuration_id": CONFIG, "proofs": one_key}) == "invalid_proof"
+    too_many = {"jwt": [_proof(ECKey.generate_key("P-256"), same) for _ in range(11)]}
+    assert error({"credential_configuration_id": CONFIG, "proofs": too_many}) == "invalid_proof"
     hs = _proof(key, _nonce(api))
     assert error(_request(hs[:-4] + "AAAA")) == "invalid_proof"
 
@@ -435,3 +441,27 @@ def test_mdoc_issued_to_the_proof_key(api: TestClient) -> None:
     assert mso["docType"] == mdoc["doctype"]
     device_key = mso["deviceKeyInfo"]["deviceKey"]
     assert device_key[-2] == base64.urlsafe_b64decode(key.as_dict(private=False)["x"] + "=")
+
+
+def test_batch_issuance_one_card_per_key_unlinkable(api: TestClient) -> None:
+    """§8.2 with `batch_credential_issuance`: three proofs under one nonce give three cards, each
+    bound to its own key and in its own status slot, so two verifiers cannot link them."""
+    metadata = api.get("/.well-known/openid-credential-issuer").json()
+    assert metadata["batch_credential_issuance"] == {"batch_size": oid4vci.BATCH_SIZE}
+    _, access, dpop_key = _issued_token(api)
+    nonce = _nonce(api)
+    keys = [ECKey.generate_key("P-256") for _ in range(3)]
+    body = {
+        "credential_configuration_id": CONFIG,
+        "proofs": {"jwt": [_proof(k, nonce) for k in keys]},
+    }
+    answer = _credential(api, access, dpop_key, body)
+    assert answer.status_code == 200, answer.text
+    cards = [c["credential"] for c in answer.json()["credentials"]]
+    payloads = [_issuer_payload(api, sdjwt.split(card)[0]) for card in cards]
+    assert [p["cnf"]["jwk"]["x"] for p in payloads] == [k.as_dict()["x"] for k in keys]
+    slots = {p["status"]["status_list"]["idx"] for p in payloads}
+    assert len(slots) == 3
+    # The nonce went with the batch.
+    again = _credential(api, access, dpop_key, _request(_proof(keys[0], nonce)))
+    assert again.json()["error"] == "invalid_nonce"

@@ -49,6 +49,9 @@ PROOF_TYP = "openid4vci-proof+jwt"
 PROOF_ALGORITHMS = ["ES256"]
 OFFER_TTL = dt.timedelta(minutes=10)
 NONCE_TTL = dt.timedelta(minutes=5)
+# Cards per credential request (§12.2.4 `batch_credential_issuance`): a wallet that shows a fresh
+# card to each verifier, so that two verifiers cannot link the holder by the card or its key.
+BATCH_SIZE = 10
 TX_CODE_LENGTH = 6
 TX_CODE_ATTEMPTS = 3
 PROOF_WINDOW = 300  # seconds a proof's iat may lie in the past
@@ -156,6 +159,7 @@ def issuer_metadata() -> dict[str, Any]:
         "authorization_servers": [issuer()],
         "credential_endpoint": credential_endpoint(),
         "nonce_endpoint": nonce_endpoint(),
+        "batch_credential_issuance": {"batch_size": BATCH_SIZE},
         "display": [{"name": gettext(lang, ISSUER_NAME), "locale": lang} for lang in _locales()],
         "credential_configurations_supported": configurations(),
     }
@@ -389,9 +393,9 @@ class CredentialError(Exception):
         self.status = status
 
 
-def verify_proof(session: Session, proof: object) -> dict[str, Any]:
-    """Appendix F.1 / §8.2.1.1: the proof's public JWK, or `CredentialError` (invalid_proof,
-    invalid_nonce)."""
+def _check_proof(proof: object) -> tuple[dict[str, Any], object]:
+    """Appendix F.1 / §8.2.1.1: one proof's public JWK and the nonce it carries (not spent
+    here: a batch spends its one nonce once), or `CredentialError` (invalid_proof)."""
     if not isinstance(proof, str) or len(proof) > 8000:
         raise CredentialError("invalid_proof", "the proof must be a compact JWT")
     try:
@@ -422,10 +426,8 @@ def verify_proof(session: Session, proof: object) -> dict[str, Any]:
     now = int(clock.now().timestamp())
     if not isinstance(iat, int) or not now - PROOF_WINDOW <= iat <= now + PROOF_FUTURE_SKEW:
         raise CredentialError("invalid_proof", "iat is outside the accepted window")
-    if not spend_nonce(session, claims.get("nonce")):
-        raise CredentialError("invalid_nonce", "the proof's nonce is missing, used or expired")
     public: dict[str, Any] = key.as_dict(private=False)
-    return {k: v for k, v in public.items() if k in ("kty", "crv", "x", "y")}
+    return {k: v for k, v in public.items() if k in ("kty", "crv", "x", "y")}, claims.get("nonce")
 
 
 @dataclass(frozen=True)
@@ -436,7 +438,7 @@ class AccessGrant:
 
 
 def issue_credential(session: Session, grant: AccessGrant, body: object) -> dict[str, Any]:
-    """§8.2 request → §8.3 response: one credential per proof (no batch: one proof)."""
+    """§8.2 request → §8.3 response: one credential per proof (a batch of up to BATCH_SIZE)."""
     if not isinstance(body, dict):
         raise CredentialError("invalid_credential_request", "the body must be a JSON object")
     configuration_id = body.get("credential_configuration_id")
@@ -459,9 +461,9 @@ def issue_credential(session: Session, grant: AccessGrant, body: object) -> dict
     if not isinstance(proofs, dict) or set(proofs) != {"jwt"}:
         raise CredentialError("invalid_proof", "proofs.jwt is required")
     jwts = proofs["jwt"]
-    if not isinstance(jwts, list) or len(jwts) != 1:
-        raise CredentialError("invalid_proof", "exactly one proof is accepted")
-    holder_jwk = verify_proof(session, jwts[0])
+    if not isinstance(jwts, list) or not 1 <= len(jwts) <= BATCH_SIZE:
+        raise CredentialError("invalid_proof", f"send 1 to {BATCH_SIZE} proofs")
+    holder_jwks = _batch_keys(session, jwts)
     account = authority.get_account(session, grant.account_id)
     if not account.usable:
         audit.record(
@@ -473,10 +475,13 @@ def issue_credential(session: Session, grant: AccessGrant, body: object) -> dict
             details={"status": account.status},
         )
         raise CredentialError("credential_request_denied", "the account cannot be used")
-    if configuration_id == MDOC_CONFIGURATION:
-        credential = formats_adapter.issue_mdoc(session, account.id, holder_jwk)
-    else:
-        credential = formats_adapter.issue_sd_jwt_vc(session, account.id, holder_jwk)
+    issue = (
+        formats_adapter.issue_mdoc
+        if configuration_id == MDOC_CONFIGURATION
+        else formats_adapter.issue_sd_jwt_vc
+    )
+    # One card per key, each with its own status slot: a verifier cannot link two of them.
+    credentials = [issue(session, account.id, holder_jwk) for holder_jwk in holder_jwks]
     audit.record(
         session,
         holder_actor(account.id),
@@ -486,7 +491,20 @@ def issue_credential(session: Session, grant: AccessGrant, body: object) -> dict
         details={
             "configuration": configuration_id,
             "wallet": grant.client_id,
-            "holder_jkt": str(import_key(holder_jwk).thumbprint()),
+            "holder_jkts": [str(import_key(jwk).thumbprint()) for jwk in holder_jwks],
         },
     )
-    return {"credentials": [{"credential": credential}]}
+    return {"credentials": [{"credential": credential} for credential in credentials]}
+
+
+def _batch_keys(session: Session, jwts: list[object]) -> list[dict[str, Any]]:
+    """§8.2, batch issuance: every proof carries the one nonce the wallet was given (spent
+    once, for the whole request), each for a key of its own."""
+    checked = [_check_proof(jwt) for jwt in jwts]
+    nonces = {nonce if isinstance(nonce, str) else None for _, nonce in checked}
+    if len(nonces) != 1 or not spend_nonce(session, nonces.pop()):
+        raise CredentialError("invalid_nonce", "the proofs' nonce is missing, used or expired")
+    keys = [jwk for jwk, _ in checked]
+    if len({str(import_key(jwk).thumbprint()) for jwk in keys}) != len(keys):
+        raise CredentialError("invalid_proof", "each proof must be for a key of its own")
+    return keys
