@@ -160,3 +160,16 @@ def test_sign_in_goes_back_only_to_a_page_of_the_app(
     response = signed_in.get("/app/sign-in", params={"next": target}, follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"] == (target if kept else "/app/home")
+
+
+def test_the_registration_page_names_every_application_status(api: Any) -> None:
+    """register.js reads `data-status-<status>` through `dataset` (kebab-case to camelCase): a
+    status written with an underscore in the attribute ("in_review") never reaches the page."""
+    import re
+
+    from eid.enrolment.models import STATUSES
+
+    page = api.get("/app/register?lang=en").text
+    attributes = set(re.findall(r"data-(status-[a-z-]+)=", page))
+    for status in STATUSES:
+        assert f"status-{status.replace('_', '-')}" in attributes, status
