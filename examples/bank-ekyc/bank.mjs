@@ -1,16 +1,17 @@
 // The sample bank's entry point (`./run` calls it): reads the options, makes the bank's signing
 // key on first run, registers the bank with eid if it is not yet, and serves the bank.
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
+import { parseArgs, promisify } from "node:util";
 
 import { ensureBankKey } from "./keys.mjs";
 import { startBank } from "./server.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
+const execFileAsync = promisify(execFile);
 const REPO = resolve(HERE, "..", "..");
 
 // What the bank asks eid for: the pairwise subject, the verified identity (name, date of birth,
@@ -102,7 +103,7 @@ function shellQuote(word) {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 }
 
-function register(opts, bankUrl, jwksFile) {
+async function register(opts, bankUrl, jwksFile) {
   const args = registrationArgs(opts, bankUrl, jwksFile);
   const command = eidCommand(opts["eid-cli"]);
   const howTo = (why) =>
@@ -115,19 +116,23 @@ function register(opts, bankUrl, jwksFile) {
         `--port ${new URL(bankUrl).port || opts.port} --public-url ${shellQuote(bankUrl)} --client-id <client_id>`,
     );
   if (!command) howTo("no eid command found (EID_CLI, eid on PATH, or the repo's .venv/bin/eid)");
-  const done = spawnSync(command[0], [...command.slice(1), ...args], {
-    encoding: "utf8",
-    env: process.env,
-    timeout: 120_000,
-  });
-  if (done.status !== 0) {
-    howTo(`\`eid client create\` failed (${done.status}): ${(done.stderr || done.stdout).trim().slice(-1500)}`);
+  // Asynchronously: a blocked event loop would keep the discovery request's idle keep-alive
+  // socket past eid's keep-alive timeout, and the next request on it would meet a closed socket.
+  let done;
+  try {
+    done = await execFileAsync(command[0], [...command.slice(1), ...args], {
+      encoding: "utf8",
+      env: process.env,
+      timeout: 120_000,
+    });
+  } catch (error) {
+    howTo(`\`eid client create\` failed (${error.code}): ${(error.stderr || error.stdout || error.message).trim().slice(-1500)}`);
   }
   const answer = JSON.parse(done.stdout.slice(done.stdout.indexOf("{")));
   return { client_id: answer.client_id, client_secret: answer.client_secret ?? null };
 }
 
-function registration(opts, bankUrl, jwksFile) {
+async function registration(opts, bankUrl, jwksFile) {
   if (opts["client-id"]) {
     return { client_id: opts["client-id"], client_secret: process.env.BANK_CLIENT_SECRET ?? null };
   }
@@ -138,7 +143,7 @@ function registration(opts, bankUrl, jwksFile) {
     .slice(0, 16);
   const file = join(opts["state-dir"], `registration-${key}.json`);
   if (!opts.register && existsSync(file)) return JSON.parse(readFileSync(file, "utf8"));
-  const made = register(opts, bankUrl, jwksFile);
+  const made = await register(opts, bankUrl, jwksFile);
   // The client secret (basic profile only) is a credential: the file is the owner's alone.
   writeFileSync(file, JSON.stringify({ issuer: opts.issuer.href, profile: opts.profile, ...made }, null, 2), {
     mode: 0o600,

@@ -29,7 +29,7 @@ export async function startBank(settings) {
   });
   const port = server.address().port;
   const url = (settings.publicUrl ?? `http://localhost:${port}`).replace(/\/$/, "");
-  const registered = settings.registration(url);
+  const registered = await settings.registration(url);
   const rp = await connect({
     issuer: settings.issuer,
     clientId: registered.client_id,
