@@ -70,11 +70,14 @@ EXPECTED_PARTIAL_INDEXES = {
     ("oidc_signing_keys", "uq_oidc_signing_keys_one_current"),  # one key without a successor
     ("notifications", "ix_notifications_secret_pending"),  # codes still in clear in an inbox
     ("wallet_issuer_certs", "uq_wallet_issuer_certs_one_current"),  # one chain, made once
+    ("agency_locks", "uq_agency_locks_open_request"),  # 0020: one open lock per request
 }
 EXPECTED_CHECKS = {
     ("applications", "ck_applications_channel"),
     ("applications", "ck_applications_level"),
     ("applications", "ck_applications_office_channel"),  # 0008: no office only in the app
+    ("agency_locks", "ck_agency_locks_ground"),  # 0020: only the grounds an agency may ask
+    ("agency_locks", "ck_agency_locks_status"),
     ("calendar_overrides", "ck_calendar_overrides_kind"),
     # 0012: one decision per sign-in request, approved only with an account, used only approved
     ("holder_device_approvals", "ck_holder_device_approvals_approved_by_one"),

@@ -6,13 +6,16 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     Date,
     DateTime,
+    ForeignKey,
     Index,
     Integer,
     LargeBinary,
     SmallInteger,
     String,
+    Text,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -32,6 +35,12 @@ LOCK_GROUNDS = (
     "deceased",
     "agency_request",
 )
+# The grounds another agency may ask a lock on (DESIGN.md §1: "a lock asked by another agency
+# needs approval"). The others have their own source, which also lifts them: the holder
+# (holder_request) and the immigration database's feed and expiry watch (documents expired,
+# exit, death); an agency lock lifted must not take away a ground that source still holds.
+AGENCY_LOCK_GROUNDS = ("agency_request", "breach_of_terms")
+AGENCY_LOCK_STATUSES = ("requested", "refused", "active", "lifted")
 
 
 class AccountRequest(TimestampMixin, Base):
@@ -102,6 +111,50 @@ class Account(TimestampMixin, Base):
     activation_locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     activated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     expiry_warned_for: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class AgencyLock(TimestampMixin, Base):
+    """A lock another agency asked for: recorded by an officer, approved or refused by a
+    supervisor who is not that officer, and lifted when the agency lifts its ground.
+
+    While `active`, the account holds `ground` in its lock grounds; the ground goes when the
+    last active agency lock holding it is lifted."""
+
+    __tablename__ = "agency_locks"
+    __table_args__ = (
+        # The same request recorded twice (a retry, a second officer) is the same request.
+        Index(
+            "uq_agency_locks_open_request",
+            "account_id",
+            "ground",
+            "agency",
+            "reference",
+            unique=True,
+            postgresql_where=text("status IN ('requested', 'active')"),
+        ),
+        CheckConstraint("ground IN ('agency_request', 'breach_of_terms')", name="ground"),
+        CheckConstraint("status IN ('requested', 'refused', 'active', 'lifted')", name="status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id"), index=True)
+    ground: Mapped[str] = mapped_column(String(32))
+    # The requesting agency and its document (decision number): not personal data.
+    agency: Mapped[str] = mapped_column(String(200))
+    reference: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16), default="requested", index=True)
+    # The officers by id and office by code, without foreign keys into the immigration
+    # authority's staff tables: the e-ID authority is another agency (DESIGN.md §1).
+    office_code: Mapped[str] = mapped_column(String(32), index=True)
+    requested_by: Mapped[uuid.UUID] = mapped_column()
+    request_note: Mapped[str] = mapped_column(Text)
+    decided_by: Mapped[uuid.UUID | None] = mapped_column()
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    lifted_by: Mapped[uuid.UUID | None] = mapped_column()
+    lifted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    lift_reference: Mapped[str | None] = mapped_column(String(100))
+    lift_note: Mapped[str | None] = mapped_column(Text)
 
 
 class RegistryFeedCursor(Base):

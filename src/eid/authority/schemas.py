@@ -92,3 +92,27 @@ class AccountView(BaseModel):
     def usable(self) -> bool:
         """A locked (or not yet active, or closed) account authenticates nowhere."""
         return self.status == "active" and not self.lock_grounds
+
+
+class AgencyLockOut(BaseModel):
+    """A lock another agency asked for, and where it stands (`requested`, `refused`, `active`,
+    `lifted`). Officers by id; the holder by e-ID number only."""
+
+    id: uuid.UUID
+    eid_number: str
+    account_status: str
+    ground: str
+    agency: str
+    reference: str
+    status: str
+    office_code: str
+    requested_at: dt.datetime
+    requested_by: uuid.UUID
+    request_note: str
+    decided_at: dt.datetime | None
+    decided_by: uuid.UUID | None
+    decision_note: str | None
+    lifted_at: dt.datetime | None
+    lifted_by: uuid.UUID | None
+    lift_reference: str | None
+    lift_note: str | None

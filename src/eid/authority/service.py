@@ -329,6 +329,36 @@ def find_by_eid_number(session: Session, eid_number: str) -> AccountView | None:
     return _view(account) if account else None
 
 
+def accounts_of_person(session: Session, registry_ref: str) -> list[AccountView]:
+    """Every account of one person in the immigration database, closed ones too, newest first."""
+    rows = session.execute(
+        select(Account)
+        .where(Account.registry_ref == registry_ref)
+        .order_by(Account.created_at.desc())
+    ).scalars()
+    return [_view(a) for a in rows]
+
+
+def _spelt(name: str) -> str:
+    return " ".join(name.upper().split())
+
+
+def find_by_name(session: Session, full_name: str, *, limit: int = 20) -> list[AccountView]:
+    """Accounts whose full name is `full_name` (case and spacing aside). Names are sealed and
+    have no blind index, so this unseals each living account's name: a supervisor's look-up,
+    rare, not a path for every request."""
+    wanted = _spelt(full_name)
+    found: list[AccountView] = []
+    for account in session.execute(
+        select(Account).where(Account.status != "closed").order_by(Account.created_at.desc())
+    ).scalars():
+        if _spelt(account.full_name) == wanted:
+            found.append(_view(account))
+            if len(found) >= limit:
+                break
+    return found
+
+
 def held_level(session: Session, registry_ref: str) -> int | None:
     """The level of the living account the person holds, if any (the app asks before a
     Level-1 registration; the decision on the request stays the authority's)."""

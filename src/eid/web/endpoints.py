@@ -9,12 +9,13 @@ from sqlalchemy.orm import Session
 from eid.core import throttle
 from eid.core.audit import Actor
 from eid.core.settings import get_settings
-from eid.core.web import get_db
+from eid.core.web import app_ports, get_db
+from eid.registry.ports import HasRegistry
 from eid.identity.dependencies import Holder, current_holder
 from eid.staff import service as staff
 from eid.staff.dependencies import page_officer, require_roles, session_cookie
 from eid.wallet import service as wallet
-from eid.web import holder_api, service
+from eid.web import holder_api, profiles, service
 from eid.web.holder_app import ROUTERS as HOLDER_APP_ROUTERS
 from eid.web.security import csp, page_response
 from eid.web.templating import (
@@ -63,6 +64,48 @@ def _officer_page(
 def dashboard(request: Request, who: staff.SignedIn | None = Depends(page_officer)) -> HTMLResponse:
     """The page holds no data: signed in, its script reads the stats API."""
     return _officer_page(request, "officer/dashboard.html", who)
+
+
+@router.get("/locks", response_class=HTMLResponse, include_in_schema=False)
+def agency_locks_page(
+    request: Request, who: staff.SignedIn | None = Depends(page_officer)
+) -> HTMLResponse:
+    """Locks asked by other agencies: recorded by an officer, decided by a supervisor, lifted.
+    The page holds no data: signed in, its script reads the agency-locks API."""
+    return _officer_page(request, "officer/locks.html", who)
+
+
+@router.get("/profiles", response_class=HTMLResponse, include_in_schema=False)
+def profiles_page(
+    request: Request, who: staff.SignedIn | None = Depends(page_officer)
+) -> HTMLResponse:
+    """The person's digital profile: nothing shows before the officer states why (the
+    profiles API audits each search and opening with that reason)."""
+    return _officer_page(request, "officer/profiles.html", who)
+
+
+@router.post("/api/v1/profiles/search", tags=["profiles"])
+def search_profiles(
+    body: profiles.ProfileSearchIn,
+    db: Session = Depends(get_db, scope="function"),
+    actor: Actor = Depends(require_roles("supervisor")),
+    ports: HasRegistry = Depends(app_ports),
+) -> list[profiles.ProfileCandidate]:
+    """The people a passport, residence card, e-ID number or full name names (names and dates
+    of birth only); audited with the stated purpose and note."""
+    return profiles.search(db, body, actor=actor, registry=ports.registry(db))
+
+
+@router.post("/api/v1/profiles/opening", tags=["profiles"])
+def open_profile(
+    body: profiles.ProfileOpenIn,
+    db: Session = Depends(get_db, scope="function"),
+    actor: Actor = Depends(require_roles("supervisor")),
+    ports: HasRegistry = Depends(app_ports),
+) -> profiles.Profile:
+    """One person's registry record, documents, accounts, agency locks, applications and
+    checks; the opening is audited with the stated purpose and note. Never cached."""
+    return profiles.open_profile(db, body, actor=actor, registry=ports.registry(db))
 
 
 @router.get("/console", response_class=HTMLResponse, include_in_schema=False)

@@ -19,8 +19,7 @@ async function refresh() {
     clearInterval(timer); timer = null; return;  // the reason is shown in #error
   }
   $("stats").classList.remove("hidden");
-  const when = new Intl.DateTimeFormat(lang, {dateStyle: "medium", timeStyle: "medium"})
-    .format(new Date(s.as_of));
+  const when = formatTime(s.as_of);
   $("scope").dataset.scope = s.scope;
   $("scope").textContent = say(texts.scope,
     {scope: s.scope === "national" ? texts.national : s.scope, time: when});

@@ -23,6 +23,18 @@ function formatDate(iso) {
   return new Intl.DateTimeFormat(lang, {dateStyle: "long", timeZone: "UTC"})
     .format(new Date(Date.UTC(y, m - 1, d)));
 }
+// A moment (ISO 8601) in Viet Nam's time, as the page's language writes it, to the minute.
+function formatTime(iso) {
+  if (!iso) return "";
+  return new Intl.DateTimeFormat(lang, {dateStyle: "medium", timeStyle: "short",
+                                        timeZone: "Asia/Ho_Chi_Minh"}).format(new Date(iso));
+}
+// The header's page links a role may use (the page came signed out, so it showed them all).
+function showPagesFor(role) {
+  for (const a of document.querySelectorAll("nav.pages a[data-roles]")) {
+    a.classList.toggle("hidden", !a.dataset.roles.split(" ").includes(role));
+  }
+}
 function statusLabel(status) { return texts.statuses[status] || status; }
 function checkLabel(name) { return texts.checks[name] || name; }
 function outcomeLabel(outcome) { return texts.outcomes[outcome] || outcome; }
@@ -71,6 +83,8 @@ function signIn(ready) {
     $("login-box").classList.add("hidden");
     $("who-name").textContent = data.username;
     $("who-role").textContent = texts.roles[data.role] || data.role;
+    $("who").dataset.role = data.role;
+    showPagesFor(data.role);
     $("who").classList.remove("hidden");
     await ready();
   });
