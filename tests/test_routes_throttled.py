@@ -22,6 +22,8 @@ UNLIMITED = {
     ("GET", "/console"),  # pages that call the officer API with the officer's token
     ("GET", "/dashboard"),
     ("GET", "/reviews"),
+    ("GET", "/locks"),
+    ("GET", "/profiles"),
     # The holder app's shell: the same documents for everyone (a signed-in holder's start page
     # only adds a link); the pages with personal data need the holder's session.
     ("GET", "/app"),

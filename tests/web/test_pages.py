@@ -21,7 +21,7 @@ from eid.web.security import SecurityHeaders
 from eid.web.templating import TEMPLATES
 
 CSP = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-OFFICER_PAGES = ("/console", "/reviews", "/dashboard")
+OFFICER_PAGES = ("/console", "/reviews", "/dashboard", "/locks", "/profiles")
 _INLINE = re.compile(r"<style|\sstyle=|\son[a-z]+=|javascript:", re.IGNORECASE)
 _SCRIPT = re.compile(r"<script\b([^>]*)>", re.IGNORECASE)
 

@@ -284,8 +284,11 @@ class DecisionIn(BaseModel):
 def list_reviews(
     db: Session = Depends(get_db, scope="function"),
     actor: Actor = Depends(require_roles("supervisor")),
+    ports: HasRegistry = Depends(app_ports),
 ) -> list[dict[str, Any]]:
-    return reviews.open_reviews(db, actor)
+    """Held applications, each with the immigration database's record of the applicant and,
+    for a possible second identity, the other application."""
+    return reviews.open_reviews(db, actor, ports.registry(db))
 
 
 @review_router.post("/{review_id}/decision")
@@ -294,8 +297,16 @@ def decide(
     body: DecisionIn,
     db: Session = Depends(get_db, scope="function"),
     actor: Actor = Depends(require_roles("supervisor")),
+    ports: HasRegistry = Depends(app_ports),
 ) -> dict[str, Any]:
-    return reviews.decide_review(db, review_id, decision=body.decision, note=body.note, actor=actor)
+    return reviews.decide_review(
+        db,
+        review_id,
+        decision=body.decision,
+        note=body.note,
+        actor=actor,
+        registry=ports.registry(db),
+    )
 
 
 @review_router.get(

@@ -20,19 +20,64 @@ from eid.enrolment.models import Application, Capture
 from eid.enrolment.notices import notify_rejection
 from eid.enrolment.service import capture_aad, forward_registration
 from eid.enrolment.state import transition
-from eid.registry.ports import ImmigrationRegistry
+from eid.registry.ports import ImmigrationRegistry, RegistryRecord
 from eid.verification import service as verification
 from eid.verification.models import Review
 
 
-def open_reviews(session: Session, actor: Actor) -> list[dict[str, Any]]:
+def open_reviews(
+    session: Session, actor: Actor, registry: ImmigrationRegistry | None = None
+) -> list[dict[str, Any]]:
     return [
-        review_view(session, r, actor) for r in verification.open_reviews(session, actor.office)
+        review_view(session, r, actor, registry)
+        for r in verification.open_reviews(session, actor.office)
     ]
 
 
+def _registry_record(registry: ImmigrationRegistry, app: Application) -> RegistryRecord | None:
+    """The applicant's record in the immigration database: the one verification matched, else
+    the one their passport (then residence card) names."""
+    if app.registry_ref:
+        found = registry.find_by_person(app.registry_ref)
+        if found is not None:
+            return found
+    return registry.find_by_passport(app.passport["number"]) or registry.find_by_residence_card(
+        app.residence_card["number"]
+    )
+
+
+def _registry_summary(
+    session: Session, registry: ImmigrationRegistry, app: Application, actor: Actor, review: Review
+) -> dict[str, Any] | None:
+    """The registry's data, field for field as the application's summary, for every kind of
+    hold (a data mismatch included); the read is audited."""
+    record = _registry_record(registry, app)
+    if record is None:
+        return None
+    audit.record(
+        session, actor, "registry.record.read", "application", app.id, reason=f"review {review.id}"
+    )
+    return {
+        "full_name": record.full_name,
+        "date_of_birth": record.date_of_birth.isoformat(),
+        "sex": record.sex,
+        "nationality": record.nationality,
+        "passport_number": record.passport.number,
+        "passport_expiry": record.passport.expiry_date.isoformat(),
+        "card_number": record.residence_card.number,
+        "card_expiry": record.residence_card.expiry_date.isoformat(),
+        "status": record.status,
+    }
+
+
 def decide_review(
-    session: Session, review_id: uuid.UUID, *, decision: str, note: str, actor: Actor
+    session: Session,
+    review_id: uuid.UUID,
+    *,
+    decision: str,
+    note: str,
+    actor: Actor,
+    registry: ImmigrationRegistry | None = None,
 ) -> dict[str, Any]:
     """The review closes (verification) and the application moves on (here), in one
     transaction: approved, it is verified; rejected, it is refused and leaves the gallery."""
@@ -52,7 +97,7 @@ def decide_review(
         notify_rejection(session, app)
         verification.withdraw_from_gallery(session, app.id)
     return review_view(
-        session, verification.review_of_office(session, review_id, actor.office), actor
+        session, verification.review_of_office(session, review_id, actor.office), actor, registry
     )
 
 
@@ -71,7 +116,7 @@ def review_portrait(
     review = verification.review_of_office(session, review_id, actor.office)
     if side == "registry":
         held = session.get(Application, review.application_id)
-        record = registry.find_by_passport(held.passport["number"]) if held else None
+        record = _registry_record(registry, held) if held else None
         on_file = registry.biometrics_on_file(record.person_ref) if record else None
         if held is None or on_file is None or on_file.portrait is None:
             raise NotFound(
@@ -105,8 +150,12 @@ def review_portrait(
     return unseal(row.image, aad=capture_aad(app_id, "portrait", 0, "image"))
 
 
-def review_view(session: Session, review: Review, actor: Actor) -> dict[str, Any]:
-    """What a supervisor sees: both records side by side (read audited)."""
+def review_view(
+    session: Session, review: Review, actor: Actor, registry: ImmigrationRegistry | None = None
+) -> dict[str, Any]:
+    """What a supervisor sees: the application, the immigration database's record of the
+    applicant and, for a possible second identity, the other record, side by side (reads
+    audited)."""
 
     def summary(app_id: uuid.UUID | None) -> dict[str, Any] | None:
         if app_id is None:
@@ -120,8 +169,12 @@ def review_view(session: Session, review: Review, actor: Actor) -> dict[str, Any
             "status": a.status,
             "full_name": a.full_name,
             "date_of_birth": a.date_of_birth.isoformat(),
+            "sex": a.sex,
             "nationality": a.nationality,
             "passport_number": a.passport["number"],
+            "passport_expiry": a.passport["expiry_date"],
+            "card_number": a.residence_card["number"],
+            "card_expiry": a.residence_card["expiry_date"],
             "office_code": a.office_code,
             "level": a.level,
             "channel": a.channel,
@@ -136,6 +189,11 @@ def review_view(session: Session, review: Review, actor: Actor) -> dict[str, Any
         "reasons": review.reasons,
         "application": summary(review.application_id),
         "candidate": summary(review.candidate_application_id),
+        "registry": (
+            _registry_summary(session, registry, held, actor, review)
+            if registry is not None and held is not None
+            else None
+        ),
         "checks": checks,
         "decision": review.decision,
         "note": review.note,

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
@@ -10,8 +11,8 @@ from eid.core import throttle
 from eid.core.audit import Actor
 from eid.core.settings import get_settings
 from eid.core.web import app_ports, get_db
-from eid.registry.ports import HasRegistry
 from eid.identity.dependencies import Holder, current_holder
+from eid.registry.ports import HasRegistry
 from eid.staff import service as staff
 from eid.staff.dependencies import page_officer, require_roles, session_cookie
 from eid.wallet import service as wallet
@@ -37,6 +38,43 @@ def campaign_stats(
     actor: Actor = Depends(require_roles("supervisor", "auditor", "admin")),
 ) -> dict[str, Any]:
     return service.campaign_stats(db, actor=actor)
+
+
+@router.get("/api/v1/campaign/series")
+def campaign_series(
+    office: str | None = Query(default=None, max_length=32),
+    first_day: dt.date | None = Query(default=None, alias="from"),
+    last_day: dt.date | None = Query(default=None, alias="to"),
+    db: Session = Depends(get_db, scope="function"),
+    actor: Actor = Depends(require_roles("supervisor", "auditor", "admin")),
+) -> dict[str, Any]:
+    """The dashboard's charts: counts per day (Viet Nam's days) and office, refusals by
+    reason, deadline compliance and processing times. A supervisor sees their office only."""
+    chosen = service.campaign_filter(actor, office=office, first_day=first_day, last_day=last_day)
+    return service.campaign_series(db, chosen)
+
+
+@router.get(
+    "/api/v1/campaign/export.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def campaign_export(
+    office: str | None = Query(default=None, max_length=32),
+    first_day: dt.date | None = Query(default=None, alias="from"),
+    last_day: dt.date | None = Query(default=None, alias="to"),
+    db: Session = Depends(get_db, scope="function"),
+    actor: Actor = Depends(require_roles("supervisor", "auditor", "admin")),
+) -> Response:
+    """The per-day, per-office counts as CSV (counts only); each export is audited."""
+    chosen = service.campaign_filter(actor, office=office, first_day=first_day, last_day=last_day)
+    body = service.campaign_csv(db, chosen, actor=actor)
+    name = f"eid-campaign-{chosen.office or 'national'}-{chosen.first_day}-{chosen.last_day}.csv"
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 def _officer_page(

@@ -1,17 +1,33 @@
 "use strict";
-// Held applications beside the identity they may duplicate (or the photo on file), to decide.
-const FIELDS = ["full_name", "date_of_birth", "nationality", "passport_number", "office_code",
-                "status"];
+// Held applications: the application, the immigration database's record of the applicant
+// (data and photo, for every kind of hold) and, for a possible second identity, the other
+// application, side by side, to decide.
+const FIELDS = ["full_name", "date_of_birth", "sex", "nationality", "passport_number",
+                "passport_expiry", "card_number", "card_expiry", "office_code", "status"];
+// The fields the immigration database holds, compared with the application's.
+const COMPARED = FIELDS.slice(0, 8);
 
 function rows(table, triples) {
-  table.replaceChildren(...triples.map(([k, v, cls]) => {
+  table.replaceChildren(...triples.map(([k, v, cls, field]) => {
     const tr = document.createElement("tr");
     for (const text of [k, v]) {
       const td = document.createElement("td"); td.textContent = text ?? ""; tr.append(td);
     }
     if (cls) tr.className = cls;
+    if (field) tr.dataset.field = field;
     return tr;
   }));
+}
+function shown(record, k) {
+  const v = record[k];
+  if (v === null || v === undefined) return "";
+  if (k === "status") return texts.registry_statuses[v] || statusLabel(v);
+  if (["date_of_birth", "passport_expiry", "card_expiry"].includes(k)) return formatDate(v);
+  return v;
+}
+function same(a, b) {
+  return String(a ?? "").replace(/\s+/g, " ").trim().toUpperCase()
+    === String(b ?? "").replace(/\s+/g, " ").trim().toUpperCase();
 }
 async function portrait(side, reviewId, which) {
   // Through fetch with the session cookie (each read is audited), shown from a blob: URL, so
@@ -40,23 +56,36 @@ function render(review) {
   const node = $("review-template").content.firstElementChild.cloneNode(true);
   node.dataset.id = review.id;
   node.querySelector(".reasons").textContent = (review.reasons || []).map(checkLabel).join(" · ");
-  for (const which of ["application", "candidate"]) {
-    const side = node.querySelector(`[data-side=${which}]`);
-    const record = review[which];
-    if (!record) {
-      // No possible duplicate: the face did not match the file, so compare with the file's photo.
-      side.dataset.side = "registry";
-      node.querySelector("button[value=approve]").textContent = texts.approve_registry;
-      node.querySelector("button[value=reject]").textContent = texts.reject_registry;
-      side.querySelector("h3").textContent = texts.registry_heading;
-      side.querySelector("img").alt = texts.registry_alt;
-      portrait(side, review.id, "registry");
-      continue;
-    }
-    rows(side.querySelector(".record"), FIELDS.map(k => [texts.fields[k],
-      k === "status" ? statusLabel(record[k])
-        : (k === "date_of_birth" && record[k] ? formatDate(record[k]) : record[k])]));
-    portrait(side, review.id, which);
+  const held = review.application;
+  const application = node.querySelector("[data-side=application]");
+  rows(application.querySelector(".record"), FIELDS.map(k => [texts.fields[k], shown(held, k),
+    "", k]));
+  portrait(application, review.id, "application");
+  // The immigration database's record, whatever the hold: fields that differ are marked.
+  const registry = node.querySelector("[data-side=registry]");
+  if (review.registry) {
+    rows(registry.querySelector(".record"), FIELDS.filter(k => k in review.registry).map(k => {
+      const differs = COMPARED.includes(k) && !same(review.registry[k], held[k]);
+      return [texts.fields[k], shown(review.registry, k) + (differs ? ` (${texts.differs})` : ""),
+              differs ? "differs" : "", k];
+    }));
+  } else {
+    const p = registry.querySelector(".missing");
+    p.textContent = texts.no_record;
+    p.classList.remove("hidden");
+  }
+  portrait(registry, review.id, "registry");
+  const candidate = node.querySelector("[data-side=candidate]");
+  if (review.candidate) {
+    rows(candidate.querySelector(".record"), FIELDS.map(k => [texts.fields[k],
+      shown(review.candidate, k), "", k]));
+    portrait(candidate, review.id, "candidate");
+  } else {
+    // No possible second identity: the decision is whether this is the person on file.
+    candidate.remove();
+    node.querySelector(".pair").classList.add("two");
+    node.querySelector("button[value=approve]").textContent = texts.approve_registry;
+    node.querySelector("button[value=reject]").textContent = texts.reject_registry;
   }
   const checks = node.querySelector(".checks");
   rows(checks, review.checks.map(c => [
