@@ -12,6 +12,7 @@ import httpx
 from eid.i18n import gettext
 from tests.conftest import SHOTS
 from tests.procedure.test_review import _enrol, enrol_face_unlike_file
+from tests.web.axe import axe_scan
 from tests.web.browser import assert_session_unreadable, watch_csp
 
 
@@ -73,8 +74,19 @@ def test_supervisor_compares_both_records_and_rejects_the_second_identity(
     assert doubt.locator("[data-side=registry] h3").inner_text() == gettext(
         "vi", "Photo on file in the immigration database", domain="pages"
     )
+    # The immigration database's record beside every hold: its data (the passport on file for
+    # the second identity) and its photo, or why there is none.
+    on_file = review.locator("[data-side=registry]")
+    assert on_file.locator("tr[data-field=passport_number]").inner_text().endswith("Q20000002")
+    assert on_file.locator("tr.differs").count() == 0  # the data agree; the doubt is the face
+    on_file.locator(".missing:not(.hidden)").wait_for()  # no photo on file for this person
+    assert "REYES ANA" in doubt.locator("[data-side=registry] .record").inner_text()
+    assert doubt.locator("[data-side=candidate]").count() == 0
+    found = axe_scan(page)
+    assert found == [], [str(v) for v in found]
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "reviews.png"), full_page=True)
+    review.screenshot(path=str(SHOTS / "reviews-one.png"))  # the README's, made smaller
 
     review.locator("textarea[name=note]").fill("same face and fingers as Q10000001")
     review.locator("button[value=reject]").click()

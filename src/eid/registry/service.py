@@ -80,7 +80,11 @@ class ReferenceRegistry:
         return _record(person) if person else None
 
     def find_by_person(self, person_ref: str) -> RegistryRecord | None:
-        person = self.session.get(RegistryPerson, uuid.UUID(person_ref))
+        try:
+            person_id = uuid.UUID(person_ref)
+        except ValueError:  # not a reference this registry hands out: nobody
+            return None
+        person = self.session.get(RegistryPerson, person_id)
         return _record(person) if person else None
 
     def biometrics_on_file(self, person_ref: str) -> BiometricsOnFile:

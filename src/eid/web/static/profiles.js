@@ -24,9 +24,10 @@ function show(p) {
   $("profile-name").textContent = p.full_name;
   $("opened").textContent = say(texts.opened, {time: formatTime(p.opened_at)});
   facts($("identity"), [
-    [texts.facts.date_of_birth, isoDate(p.date_of_birth)], [texts.facts.sex, p.sex],
-    [texts.facts.nationality, p.nationality],
-    [texts.facts.registry_status, p.registry_status || texts.no_record],
+    [texts.facts.date_of_birth, isoDate(p.date_of_birth)],
+    [texts.facts.sex, texts.sexes[p.sex] || p.sex], [texts.facts.nationality, p.nationality],
+    [texts.facts.registry_status, p.registry_status
+      ? (texts.registry_statuses[p.registry_status] || p.registry_status) : texts.no_record],
   ]);
   $("documents").tBodies[0].replaceChildren(...p.documents.map(d => cells(
     document.createElement("tr"),
@@ -44,6 +45,7 @@ function show(p) {
     tr.dataset.status = a.status;
     return tr;
   }));
+  $("no-application").classList.toggle("hidden", p.applications.length > 0);
   $("applications").replaceChildren(...p.applications.map(a => {
     const box = document.createElement("div");
     box.className = "application";
