@@ -4,11 +4,14 @@ and every step is in the audit log."""
 
 from __future__ import annotations
 
+import threading
+import time
 import typing
 import uuid
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from eid.authority import agency_locks
@@ -137,3 +140,37 @@ def test_only_agency_grounds_and_only_the_offices_own_locks(db: Session) -> None
         )
     assert [lock.id for lock in agency_locks.office_locks(db, _officer("officer"))] == [lock_id]
     assert agency_locks.office_locks(db, _officer("officer", "HCM-01")) == []
+
+
+def test_the_same_request_recorded_at_once_by_two_calls_is_one_request(committed: Engine) -> None:
+    with Session(committed) as setup, setup.begin():
+        account = _active_account(setup)
+        eid_number = account.eid_number
+    officer = _officer("officer")
+    first = Session(committed)
+    mine = _request_by_number(first, eid_number, officer)  # flushed, not yet committed
+    answers: list[uuid.UUID] = []
+
+    def second_call() -> None:
+        with Session(committed) as other, other.begin():
+            answers.append(_request_by_number(other, eid_number, officer))
+
+    racing = threading.Thread(target=second_call)
+    racing.start()
+    time.sleep(0.5)  # the second insert now waits on the unique index
+    first.commit()
+    first.close()
+    racing.join(timeout=30)
+    assert answers == [mine]
+
+
+def _request_by_number(db: Session, eid_number: str, officer: Actor) -> uuid.UUID:
+    return agency_locks.request_lock(
+        db,
+        eid_number=eid_number,
+        ground="agency_request",
+        agency="Ha Noi police",
+        reference="7/QD",
+        note="at once",
+        actor=officer,
+    ).id

@@ -45,6 +45,20 @@ def test_supervisor_compares_both_records_and_rejects_the_second_identity(
     # page shows the immigration database's photo beside the capture.
     c = enrol_face_unlike_file(officer, registry_person, shared_data, "Q30000003", "REYES ANA")
     assert c["status"] == "in_review", c["checks"]
+    # And a data mismatch: face and fingers match the file, the name is spelt otherwise.
+    on_record = registry_person(
+        number="Q40000004",
+        name="LIM SOO JIN",
+        portrait=faces / "df05_deepface_img35.jpg",
+        fingers={2: prints / "pyfnprint_005_1.png"},
+    )
+    d = _enrol(
+        officer,
+        dict(on_record, full_name="LIM SOO JINN"),
+        faces / "df05_deepface_img34.jpg",
+        {2: prints / "pyfnprint_005_2.png", 7: prints / "pyfnprint_006_2.png"},
+    )
+    assert d["status"] == "in_review", d["checks"]
 
     csp = watch_csp(page)  # the same browser page that sign_in_page drives
     page = sign_in_page("/reviews", "supervisor")
@@ -82,6 +96,18 @@ def test_supervisor_compares_both_records_and_rejects_the_second_identity(
     on_file.locator(".missing:not(.hidden)").wait_for()  # no photo on file for this person
     assert "REYES ANA" in doubt.locator("[data-side=registry] .record").inner_text()
     assert doubt.locator("[data-side=candidate]").count() == 0
+    misspelt = page.locator("section.review").filter(has_text="LIM SOO JINN")
+    registry_side = misspelt.locator("[data-side=registry]")
+    differing = registry_side.locator("tr.differs").evaluate_all(
+        "rows => rows.map(r => r.dataset.field)"
+    )
+    assert differing == ["full_name"]
+    assert "LIM SOO JIN" in registry_side.locator("tr[data-field=full_name]").inner_text()
+    photo_on_file = registry_side.locator("img")
+    photo_on_file.evaluate(
+        "img => img.complete && img.naturalWidth > 0 ? true : new Promise("
+        "(ok, no) => { img.onload = () => ok(true); img.onerror = () => no('broken'); })"
+    )
     found = axe_scan(page)
     assert found == [], [str(v) for v in found]
     SHOTS.mkdir(parents=True, exist_ok=True)

@@ -120,6 +120,15 @@ def test_agency_lock_requested_approved_lifted_and_the_profile_opened_with_a_rea
 
     # A supervisor (another officer) approves: the account locks, the holder is told.
     _sign_in(page, live, "/locks", "supervisor")
+    # Their one sign-in serves every officer page, in any tab; each passes axe.
+    for path in ("/reviews", "/profiles", "/dashboard"):
+        tab = page.context.new_page()
+        tab.goto(f"{live}{path}")
+        tab.wait_for_load_state("networkidle")
+        assert tab.locator("#login-box").is_hidden() and tab.locator("#who").is_visible()
+        assert tab.locator("nav.pages a").count() == 5
+        _no_blocking_violations(tab)
+        tab.close()
     lock = page.locator(f"article.lock[data-eid='{eid_number}']")
     lock.locator(".decide textarea").fill("decision 123/QĐ-PC03 checked with the agency")
     _shot(page, "agency-locks")

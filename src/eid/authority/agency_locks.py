@@ -16,6 +16,7 @@ import uuid
 from typing import Literal
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from eid.authority.models import AGENCY_LOCK_GROUNDS, Account, AgencyLock
@@ -79,15 +80,14 @@ def request_lock(
     if account.status == "closed":
         raise Conflict("the account is closed", code="ACCOUNT_CLOSED")
     agency, reference = agency.strip(), reference.strip()
-    existing = session.execute(
-        select(AgencyLock).where(
-            AgencyLock.account_id == account.id,
-            AgencyLock.ground == ground,
-            AgencyLock.agency == agency,
-            AgencyLock.reference == reference,
-            AgencyLock.status.in_(("requested", "active")),
-        )
-    ).scalar_one_or_none()
+    open_request = select(AgencyLock).where(
+        AgencyLock.account_id == account.id,
+        AgencyLock.ground == ground,
+        AgencyLock.agency == agency,
+        AgencyLock.reference == reference,
+        AgencyLock.status.in_(("requested", "active")),
+    )
+    existing = session.execute(open_request).scalar_one_or_none()
     if existing is not None:
         return _view(existing, account)
     lock = AgencyLock(
@@ -101,8 +101,16 @@ def request_lock(
         request_note=note,
         created_at=clock.now(),
     )
-    session.add(lock)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(lock)
+            session.flush()
+    except IntegrityError:
+        # The same request recorded at the same moment by another call: that one stands.
+        existing = session.execute(open_request).scalar_one_or_none()
+        if existing is None:
+            raise
+        return _view(existing, account)
     audit.record(
         session,
         actor,

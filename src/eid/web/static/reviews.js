@@ -25,10 +25,9 @@ function shown(record, k) {
   if (["date_of_birth", "passport_expiry", "card_expiry"].includes(k)) return formatDate(v);
   return v;
 }
-function same(a, b) {
-  return String(a ?? "").replace(/\s+/g, " ").trim().toUpperCase()
-    === String(b ?? "").replace(/\s+/g, " ").trim().toUpperCase();
-}
+// Exactly as written: a name spelt otherwise (a letter, a space, the case) is what a
+// data-mismatch hold is about, so it is marked.
+function same(a, b) { return String(a ?? "").trim() === String(b ?? "").trim(); }
 async function portrait(side, reviewId, which) {
   // Through fetch with the session cookie (each read is audited), shown from a blob: URL, so
   // that a missing photo shows the API's reason instead of a broken image.
