@@ -85,6 +85,7 @@ def create_application(
         raise ValidationFailed(
             "the immigration database has no person with this passport",
             code="PASSPORT_NOT_IN_REGISTRY",
+            details={"field": "passport.number"},
         )
     app = Application(
         id=uuid.uuid4(),
