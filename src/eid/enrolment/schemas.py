@@ -86,10 +86,12 @@ class ApplicationOut(BaseModel):
     nationality: str
     passport: dict[str, Any]
     residence_card: dict[str, Any]
+    address: str | None = None
     phone: str
     email: str | None
     language: str
     guardian: dict[str, Any] | None
+    integrations: dict[str, Any] = Field(default_factory=dict)
     biometrics_on_file: bool | None
     checks: list[Check]
     captures: list[CaptureSummary]

@@ -153,6 +153,7 @@ tk01.addEventListener("submit", async (e) => {
   clearErrors($("form-box"));
   const body = nested(tk01);
   if (editing) {
+    body.integrations = current.integrations || {};  // not on the form: kept as declared
     const r = await call("PUT", `/applications/${appId}/tk01`, body, false, onForm);
     $("quality").textContent = r.changed.length
       ? say(texts.corrected, {fields: r.changed.join(", ")}) : texts.nothing_corrected;
