@@ -22,11 +22,25 @@ from eid.core.schema import upgrade
 from eid.core.settings import Settings
 
 log = logging.getLogger(__name__)
-SHARED_DATA_CANDIDATES = (Path.cwd().parent / "shared" / "data", Path.cwd() / "shared" / "data")
+
+
+def shared_data_candidates() -> list[Path]:
+    """Where the shared face and fingerprint set may be: `shared/data` beside the working
+    directory or any folder above it, else beside the installed package or any folder above it
+    (a checkout next to `../shared`, run from anywhere)."""
+    found: list[Path] = []
+    for start in (Path.cwd(), Path(__file__).resolve().parent):
+        for folder in (start, *start.parents):
+            candidate = folder / "shared" / "data"
+            if candidate not in found:
+                found.append(candidate)
+    return found
 
 
 def shared_data_dir() -> Path | None:
-    return next((p for p in SHARED_DATA_CANDIDATES if (p / "faces" / "labels.csv").exists()), None)
+    return next(
+        (p for p in shared_data_candidates() if (p / "faces" / "labels.csv").exists()), None
+    )
 
 
 def migrate() -> None:
