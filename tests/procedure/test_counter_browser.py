@@ -14,7 +14,7 @@ import httpx
 
 from eid.registry.mrz import td3
 from tests.conftest import SHOTS
-from tests.procedure.conftest import status_in
+from tests.procedure.conftest import status_in, tk01
 from tests.procedure.test_review import enrol_face_unlike_file
 from tests.web.axe import axe_scan
 from tests.web.browser import watch_csp
@@ -259,3 +259,87 @@ def test_supervisor_approved_application_is_finished_by_an_officer(
     page.click("#submit")
     _status(page, "issued")
     assert re.fullmatch(r"\d{12}", page.inner_text("#eid-number"))
+
+
+def _y4m(photo: Path, out: Path) -> None:
+    """The photo as a few frames of uncompressed video (YUV 4:2:0), as a camera would send."""
+    import cv2
+    import numpy as np
+
+    image = cv2.imdecode(np.frombuffer(photo.read_bytes(), np.uint8), cv2.IMREAD_COLOR)
+    height, width = (image.shape[0] // 2) * 2, (image.shape[1] // 2) * 2
+    frame = cv2.cvtColor(image[:height, :width], cv2.COLOR_BGR2YUV_I420).tobytes()
+    header = f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode()
+    out.write_bytes(header + b"".join(b"FRAME\n" + frame for _ in range(10)))
+
+
+def test_portrait_from_the_camera_with_preview_and_retake(
+    live: str,
+    registry_person: Callable[..., dict[str, Any]],
+    make_officer: Callable[..., httpx.Client],
+    shared_data: Path,
+    tmp_path: Path,
+) -> None:
+    """Chromium's fake camera plays a photo of the applicant (a Y4M stream of that photo)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import CHROMIUM
+    from tests.procedure.conftest import PASSWORD, new_officer
+
+    faces = shared_data / "faces"
+    person = registry_person(
+        number="M71000004", name="KIM SO RA", portrait=faces / "df11_deepface_img16.jpg"
+    )
+    officer = make_officer("officer")
+    created = officer.post("/api/v1/applications", json=tk01(person))
+    assert created.status_code == 201, created.text
+    app_id = created.json()["id"]
+    stream = tmp_path / "face.y4m"
+    _y4m(faces / "df11_deepface_img17.jpg", stream)
+    name, code = new_officer("officer")
+    assert CHROMIUM is not None
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--use-fake-device-for-media-stream",
+                "--use-fake-ui-for-media-stream",
+                f"--use-file-for-fake-video-capture={stream}",
+            ],
+        )
+        page = browser.new_context(locale="en-GB").new_page()
+        csp = watch_csp(page)
+        page.goto(f"{live}/console?application={app_id}")
+        page.fill("#login [name=username]", name)
+        page.fill("#login [name=password]", PASSWORD)
+        page.fill("#login [name=totp]", code)
+        page.click("#login button")
+        _status(page, "draft")
+        page.click("#camera-start")
+        page.wait_for_function("() => document.querySelector('#camera-video').currentTime > 0.3")
+        page.click("#camera-shoot")
+        page.wait_for_selector("#camera-still", state="visible")
+        page.click("#camera-retake")  # not good enough: the live preview again
+        page.wait_for_selector("#camera-video", state="visible")
+        page.click("#camera-shoot")
+        _shot(page, "counter-camera")
+        page.click("#camera-use")
+        page.wait_for_function(
+            "() => document.querySelector('#quality').dataset.kind === 'portrait'"
+        )
+        assert page.is_hidden("#camera-box")
+        page.wait_for_selector("[data-capture=portrait-0][data-done=yes]")
+        # A second portrait replaces the first only if the officer says so (here: not).
+        page.once("dialog", lambda dialog: dialog.dismiss())
+        page.click("#camera-start")
+        page.click("#camera-shoot")
+        page.click("#camera-use")
+        page.wait_for_timeout(300)
+        assert page.is_visible("#camera-box")  # declined: nothing sent, the camera still open
+        csp.assert_clean()
+        browser.close()
+    captures = officer.get(f"/api/v1/applications/{app_id}").json()["captures"]
+    assert [c["kind"] for c in captures] == ["portrait"]
+    assert captures[0]["quality"]["attempts"] == 1

@@ -264,13 +264,61 @@ function mayReplace(key, input) {
   if (taken && !window.confirm(texts.replace_capture)) { input.value = ""; return false; }
   return true;
 }
+async function uploadPortrait(image, input) {
+  const q = await call("PUT", `/applications/${appId}/portrait`, image, true,
+                       near("capture-error", input));
+  $("quality").textContent = describe(q); await refresh();
+}
 $("portrait").addEventListener("change", async (e) => {
   clearErrors($("app-box"));
   if (!e.target.files.length || !mayReplace("portrait-0", e.target)) return;
-  const q = await call("PUT", `/applications/${appId}/portrait`, e.target.files[0], true,
-                       near("capture-error", e.target));
-  $("quality").textContent = describe(q); e.target.value = ""; await refresh();
+  const file = e.target.files[0];
+  e.target.value = "";
+  await uploadPortrait(file, e.target);
 });
+
+// --- the portrait from the counter's camera: preview, take, retake, use ---
+let stream = null;
+function stopCamera() {
+  if (stream) for (const track of stream.getTracks()) track.stop();
+  stream = null;
+  $("camera-video").srcObject = null;
+  hide(["camera-box"]);
+}
+function previewing(live) {
+  $("camera-video").classList.toggle("hidden", !live);
+  $("camera-still").classList.toggle("hidden", live);
+  $("camera-shoot").classList.toggle("hidden", !live);
+  $("camera-retake").classList.toggle("hidden", live);
+  $("camera-use").classList.toggle("hidden", live);
+}
+$("camera-start").addEventListener("click", async () => {
+  clearErrors($("app-box"));
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({video: {width: 1280, height: 960}});
+  } catch (err) {
+    $("capture-error").textContent = say(texts.camera_unavailable, {reason: err.name || err});
+    return;
+  }
+  $("camera-video").srcObject = stream;
+  previewing(true);
+  show(["camera-box"]);
+});
+$("camera-shoot").addEventListener("click", () => {
+  const video = $("camera-video"), still = $("camera-still");
+  still.width = video.videoWidth; still.height = video.videoHeight;
+  still.getContext("2d").drawImage(video, 0, 0);
+  previewing(false);
+});
+$("camera-retake").addEventListener("click", () => previewing(true));
+$("camera-use").addEventListener("click", async () => {
+  clearErrors($("app-box"));
+  if (!mayReplace("portrait-0", $("portrait"))) return;
+  const blob = await new Promise(r => $("camera-still").toBlob(r, "image/jpeg", 0.92));
+  stopCamera();
+  await uploadPortrait(blob, $("camera-start"));
+});
+$("camera-stop").addEventListener("click", stopCamera);
 $("finger").addEventListener("change", async (e) => {
   clearErrors($("app-box"));
   const pos = $("finger-pos").value;
@@ -324,6 +372,7 @@ $("edit-back").addEventListener("click", () => openApplication(appId));
 
 // --- the next applicant: nothing of this one stays on the page ---
 function nextApplicant() {
+  stopCamera();
   tk01.reset();
   remember(null);
   location.assign(location.pathname);
