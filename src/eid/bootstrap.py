@@ -24,12 +24,15 @@ from eid.core.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def shared_data_candidates() -> list[Path]:
-    """Where the shared face and fingerprint set may be: `shared/data` beside the working
-    directory or any folder above it, else beside the installed package or any folder above it
-    (a checkout next to `../shared`, run from anywhere)."""
+def shared_data_candidates(*, beside_package: bool = False) -> list[Path]:
+    """Where the shared face and fingerprint set may be: `shared/data` in the working
+    directory or any folder above it; with `beside_package`, also beside the installed package
+    or any folder above it (a checkout next to `../shared`, run from anywhere: `eid demo`).
+    The development seed of `eid serve` looks only from the working directory, so a server
+    started elsewhere seeds a small registry without images, quickly."""
+    starts = [Path.cwd(), *([Path(__file__).resolve().parent] if beside_package else [])]
     found: list[Path] = []
-    for start in (Path.cwd(), Path(__file__).resolve().parent):
+    for start in starts:
         for folder in (start, *start.parents):
             candidate = folder / "shared" / "data"
             if candidate not in found:
@@ -37,9 +40,14 @@ def shared_data_candidates() -> list[Path]:
     return found
 
 
-def shared_data_dir() -> Path | None:
+def shared_data_dir(*, beside_package: bool = False) -> Path | None:
     return next(
-        (p for p in shared_data_candidates() if (p / "faces" / "labels.csv").exists()), None
+        (
+            p
+            for p in shared_data_candidates(beside_package=beside_package)
+            if (p / "faces" / "labels.csv").exists()
+        ),
+        None,
     )
 
 

@@ -592,7 +592,7 @@ def demo(
     from eid.bootstrap import shared_data_dir
     from eid.demo import run_demo
 
-    folder = data or shared_data_dir()
+    folder = data or shared_data_dir(beside_package=True)
     if folder is None or not (folder / "faces" / "labels.csv").exists():
         typer.echo(
             "the demo walks real faces and fingerprints through the checks, and found none"

@@ -20,7 +20,7 @@ def test_demo_runs_from_another_folder_and_leaves_the_real_outbox_alone(
     admin_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)  # not the checkout: the shared images are found all the same
-    found = shared_data_dir()
+    found = shared_data_dir(beside_package=True)
     assert found is not None and (found / "faces" / "labels.csv").exists()
     # A fresh install: its own data folder, a database server it may create a scratch one on,
     # an SMS gateway configured (the demo must not call it either).
