@@ -22,11 +22,33 @@ from eid.core.schema import upgrade
 from eid.core.settings import Settings
 
 log = logging.getLogger(__name__)
-SHARED_DATA_CANDIDATES = (Path.cwd().parent / "shared" / "data", Path.cwd() / "shared" / "data")
 
 
-def shared_data_dir() -> Path | None:
-    return next((p for p in SHARED_DATA_CANDIDATES if (p / "faces" / "labels.csv").exists()), None)
+def shared_data_candidates(*, beside_package: bool = False) -> list[Path]:
+    """Where the shared face and fingerprint set may be: `shared/data` in the working
+    directory or any folder above it; with `beside_package`, also beside the installed package
+    or any folder above it (a checkout next to `../shared`, run from anywhere: `eid demo`).
+    The development seed of `eid serve` looks only from the working directory, so a server
+    started elsewhere seeds a small registry without images, quickly."""
+    starts = [Path.cwd(), *([Path(__file__).resolve().parent] if beside_package else [])]
+    found: list[Path] = []
+    for start in starts:
+        for folder in (start, *start.parents):
+            candidate = folder / "shared" / "data"
+            if candidate not in found:
+                found.append(candidate)
+    return found
+
+
+def shared_data_dir(*, beside_package: bool = False) -> Path | None:
+    return next(
+        (
+            p
+            for p in shared_data_candidates(beside_package=beside_package)
+            if (p / "faces" / "labels.csv").exists()
+        ),
+        None,
+    )
 
 
 def migrate() -> None:

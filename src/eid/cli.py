@@ -592,20 +592,33 @@ def demo(
     from eid.bootstrap import shared_data_dir
     from eid.demo import run_demo
 
-    folder = data or shared_data_dir()
-    if folder is None:
+    folder = data or shared_data_dir(beside_package=True)
+    if folder is None or not (folder / "faces" / "labels.csv").exists():
         typer.echo(
-            "the demo needs real face and fingerprint images: pass --data ../shared/data", err=True
+            "the demo walks real faces and fingerprints through the checks, and found none"
+            + (f" in {folder}" if folder else " in shared/data beside this folder or above it")
+            + ": pass --data PATH/TO/shared/data (the folder holding faces/ and fingerprints/)",
+            err=True,
         )
         raise typer.Exit(2)
+    import shutil
+    import tempfile
+
     from eid.core.database import scratch_database
 
     # Its own fresh database on the same server, dropped afterwards: the demo's real faces
-    # would otherwise be found as duplicates of the previous run's, as they should be.
-    with scratch_database("eid_demo", keep=keep) as url:
-        run_demo(applicants, folder)
-        if keep:
-            typer.echo(f"demo database kept: {url}")
+    # would otherwise be found as duplicates of the previous run's, as they should be. Its
+    # messages go to a scratch outbox, never the real one nor a configured gateway.
+    outbox = Path(tempfile.mkdtemp(prefix="eid-demo-outbox-"))
+    try:
+        with scratch_database("eid_demo", keep=keep) as url:
+            run_demo(applicants, folder, outbox=outbox)
+            if keep:
+                typer.echo(f"demo database kept: {url}")
+                typer.echo(f"demo messages kept: {outbox}")
+    finally:
+        if not keep:
+            shutil.rmtree(outbox, ignore_errors=True)
 
 
 @app.command("bio-eval")

@@ -67,9 +67,20 @@ def _form(person: Any, rng: random.Random) -> TK01:
     )
 
 
-def run_demo(applicants: int, data_dir: Path) -> None:
+def run_demo(applicants: int, data_dir: Path, *, outbox: Path) -> None:
+    """The day at one office; its SMS and email become files under `outbox` (the caller's
+    scratch folder), whatever gateway the settings name."""
+    from eid.core.settings import get_settings
+    from eid.notify.local_outbox import LocalOutboxEmailSender, LocalOutboxSmsGateway
+    from eid.notify.ports import Channels
+
     import_all_tasks()
-    ports = build_ports()  # the day's one engine and 1:N index, for the counter and the worker
+    channels = Channels(
+        email=LocalOutboxEmailSender(outbox / "email", get_settings().smtp_from),
+        sms=LocalOutboxSmsGateway(outbox / "sms"),
+    )
+    # The day's one engine and 1:N index, for the counter and the worker.
+    ports = build_ports(channels=channels)
     rng = random.Random()  # noqa: S311 - synthetic applicants
     office = f"DEMO-{secrets.token_hex(2).upper()}"
     system = Actor.system("demo")

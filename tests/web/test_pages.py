@@ -109,6 +109,7 @@ def test_static_files_are_served_with_a_long_cache_and_their_type(api: Any) -> N
     links = re.findall(r'(?:src|href)="(/static/[^"]+)"', page)
     assert {link.split("?")[0] for link in links} == {
         "/static/officer.css",
+        "/static/console.css",
         "/static/officer.js",
         "/static/console.js",
     }

@@ -170,11 +170,13 @@ def validation_error_body(errors: Sequence[Mapping[str, Any]], language: str) ->
         }
         for err in errors
     ]
-    fields = ", ".join(dict.fromkeys(p["field"] for p in problems))
+    named = list(dict.fromkeys(p["field"] for p in problems))
+    fields = ", ".join(named)
+    # `field` (the first at fault) and `fields` let a form put each refusal beside its input.
     error = EidError(
         "the request is not valid; check: %(fields)s",
         code="INVALID_REQUEST",
-        details={"errors": problems},
+        details={"field": named[0] if named else "body", "fields": named, "errors": problems},
         params={"fields": fields},
     )
     return error.to_dict(language)

@@ -15,6 +15,7 @@ from eid.core.errors import ValidationFailed
 from eid.core.limits import IMAGE_BODY_LIMIT, body_limit, image_body
 from eid.core.web import app_ports, caller_language, commit_before_waiting, get_db
 from eid.enrolment import consent, phone, reviews, service
+from eid.enrolment.counter_endpoints import router as counter_router
 from eid.enrolment.registration_endpoints import router as registration_router
 from eid.enrolment.schemas import (
     TK01,
@@ -34,7 +35,7 @@ from eid.staff.dependencies import require_roles
 
 router = APIRouter(prefix="/api/v1", tags=["applications"])
 review_router = APIRouter(prefix="/api/v1/reviews", tags=["reviews"])
-routers = [review_router, registration_router]
+routers = [review_router, registration_router, counter_router]
 counter = require_roles("officer", "supervisor")
 MAX_IMAGE = IMAGE_BODY_LIMIT
 # The image routes' body: raw JPEG/PNG bytes (or one file of a form upload, not described here).

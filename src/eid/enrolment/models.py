@@ -157,3 +157,19 @@ class SelfieHash(TimestampMixin, Base):
         ForeignKey("applications.id", ondelete="CASCADE"), index=True
     )
     phash: Mapped[int] = mapped_column(BigInteger)
+
+
+class ApplicationCorrection(TimestampMixin, Base):
+    """One TK01 field an officer corrected, with its old and new value (sealed: they are
+    personal data, which the audit log never holds; its event names the field)."""
+
+    __tablename__ = "application_corrections"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    application_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("applications.id", ondelete="CASCADE"), index=True
+    )
+    field: Mapped[str] = mapped_column(String(64))
+    officer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("officers.id"))
+    change = Sealed[dict[str, Any]](JSON)  # {"old": ..., "new": ...}
+    change_sealed: Mapped[bytes] = mapped_column(LargeBinary)

@@ -70,30 +70,42 @@ def check_tk01(form: Form, today: dt.date, *, level: int = 2) -> Form:
     Level 2 (TK01) is for persons aged 6 or older; Level 1 (the app) for anyone, on a
     Vietnamese mobile number, with the passport's MRZ lines."""
     if form.date_of_birth > today:
-        raise ValidationFailed("the date of birth is in the future", code="DATE_OF_BIRTH_INVALID")
+        raise ValidationFailed(
+            "the date of birth is in the future",
+            code="DATE_OF_BIRTH_INVALID",
+            details={"field": "date_of_birth"},
+        )
     age = age_on(form.date_of_birth, today)
     if level == 2 and age < MINIMUM_AGE:
         raise ValidationFailed(
             "Level 2 is for persons aged 6 or older; a younger child can have Level 1 only",
             code="AGE_BELOW_MINIMUM",
-            details={"age": age, "minimum": MINIMUM_AGE},
+            details={"age": age, "minimum": MINIMUM_AGE, "field": "date_of_birth"},
         )
     passport = form.passport
     if passport.issue_date > today:
         raise ValidationFailed(
-            "the passport's issue date is in the future", code="PASSPORT_ISSUE_DATE_INVALID"
+            "the passport's issue date is in the future",
+            code="PASSPORT_ISSUE_DATE_INVALID",
+            details={"field": "passport.issue_date"},
         )
     if passport.expiry_date < today:
         raise ValidationFailed(
             "the passport has expired",
             code="PASSPORT_EXPIRED",
-            details={"expiry_date": passport.expiry_date.isoformat()},
+            details={
+                "expiry_date": passport.expiry_date.isoformat(),
+                "field": "passport.expiry_date",
+            },
         )
     if form.residence_card.expiry_date < today:
         raise ValidationFailed(
             "the residence card has expired",
             code="RESIDENCE_CARD_EXPIRED",
-            details={"expiry_date": form.residence_card.expiry_date.isoformat()},
+            details={
+                "expiry_date": form.residence_card.expiry_date.isoformat(),
+                "field": "residence_card.expiry_date",
+            },
         )
     if passport.mrz:
         _check_mrz(form)
@@ -102,13 +114,15 @@ def check_tk01(form: Form, today: dt.date, *, level: int = 2) -> Form:
         vietnamese_mobile(phone, "phone")
     email = form.email.strip() if form.email else None
     if email and not _EMAIL.match(email):
-        raise ValidationFailed("the email address is not valid", code="EMAIL_INVALID")
+        raise ValidationFailed(
+            "the email address is not valid", code="EMAIL_INVALID", details={"field": "email"}
+        )
     guardian = form.guardian
     if age < GUARDIAN_AGE and guardian is None:
         raise ValidationFailed(
             "an applicant under 14 comes with a guardian, whose identity and relation are recorded",
             code="GUARDIAN_REQUIRED",
-            details={"age": age},
+            details={"age": age, "field": "guardian.full_name"},
         )
     if guardian is not None:
         guardian_phone = e164(guardian.phone, "guardian.phone")
@@ -117,6 +131,7 @@ def check_tk01(form: Form, today: dt.date, *, level: int = 2) -> Form:
                 "for a child aged 6-13 the guardian declares with the guardian's own verified "
                 "phone: `phone` must be the guardian's number",
                 code="GUARDIAN_PHONE_REQUIRED",
+                details={"field": "phone"},
             )
         guardian = guardian.model_copy(update={"phone": guardian_phone})
     normalised: dict[str, object] = {

@@ -9,13 +9,14 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import AfterValidator, AliasChoices, BaseModel, Field
 
 from eid.core.limits import bounded_object
-from eid.registry.schemas import ResidenceCardIn
+from eid.registry.schemas import ResidenceCardIn, Upper
 
 
 class PassportTK01(BaseModel):
-    number: str = Field(pattern=r"^[A-Za-z0-9]{5,9}$")
-    type: str = Field(default="P", pattern=r"^[A-Z]{1,2}$")
-    issuing_state: str = Field(pattern=r"^[A-Z]{3}$")
+    # Codes and numbers in any case (`kor`, `m1234567`): read as the document prints them.
+    number: Upper = Field(pattern=r"^[A-Za-z0-9]{5,9}$")
+    type: Upper = Field(default="P", pattern=r"^[A-Z]{1,2}$")
+    issuing_state: Upper = Field(pattern=r"^[A-Z]{3}$")
     issue_date: dt.date
     expiry_date: dt.date
     mrz: list[str] | None = Field(default=None, min_length=2, max_length=2)
@@ -35,7 +36,7 @@ class PersonForm(BaseModel):
     full_name: str = Field(min_length=1, max_length=200)
     date_of_birth: dt.date
     sex: Literal["M", "F", "X"]
-    nationality: str = Field(pattern=r"^[A-Z]{3}$")
+    nationality: Upper = Field(pattern=r"^[A-Z]{3}$")
     passport: PassportTK01
     residence_card: ResidenceCardIn
     phone: str = Field(min_length=4, max_length=20)
@@ -85,10 +86,12 @@ class ApplicationOut(BaseModel):
     nationality: str
     passport: dict[str, Any]
     residence_card: dict[str, Any]
+    address: str | None = None
     phone: str
     email: str | None
     language: str
     guardian: dict[str, Any] | None
+    integrations: dict[str, Any] = Field(default_factory=dict)
     biometrics_on_file: bool | None
     checks: list[Check]
     captures: list[CaptureSummary]
@@ -155,6 +158,57 @@ class VerificationOut(BaseModel):
     id: uuid.UUID
     status: str
     verification: str
+
+
+# --- the counter (`counter`) ---
+
+
+class OpenApplication(BaseModel):
+    id: uuid.UUID
+    status: str
+    full_name: str
+    passport_number: str
+    residence_card_number: str
+    created_at: dt.datetime
+    due_on: dt.date  # overdue after this day (`counter.due_on`)
+    overdue: bool
+
+
+class MrzIn(BaseModel):
+    """The machine-readable zone as typed (by hand or by a document reader): 2 or 3 lines."""
+
+    mrz: str = Field(min_length=30, max_length=200)
+
+
+class MrzOut(BaseModel):
+    layout: str  # TD1, TD2, TD3, MRVA, MRVB
+    visa: bool
+    document_type: str
+    issuing_state: str
+    number: str
+    nationality: str
+    date_of_birth: dt.date
+    sex: str
+    expiry_date: dt.date
+    full_name: str
+    lines: list[str]
+
+
+class RegistryPrefill(BaseModel):
+    """The immigration database's record of a person, for the officer to confirm on TK01."""
+
+    full_name: str
+    date_of_birth: dt.date
+    sex: str
+    nationality: str
+    passport: dict[str, Any]
+    residence_card: dict[str, Any]
+    documents: dict[str, str]
+
+
+class CorrectionOut(BaseModel):
+    changed: list[str]
+    application: ApplicationOut
 
 
 # --- Level 1 in the app (`registration`) ---

@@ -85,6 +85,7 @@ def create_application(
         raise ValidationFailed(
             "the immigration database has no person with this passport",
             code="PASSPORT_NOT_IN_REGISTRY",
+            details={"field": "passport.number"},
         )
     app = Application(
         id=uuid.uuid4(),
@@ -164,10 +165,12 @@ def view(session: Session, app_id: uuid.UUID, *, actor: Actor) -> ApplicationOut
         nationality=app.nationality,
         passport=app.passport,
         residence_card=app.residence_card,
+        address=app.address,
         phone=app.phone,
         email=app.email,
         language=app.language,
         guardian=app.guardian,
+        integrations=app.integrations or {},
         biometrics_on_file=app.biometrics_on_file,
         checks=[Check(**c) for c in verification.checks_of(session, app.id, app.verification_run)],
         captures=[

@@ -18,7 +18,8 @@ STATUS_CHANNEL = "eid_application_verified"
 ALLOWED: dict[str, frozenset[str]] = {
     "draft": frozenset({"captured", "cancelled"}),
     "captured": frozenset({"draft", "verified", "in_review", "rejected", "cancelled"}),
-    "verified": frozenset({"consented", "cancelled", "rejected"}),
+    # verified -> captured: the officer corrected TK01, so the checks run again (`counter`).
+    "verified": frozenset({"consented", "cancelled", "rejected", "captured"}),
     "in_review": frozenset({"verified", "rejected", "cancelled"}),
     "consented": frozenset({"submitted", "cancelled"}),
     "submitted": frozenset({"issued", "rejected"}),

@@ -1,16 +1,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from eid.core import throttle
+from eid.core import clock, throttle
 from eid.core.audit import Actor
 from eid.core.settings import get_settings
 from eid.core.web import app_ports, get_db
+from eid.enrolment import counter
+from eid.i18n.formatting import format_date
 from eid.identity.dependencies import Holder, current_holder
 from eid.registry.ports import HasRegistry
 from eid.staff import service as staff
@@ -163,6 +166,49 @@ def supervisor_reviews(
     # The portraits are fetched with the session (audited, no-store) and shown from blob: URLs,
     # so the API can answer why one is missing instead of a broken image.
     return _officer_page(request, "officer/reviews.html", who, policy=csp(img_src=["blob:"]))
+
+
+def _applicant_page(request: Request, template: str, sheet: counter.ApplicantSheet) -> HTMLResponse:
+    """A page the applicant reads at the counter (second screen or print), in the applicant's
+    language; the officer's browser opens it with the officer's session."""
+    deadline = sheet.application.legal_deadline
+    html = render(
+        template,
+        lang=sheet.language,
+        sheet=sheet,
+        app=sheet.application,
+        deadline=format_date(deadline, sheet.language) if deadline else None,
+        today=format_date(clock.today_vn(), sheet.language),
+    )
+    return page_response(request, html)
+
+
+@router.get(
+    "/console/applications/{app_id}/consent", response_class=HTMLResponse, include_in_schema=False
+)
+def consent_sheet(
+    app_id: uuid.UUID,
+    request: Request,
+    db: Session = Depends(get_db, scope="function"),
+    actor: Actor = Depends(require_roles("officer", "supervisor")),
+) -> HTMLResponse:
+    """The consent text the applicant reads before the officer records consent."""
+    sheet = counter.applicant_sheet(db, app_id, actor=actor)
+    return _applicant_page(request, "officer/consent.html", sheet)
+
+
+@router.get(
+    "/console/applications/{app_id}/receipt", response_class=HTMLResponse, include_in_schema=False
+)
+def receipt(
+    app_id: uuid.UUID,
+    request: Request,
+    db: Session = Depends(get_db, scope="function"),
+    actor: Actor = Depends(require_roles("officer", "supervisor")),
+) -> HTMLResponse:
+    """The applicant's receipt: application number, what was captured, the legal deadline."""
+    sheet = counter.applicant_sheet(db, app_id, actor=actor)
+    return _applicant_page(request, "officer/receipt.html", sheet)
 
 
 # --- the holder's API where it composes domains (eid.web.holder_api) ---

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0020_agency_locks"
-down_revision: str | None = "0015_oid4vci"
+down_revision: str | None = "0019_counter"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

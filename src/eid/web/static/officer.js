@@ -41,10 +41,11 @@ function outcomeLabel(outcome) { return texts.outcomes[outcome] || outcome; }
 function outcomeClass(outcome) {
   return outcome === "pass" ? "ok" : (outcome === "not_applicable" ? "muted" : "bad");
 }
-function fail(body, status) {
+function fail(body, status, where) {
   const e = body && body.error;
-  $("error").textContent = e ? `${e.message} (${e.code})`
-                             : say(texts.error_without_message, {status});
+  const message = e ? e.message : say(texts.error_without_message, {status});
+  if (where) return where(e, message);
+  $("error").textContent = e ? `${message} (${e.code})` : message;
 }
 function showSignedOut() {
   csrf = null;
@@ -52,9 +53,12 @@ function showSignedOut() {
   $("who").classList.add("hidden");
   for (const node of document.querySelectorAll("[data-signed-in]")) node.classList.add("hidden");
 }
-async function call(method, path, body, raw) {
+// `where(error, message)`, when given, shows a refusal beside the field or action it concerns
+// (console.js); without it the refusal goes to the page's #error.
+async function call(method, path, body, raw, where) {
   $("error").textContent = "";
-  const headers = {};
+  // Refusals come back in the page's language (vi or en), whatever the browser prefers.
+  const headers = {"Accept-Language": lang};
   if (method !== "GET") headers["X-CSRF-Token"] = csrf || "";
   if (!raw && body !== undefined) headers["Content-Type"] = "application/json";
   const r = await fetch(api + path, {method, headers, credentials: "same-origin",
@@ -62,7 +66,7 @@ async function call(method, path, body, raw) {
   const data = r.status === 204 ? null : await r.json().catch(() => null);
   if (r.status === 401) showSignedOut();  // expired, idle or signed out elsewhere
   if (!r.ok) {
-    fail(data, r.status);
+    fail(data, r.status, where);
     throw new Error(data && data.error ? data.error.code : String(r.status));
   }
   return data;
