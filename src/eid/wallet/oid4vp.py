@@ -39,14 +39,18 @@ from eid.i18n import N_
 from eid.identity.claims import SCOPE_CLAIMS
 from eid.identity.models import RelyingParty
 from eid.identity.service import holder_actor
-from eid.wallet import certs, keys, metadata, oid4vp_keys, sdjwt, service
+from eid.wallet import certs, keys, metadata, oid4vp_keys, oid4vp_mdoc, sdjwt, service
 from eid.wallet.models import IssuedCredential
 from eid.wallet.oid4vp_models import PresentationRequest
 from eid.wallet.verification import local_status
 from eid.wallet.verifier import PresentationRefused, verify_presentation
 
 FORMAT_SD_JWT = "dc+sd-jwt"
+FORMAT_MDOC = "mso_mdoc"
+FORMAT_EITHER = "either"  # a preset's credential_sets: the SD-JWT VC or the mdoc, wallet's pick
+CREDENTIAL_FORMATS = (FORMAT_SD_JWT, FORMAT_MDOC, FORMAT_EITHER)
 CREDENTIAL_ID = "residence_card"
+MDOC_CREDENTIAL_ID = "residence_card_mdoc"
 REQUEST_TTL = dt.timedelta(minutes=5)
 RESULT_TTL = dt.timedelta(minutes=10)
 REQUEST_TYP = "oauth-authz-req+jwt"
@@ -131,18 +135,48 @@ def _hash(text: str) -> str:
 # -- DCQL (§6) ----------------------------------------------------------------------------------
 
 
-def dcql_for(required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, Any]:
-    """One residence card; `claim_sets` (§6.4.1) say the optional claims may be left out: the
-    wallet takes the first set the holder agrees to."""
-    query: dict[str, Any] = {
-        "id": CREDENTIAL_ID,
-        "format": FORMAT_SD_JWT,
-        "meta": {"vct_values": accepted_vcts()},
-        "claims": [{"id": name, "path": [name]} for name in (*required, *optional)],
-    }
+def _credential_query(
+    fmt: str, required: tuple[str, ...], optional: tuple[str, ...]
+) -> dict[str, Any]:
+    names = (*required, *optional)
+    if fmt == FORMAT_MDOC:
+        query: dict[str, Any] = {
+            "id": MDOC_CREDENTIAL_ID,
+            "format": FORMAT_MDOC,
+            "meta": {"doctype_value": metadata.MDOC_DOCTYPE},
+            # B.2.4: path = [name space, element identifier]; nothing is kept after the check.
+            "claims": [
+                {"id": n, "path": [metadata.MDOC_NAMESPACE, n], "intent_to_retain": False}
+                for n in names
+            ],
+        }
+    else:
+        query = {
+            "id": CREDENTIAL_ID,
+            "format": FORMAT_SD_JWT,
+            "meta": {"vct_values": accepted_vcts()},
+            "claims": [{"id": name, "path": [name]} for name in names],
+        }
     if optional:
         query["claim_sets"] = [[*required, *optional], list(required)]
-    return {"credentials": [query]}
+    return query
+
+
+def dcql_for(
+    required: tuple[str, ...], optional: tuple[str, ...] = (), fmt: str = FORMAT_SD_JWT
+) -> dict[str, Any]:
+    """One residence card; `claim_sets` (§6.4.1) say the optional claims may be left out: the
+    wallet takes the first set the holder agrees to. `fmt` either: both queries and one
+    `credential_sets` entry (§6.2) whose options are the SD-JWT VC or the mdoc."""
+    if fmt != FORMAT_EITHER:
+        return {"credentials": [_credential_query(fmt, required, optional)]}
+    return {
+        "credentials": [
+            _credential_query(FORMAT_SD_JWT, required, optional),
+            _credential_query(FORMAT_MDOC, required, optional),
+        ],
+        "credential_sets": [{"options": [[CREDENTIAL_ID], [MDOC_CREDENTIAL_ID]]}],
+    }
 
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -152,10 +186,59 @@ def _bad_query(message: str, **details: object) -> ValidationFailed:
     return ValidationFailed(message, code="DCQL_INVALID", details=details)
 
 
+def _check_meta(cq: dict[str, Any]) -> None:
+    meta = cq.get("meta") or {}
+    if cq.get("format") == FORMAT_MDOC:
+        if meta.get("doctype_value") != metadata.MDOC_DOCTYPE or set(meta) != {"doctype_value"}:
+            raise _bad_query(
+                N_("meta.doctype_value must name the residence card"),
+                doctype=metadata.MDOC_DOCTYPE,
+            )
+        return
+    vcts = meta.get("vct_values")
+    if not isinstance(vcts, list) or not vcts or set(vcts) - set(accepted_vcts()):
+        raise _bad_query(N_("meta.vct_values must name the residence card"), vct=accepted_vcts())
+
+
+def _claim_name(cq: dict[str, Any], claim: Any) -> str:
+    """A claim's name: `[name]` in an SD-JWT VC, `[name space, name]` in the mdoc (B.2.4)."""
+    path = claim.get("path") if isinstance(claim, dict) else None
+    mdoc = cq.get("format") == FORMAT_MDOC
+    width = 2 if mdoc else 1
+    if not (
+        isinstance(path, list) and len(path) == width and all(isinstance(p, str) for p in path)
+    ):
+        raise _bad_query(N_("a claim path must be one claim name"))
+    if mdoc and path[0] != metadata.MDOC_NAMESPACE:
+        raise _bad_query(N_("a claim path must be one claim name"), namespace=path[0])
+    extra = set(claim) - {"id", "path"} - ({"intent_to_retain"} if mdoc else set())
+    if extra or not isinstance(claim.get("intent_to_retain", False), bool):
+        raise _bad_query(N_("value matching is not supported"), claim=path[-1])
+    return str(path[-1])
+
+
+def _check_credential_sets(sets: Any, ids: set[str]) -> None:
+    if sets is None:
+        return
+    if not isinstance(sets, list) or not sets:
+        raise _bad_query(N_("credential_sets must list sets of credential query ids"))
+    for entry in sets:
+        options = entry.get("options") if isinstance(entry, dict) else None
+        if (
+            not isinstance(options, list)
+            or not options
+            or set(entry) - {"options", "required"}
+            or not isinstance(entry.get("required", True), bool)
+            or not all(isinstance(o, list) and o and set(o) <= ids for o in options)
+        ):
+            raise _bad_query(N_("credential_sets must list sets of credential query ids"))
+
+
 def check_dcql(query: Any, allowed_claims: set[str]) -> dict[str, Any]:
-    """Accept the DCQL subset this verifier answers: residence-card queries in `dc+sd-jwt`,
-    claims by a one-element path, optional `claim_sets`; every claim within the agreement."""
-    if not isinstance(query, dict) or set(query) - {"credentials"}:
+    """Accept the DCQL subset this verifier answers: residence-card queries in `dc+sd-jwt` or
+    `mso_mdoc`, claims by name (an mdoc's under the card's name space), optional `claim_sets`
+    and `credential_sets`; every claim within the agreement."""
+    if not isinstance(query, dict) or set(query) - {"credentials", "credential_sets"}:
         raise _bad_query(N_("the query must be an object with credentials only"))
     credentials = query.get("credentials")
     if not isinstance(credentials, list) or not 1 <= len(credentials) <= 4:
@@ -170,35 +253,30 @@ def check_dcql(query: Any, allowed_claims: set[str]) -> dict[str, Any]:
         unknown = set(cq) - {"id", "format", "meta", "claims", "claim_sets", "multiple"}
         if unknown:
             raise _bad_query(N_("unsupported credential query members"), members=sorted(unknown))
-        if cq.get("format") != FORMAT_SD_JWT:
-            raise _bad_query(N_("only the dc+sd-jwt format is supported"), format=cq.get("format"))
+        if cq.get("format") not in (FORMAT_SD_JWT, FORMAT_MDOC):
+            raise _bad_query(
+                N_("only the dc+sd-jwt and mso_mdoc formats are supported"),
+                format=cq.get("format"),
+            )
         if cq.get("multiple", False) is not False:
             raise _bad_query(N_("multiple is not supported"))
-        vcts = (cq.get("meta") or {}).get("vct_values")
-        if not isinstance(vcts, list) or not vcts or set(vcts) - set(accepted_vcts()):
-            raise _bad_query(
-                N_("meta.vct_values must name the residence card"), vct=accepted_vcts()
-            )
+        _check_meta(cq)
         claims = cq.get("claims")
         if not isinstance(claims, list) or not claims:
             raise _bad_query(N_("claims must list at least one claim (data minimisation)"))
         ids: dict[str, str] = {}
         for claim in claims:
-            path = claim.get("path") if isinstance(claim, dict) else None
-            if not (isinstance(path, list) and len(path) == 1 and isinstance(path[0], str)):
-                raise _bad_query(N_("a claim path must be one claim name"))
-            if path[0] not in CLAIM_SCOPES:
-                raise _bad_query(N_("unknown claim"), claim=path[0], known=list(CLAIM_SCOPES))
-            if path[0] not in allowed_claims:
+            name = _claim_name(cq, claim)
+            if name not in CLAIM_SCOPES:
+                raise _bad_query(N_("unknown claim"), claim=name, known=list(CLAIM_SCOPES))
+            if name not in allowed_claims:
                 raise ValidationFailed(
                     "the claim %(claim)s is outside the relying party's agreement",
                     code="CLAIM_NOT_AGREED",
-                    params={"claim": path[0]},
+                    params={"claim": name},
                 )
-            if set(claim) - {"id", "path"}:
-                raise _bad_query(N_("value matching is not supported"), claim=path[0])
             if "id" in claim:
-                ids[str(claim["id"])] = path[0]
+                ids[str(claim["id"])] = name
         sets = cq.get("claim_sets")
         if sets is not None and (
             not isinstance(sets, list)
@@ -206,15 +284,19 @@ def check_dcql(query: Any, allowed_claims: set[str]) -> dict[str, Any]:
             or not all(isinstance(s, list) and s and set(s) <= set(ids) for s in sets)
         ):
             raise _bad_query(N_("claim_sets must list sets of claim ids"))
-    return {"credentials": credentials}
+    _check_credential_sets(query.get("credential_sets"), seen)
+    checked: dict[str, Any] = {"credentials": credentials}
+    if query.get("credential_sets") is not None:
+        checked["credential_sets"] = query["credential_sets"]
+    return checked
 
 
 def _claim_names(cq: dict[str, Any]) -> list[str]:
-    return [str(c["path"][0]) for c in cq["claims"]]
+    return [str(c["path"][-1]) for c in cq["claims"]]
 
 
 def _claim_sets(cq: dict[str, Any]) -> list[set[str]]:
-    names = {str(c.get("id")): str(c["path"][0]) for c in cq["claims"] if "id" in c}
+    names = {str(c.get("id")): str(c["path"][-1]) for c in cq["claims"] if "id" in c}
     sets = cq.get("claim_sets")
     if not sets:
         return [set(_claim_names(cq))]
@@ -246,16 +328,28 @@ def create_request(
     dcql_query: Any = None,
     redirect_uri: str | None = None,
     response_mode: str | None = None,
+    credential_format: str | None = None,
 ) -> CreatedRequest:
+    """`credential_format` (with a preset): `dc+sd-jwt` (the default), `mso_mdoc`, or
+    `either` (the wallet presents whichever it holds)."""
     if (preset is None) == (dcql_query is None):
         raise ValidationFailed("give either a preset or a dcql_query", code="DCQL_INVALID")
+    if credential_format is not None and (
+        preset is None or credential_format not in CREDENTIAL_FORMATS
+    ):
+        raise ValidationFailed(
+            "credential_format goes with a preset: dc+sd-jwt, mso_mdoc or either",
+            code="CREDENTIAL_FORMAT_INVALID",
+            details={"supported": list(CREDENTIAL_FORMATS)},
+        )
     if preset is not None:
         chosen = PRESETS.get(preset)
         if chosen is None:
             raise ValidationFailed(
                 "unknown preset", code="PRESET_UNKNOWN", details={"presets": list(PRESETS)}
             )
-        dcql_query = dcql_for(chosen.required, chosen.optional)
+        fmt = credential_format or FORMAT_SD_JWT
+        dcql_query = dcql_for(chosen.required, chosen.optional, fmt)
     query = check_dcql(dcql_query, allowed_claims(client))
     if redirect_uri is not None and redirect_uri not in client.redirect_uris:
         raise ValidationFailed(
@@ -307,7 +401,14 @@ class RequestUnavailable(EidError):
 
 def vp_formats_supported() -> dict[str, Any]:
     algs = ["ES256", "EdDSA"]
-    return {FORMAT_SD_JWT: {"sd-jwt_alg_values": algs, "kb-jwt_alg_values": algs}}
+    return {
+        FORMAT_SD_JWT: {"sd-jwt_alg_values": algs, "kb-jwt_alg_values": algs},
+        # B.2.2: COSE algorithm identifiers (-7 = ES256).
+        FORMAT_MDOC: {
+            "issuerauth_alg_values": [oid4vp_mdoc.COSE_ES256],
+            "deviceauth_alg_values": [oid4vp_mdoc.COSE_ES256],
+        },
+    }
 
 
 def request_object(db: Session, handle: str) -> str:
@@ -451,6 +552,47 @@ def _parse_vp_token(raw: str) -> dict[str, list[str]]:
     return parsed
 
 
+def verify_mdoc(db: Session, presentation: str, row: PresentationRequest) -> Presented:
+    """Appendix B.2: the DeviceResponse's device signature over the session transcript of this
+    request (client_id, nonce, response_uri, and the thumbprint of the key an encrypted
+    response went to)."""
+    thumbprint = None
+    if row.response_mode == "direct_post.jwt":
+        thumbprint = sdjwt.b64url_decode(oid4vp_keys.encryption_key().thumbprint())
+    card = oid4vp_mdoc.verify_device_response(
+        presentation,
+        root=certs.root_certificate(db),
+        doctype=metadata.MDOC_DOCTYPE,
+        namespace=metadata.MDOC_NAMESPACE,
+        transcript=oid4vp_mdoc.session_transcript(
+            client_id=oid4vp_keys.client_id(),
+            nonce=row.nonce,
+            response_uri=response_uri(),
+            jwk_thumbprint=thumbprint,
+        ),
+        status_lookup=local_status(db),
+    )
+    return Presented(
+        claims=card.claims,
+        disclosed=card.disclosed,
+        status_uri=card.status_uri,
+        status_index=card.status_index,
+    )
+
+
+def _answered_queries(query: dict[str, Any], answered: set[str]) -> None:
+    """§6.4.2: without credential_sets every query is required; with them, each required set
+    is met by one of its options."""
+    sets = query.get("credential_sets")
+    if sets is None:
+        required = [[[cq["id"] for cq in query["credentials"]]]]
+    else:
+        required = [s["options"] for s in sets if s.get("required", True)]
+    for options in required:
+        if not any(set(option) <= answered for option in options):
+            raise PresentationRefused("a credential asked for is missing", code="QUERY_UNANSWERED")
+
+
 def _check_against_query(
     db: Session, row: PresentationRequest, vp_token: dict[str, list[str]]
 ) -> tuple[dict[str, dict[str, Any]], list[Presented]]:
@@ -459,19 +601,21 @@ def _check_against_query(
     queries = {cq["id"]: cq for cq in row.dcql_query["credentials"]}
     if set(vp_token) - set(queries):
         raise PresentationRefused("vp_token answers a query not asked", code="QUERY_UNKNOWN")
-    for qid, cq in queries.items():
-        values = vp_token.get(qid)
-        if values is None:
-            raise PresentationRefused("a credential asked for is missing", code="QUERY_UNANSWERED")
+    _answered_queries(row.dcql_query, set(vp_token))
+    for qid, values in vp_token.items():
+        cq = queries[qid]
         if len(values) != 1:
             raise PresentationRefused("one presentation per query", code="QUERY_MULTIPLE")
-        card = verify_sd_jwt(
-            db,
-            values[0],
-            audience=oid4vp_keys.client_id(),
-            nonce=row.nonce,
-            vcts=list(cq["meta"]["vct_values"]),
-        )
+        if cq["format"] == FORMAT_MDOC:
+            card = verify_mdoc(db, values[0], row)
+        else:
+            card = verify_sd_jwt(
+                db,
+                values[0],
+                audience=oid4vp_keys.client_id(),
+                nonce=row.nonce,
+                vcts=list(cq["meta"]["vct_values"]),
+            )
         asked = _claim_names(cq)
         shown = set(card.disclosed)
         if not any(needed <= shown for needed in _claim_sets(cq)):
@@ -687,11 +831,14 @@ def _row_for_holder(db: Session, wallet_url: str, *, lock: bool = False) -> Pres
 
 
 def asked_claims(query: dict[str, Any]) -> list[AskedClaim]:
-    asked: list[AskedClaim] = []
+    """Each claim once, though the card may be asked for in both formats."""
+    asked: dict[str, AskedClaim] = {}
     for cq in query["credentials"]:
         minimal = min(_claim_sets(cq), key=len)
-        asked.extend(AskedClaim(name, name in minimal) for name in _claim_names(cq))
-    return asked
+        for name in _claim_names(cq):
+            if name not in asked or (name in minimal and not asked[name].required):
+                asked[name] = AskedClaim(name, name in minimal)
+    return list(asked.values())
 
 
 def preview(db: Session, wallet_url: str) -> Preview:

@@ -1,7 +1,8 @@
 """OpenID4VP 1.0 verifier endpoints.
 
 Relying party (client-authenticated as at the token endpoint, form body):
-  POST /api/v1/oid4vp/requests               preset | dcql_query, [redirect_uri] -> 201
+  POST /api/v1/oid4vp/requests               preset [credential_format] | dcql_query,
+                                             [redirect_uri], [response_mode] -> 201
   POST /api/v1/oid4vp/requests/{id}/result   [response_code] -> the outcome, once
 Wallet (anonymous, throttled):
   GET  /oid4vp/request/{handle}              the signed request object (once)
@@ -70,8 +71,9 @@ def _authenticate(db: Session, oreq: StarletteOAuth2Request) -> RelyingParty:
 
 @api.post("/requests", status_code=201, dependencies=[CLIENT_LIMIT])
 async def create_request(request: Request, db: Session = DB) -> Response:
-    """A presentation request: `preset` (landlord, bank_ekyc) or `dcql_query` (JSON, §6), and
-    optionally `redirect_uri` (registered) for the same-device flow."""
+    """A presentation request: `preset` (landlord, bank_ekyc; `credential_format` dc+sd-jwt,
+    mso_mdoc or either) or `dcql_query` (JSON, §6), and optionally `redirect_uri` (registered)
+    for the same-device flow."""
     oreq = await oauth_request(request, form_fields_only=True)
 
     def run() -> Response:
@@ -93,6 +95,7 @@ async def create_request(request: Request, db: Session = DB) -> Response:
             dcql_query=query,
             redirect_uri=form.get("redirect_uri"),
             response_mode=form.get("response_mode"),
+            credential_format=form.get("credential_format"),
         )
         return JSONResponse(
             {

@@ -197,7 +197,14 @@ def verify_presentation(
     _check_key_binding(
         kb_jwt, payload, issuer_jwt, disclosures, audience=audience, nonce=nonce, now=now
     )
-    reference = (payload.get("status") or {}).get("status_list") or {}
+    check_status(payload.get("status"), status_lookup)
+    return VerifiedCard(claims=claims, disclosed=names, status="valid")
+
+
+def check_status(claim: Any, status_lookup: status.StatusLookup) -> tuple[str, int]:
+    """The credential's `status.status_list` reference (SD-JWT VC and mdoc alike) looked up;
+    refused unless valid. Returns (uri, idx)."""
+    reference = (claim if isinstance(claim, dict) else {}).get("status_list") or {}
     uri, index = reference.get("uri"), reference.get("idx")
     if not isinstance(uri, str) or not isinstance(index, int):
         raise _refuse("STATUS_MISSING", "the credential has no status reference")
@@ -208,4 +215,4 @@ def verify_presentation(
             code="CREDENTIAL_" + STATUS_NAMES.get(code, "invalid").upper(),
             details={"status": STATUS_NAMES.get(code, "unknown")},
         )
-    return VerifiedCard(claims=claims, disclosed=names, status="valid")
+    return uri, index
