@@ -156,6 +156,33 @@ def test_either_format_the_wallet_answers_with_its_mdoc(live: str) -> None:
     assert set(got["credentials"]) == {"residence_card_mdoc"}
 
 
+def test_direct_post_jwt_binds_the_encryption_key_into_the_transcript(live: str) -> None:
+    """§8.3 with B.2.6.1: the response is a JWE to eid's key, and that key's thumbprint is in
+    the session transcript the device signed."""
+    rp = relying_party()
+    _, issued, jwk = mdoc_card()
+    made = create(
+        live, rp, preset="landlord", credential_format="mso_mdoc", response_mode="direct_post.jwt"
+    ).json()
+    answer = present(made["wallet_url"], issued, jwk)
+    assert answer["response_mode"] == "direct_post.jwt"
+    assert answer["status"] == 200, answer
+    got = result(live, rp, made["id"]).json()
+    assert set(got["credentials"]["residence_card_mdoc"]) == LANDLORD
+
+
+def test_credential_format_goes_with_a_preset(live: str) -> None:
+    rp = relying_party()
+    query = json.dumps({"credentials": [{"id": "x"}]})
+    for form in (
+        {"preset": "landlord", "credential_format": "jwt_vc_json"},
+        {"dcql_query": query, "credential_format": "mso_mdoc"},
+    ):
+        answer = create(live, rp, **form)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["error"]["code"] == "CREDENTIAL_FORMAT_INVALID"
+
+
 def _refused(live: str, answer: dict[str, Any], rp: Any, request_id: str, code: str) -> None:
     assert answer["status"] == 400, answer
     assert answer["body"] == {"error": "invalid_request", "error_description": code}

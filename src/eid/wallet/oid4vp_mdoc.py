@@ -184,9 +184,7 @@ def _plain(value: Any) -> Any:
     raise _malformed("an element value of an unexpected type")
 
 
-def _elements(
-    items: Any, digests: dict[Any, Any], namespace: str
-) -> tuple[dict[str, Any], list[str]]:
+def _elements(items: Any, digests: dict[Any, Any]) -> tuple[dict[str, Any], list[str]]:
     """Each returned IssuerSignedItem must hash to the MSO's digest under its digestID."""
     if not isinstance(items, list):
         raise _malformed("nameSpaces must list items")
@@ -271,7 +269,7 @@ def verify_device_response(
     digests = (mso.get("valueDigests") or {}).get(namespace)
     if not isinstance(digests, dict):
         raise _malformed("the MSO has no digests for the card's name space")
-    claims, names = _elements(name_spaces.get(namespace, []), digests, namespace)
+    claims, names = _elements(name_spaces.get(namespace, []), digests)
 
     device_auth = device_signed.get("deviceAuth")
     device_name_spaces = device_signed.get("nameSpaces")

@@ -16,13 +16,27 @@
 //     query asks for (its first claim set, or `reveal`), signed by the holder's device key over
 //     the session transcript of OpenID4VP 1.0 Appendix B.2.6.1, and posts it by direct_post.
 //     override: {nonce?} builds the transcript with another nonce (a replayed response).
+//     For direct_post.jwt the response is a JWE to the key in client_metadata.jwks, and that
+//     key's RFC 7638 thumbprint goes into the transcript.
 //
 // @animo-id/mdoc 0.5.2 knows only the 18013-7 draft handover (with an mdoc-generated nonce),
 // so the final 1.0 OpenID4VPHandover is built here from the spec with the library's own CBOR:
 //   SessionTranscript = [null, null, ["OpenID4VPHandover", sha256(cbor([client_id, nonce,
 //   jwk_thumbprint | null, response_uri]))]]
 // The tests' servers are plain http://127.0.0.1:<port>: allowInsecureUrls is for that only.
-import { X509Certificate, createHash, webcrypto, verify as cryptoVerify, sign as cryptoSign, createPrivateKey, createPublicKey } from "node:crypto";
+import {
+  X509Certificate,
+  createCipheriv,
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  randomBytes,
+  sign as cryptoSign,
+  verify as cryptoVerify,
+  webcrypto,
+} from "node:crypto";
 import { setGlobalConfig } from "@openid4vc/utils";
 import { Openid4vciClient } from "@openid4vc/openid4vci";
 import { Openid4vpClient } from "@openid4vc/openid4vp";
@@ -288,6 +302,47 @@ async function verifyRequestJwt(signer, { header, compact }) {
   return { verified: ok, signerJwk: key.export({ format: "jwk" }) };
 }
 
+// direct_post.jwt (§8.3): the response as a JWE, ECDH-ES (RFC 7518 §4.6, Concat KDF) and
+// AES-GCM, to the verifier's key from client_metadata.jwks.
+function concatKdf(z, enc, apu, apv, bits) {
+  const part = (buf) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(buf.length);
+    return Buffer.concat([len, buf]);
+  };
+  const supp = Buffer.alloc(4);
+  supp.writeUInt32BE(bits);
+  const other = Buffer.concat([part(Buffer.from(enc)), part(apu), part(apv), supp]);
+  return createHash("sha256").update(Buffer.concat([Buffer.from([0, 0, 0, 1]), z, other])).digest().subarray(0, bits / 8);
+}
+
+async function encryptJwe(encryptor, data) {
+  if (encryptor.alg !== "ECDH-ES" || !["A128GCM", "A256GCM"].includes(encryptor.enc)) {
+    throw new Error(`unsupported JWE ${encryptor.alg} ${encryptor.enc}`);
+  }
+  const recipient = createPublicKey({ key: encryptor.publicJwk, format: "jwk" });
+  const eph = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const z = diffieHellman({ privateKey: eph.privateKey, publicKey: recipient });
+  const { kty, crv, x, y } = eph.publicKey.export({ format: "jwk" });
+  const header = { alg: "ECDH-ES", enc: encryptor.enc, kid: encryptor.publicJwk.kid, epk: { kty, crv, x, y } };
+  if (encryptor.apu) header.apu = encryptor.apu;
+  if (encryptor.apv) header.apv = encryptor.apv;
+  const bits = encryptor.enc === "A128GCM" ? 128 : 256;
+  const cek = concatKdf(z, encryptor.enc, Buffer.from(encryptor.apu || "", "base64url"), Buffer.from(encryptor.apv || "", "base64url"), bits);
+  const protectedHeader = Buffer.from(JSON.stringify(header)).toString("base64url");
+  const iv = randomBytes(12);
+  const cipher = createCipheriv(`aes-${bits}-gcm`, cek, iv);
+  cipher.setAAD(Buffer.from(protectedHeader, "ascii"));
+  const ciphertext = Buffer.concat([cipher.update(Buffer.from(data, "utf8")), cipher.final()]);
+  const jwe = [protectedHeader, "", b64u(iv), b64u(ciphertext), b64u(cipher.getAuthTag())].join(".");
+  return { encryptionJwk: encryptor.publicJwk, jwe };
+}
+
+// RFC 7638: the SHA-256 thumbprint of an EC public key (the required members, sorted).
+function jwkThumbprint({ crv, kty, x, y }) {
+  return sha256(Buffer.from(JSON.stringify({ crv, kty, x, y })));
+}
+
 const vpCallbacks = {
   fetch: (url, init) => fetch(url, init),
   hash: (data, alg) => new Uint8Array(createHash(hashFor(alg)).update(data).digest()),
@@ -299,9 +354,7 @@ const vpCallbacks = {
   decryptJwe: async () => {
     throw new Error("no encrypted request expected");
   },
-  encryptJwe: async () => {
-    throw new Error("this wallet answers by direct_post");
-  },
+  encryptJwe,
 };
 
 // OpenID4VP 1.0 (final) Appendix B.2.6.1.
@@ -330,6 +383,8 @@ async function present(job) {
       ? query.claim_sets[0].map((id) => byId[id])
       : query.claims.map((c) => c.path);
 
+  const encrypted = request.response_mode === "direct_post.jwt";
+  const encryptionJwk = encrypted ? request.client_metadata.jwks.keys.find((k) => k.use === "enc") : null;
   const document = parseIssuerSigned(new Uint8Array(Buffer.from(job.issuer_signed, "base64url")), docType);
   const override = job.override || {};
   const deviceResponse = await DeviceResponse.from(new MDoc([document]))
@@ -351,6 +406,7 @@ async function present(job) {
         clientId: resolved.client.effective,
         nonce: override.nonce ?? request.nonce,
         responseUri: request.response_uri,
+        jwkThumbprint: encryptionJwk ? jwkThumbprint(encryptionJwk) : null,
       }),
     )
     .authenticateWithSignature(job.holder_jwk, "ES256")
@@ -364,10 +420,21 @@ async function present(job) {
   const response = await client.createOpenid4vpAuthorizationResponse({
     authorizationRequestPayload: request,
     authorizationResponsePayload: { vp_token: { [query.id]: [encoded] } },
+    jarm: encrypted
+      ? {
+          encryption: { nonce: randomBytes(16).toString("base64url") },
+          serverMetadata: {
+            authorization_signing_alg_values_supported: ["ES256"],
+            authorization_encryption_alg_values_supported: ["ECDH-ES"],
+            authorization_encryption_enc_values_supported: ["A128GCM", "A256GCM"],
+          },
+        }
+      : undefined,
   });
   const submitted = await client.submitOpenid4vpAuthorizationResponse({
     authorizationRequestPayload: request,
     authorizationResponsePayload: response.authorizationResponsePayload,
+    jarm: response.jarm ? { responseJwt: response.jarm.responseJwt } : undefined,
   });
   const text = await submitted.response.text();
   return {
