@@ -154,6 +154,47 @@ def s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
 
 
+def mint_codes(
+    db: Any,
+    client_id: str,
+    account_id: Any,
+    n: int,
+    *,
+    scope: str = "openid ekyc_basic",
+    dpop_jkt: str | None = None,
+) -> list[tuple[str, str]]:
+    """n authorization codes as the authorize endpoint leaves them (PKCE S256, Level 2, an
+    hour to live; bound to a DPoP key when `dpop_jkt`, as PAR binds it): (code, verifier)."""
+    from eid.core import clock
+    from eid.core.crypto import hash_token
+    from eid.identity import service as identity
+    from eid.identity.models import AuthorizationCode
+
+    extra = {"dpop_jkt": dpop_jkt} if dpop_jkt is not None else {}
+    codes: list[tuple[str, str]] = []
+    for _ in range(n):
+        code, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(48)
+        db.add(
+            AuthorizationCode(
+                code_hash=hash_token(code),
+                client_id=client_id,
+                account_id=account_id,
+                redirect_uri=REDIRECT,
+                scope=scope,
+                nonce=secrets.token_hex(8),
+                code_challenge=s256(verifier),
+                code_challenge_method="S256",
+                auth_time=int(time.time()),
+                acr=identity.ACR_LEVEL2,
+                amr=["pwd", "hwk"],
+                expires_at=clock.now() + dt.timedelta(hours=1),
+                **extra,
+            )
+        )
+        codes.append((code, verifier))
+    return codes
+
+
 def load(n: int, concurrency: int, base: str, make: Callable[[httpx.Client, int], None]) -> float:
     """Run n calls over `concurrency` threads; returns calls per second."""
     jobs: queue.Queue[int] = queue.Queue()
@@ -230,12 +271,10 @@ def setup(
     from eid.authority.schemas import AccountRequestMessage
     from eid.core import clock
     from eid.core.audit import Actor
-    from eid.core.crypto import hash_token
     from eid.core.database import unit_of_work
     from eid.identity import keys
     from eid.identity import service as identity
     from eid.identity.clients import create_client
-    from eid.identity.models import AuthorizationCode
 
     actor = Actor(kind="system", id="bench", role="admin")
     numbers: list[str] = []
@@ -291,26 +330,7 @@ def setup(
             numbers.append(account.eid_number)
         first = authority.find_by_eid_number(db, numbers[0])
         assert first is not None
-        codes: list[tuple[str, str]] = []
-        for _ in range(n_codes):
-            code, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(48)
-            db.add(
-                AuthorizationCode(
-                    code_hash=hash_token(code),
-                    client_id=client_id,
-                    account_id=first.id,
-                    redirect_uri=REDIRECT,
-                    scope="openid ekyc_basic",
-                    nonce=secrets.token_hex(8),
-                    code_challenge=s256(verifier),
-                    code_challenge_method="S256",
-                    auth_time=int(time.time()),
-                    acr=identity.ACR_LEVEL2,
-                    amr=["pwd", "hwk"],
-                    expires_at=clock.now() + dt.timedelta(hours=1),
-                )
-            )
-            codes.append((code, verifier))
+        codes = mint_codes(db, client_id, first.id, n_codes)
     return client_id, secret, codes, list(zip(numbers, device_keys, strict=True))
 
 
@@ -522,13 +542,9 @@ def eid_fapi_setup(base: str, key: Any, n_codes: int) -> tuple[str, list[tuple[s
 
     from sqlalchemy import text
 
-    from eid.core import clock
     from eid.core.audit import Actor
-    from eid.core.crypto import hash_token
     from eid.core.database import unit_of_work
     from eid.identity import clients
-    from eid.identity import service as identity
-    from eid.identity.models import AuthorizationCode
 
     jwks = {"keys": [key.as_dict(private=False) | {"alg": "ES256", "use": "sig"}]}
     extra: dict[str, Any] = {}
@@ -551,26 +567,7 @@ def eid_fapi_setup(base: str, key: Any, n_codes: int) -> tuple[str, list[tuple[s
         account_id = db.execute(
             text("SELECT account_id FROM oidc_authorization_codes LIMIT 1")
         ).scalar_one()
-        minted: list[tuple[str, str]] = []
-        for _ in range(n_codes):
-            code, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(48)
-            db.add(
-                AuthorizationCode(
-                    code_hash=hash_token(code),
-                    client_id=client_id,
-                    account_id=account_id,
-                    redirect_uri=REDIRECT,
-                    scope="openid",
-                    nonce=secrets.token_hex(8),
-                    code_challenge=s256(verifier),
-                    code_challenge_method="S256",
-                    auth_time=int(time.time()),
-                    acr=identity.ACR_LEVEL2,
-                    amr=["pwd", "hwk"],
-                    expires_at=clock.now() + dt.timedelta(hours=1),
-                )
-            )
-            minted.append((code, verifier))
+        minted = mint_codes(db, client_id, account_id, n_codes, scope="openid")
     return client_id, minted
 
 

@@ -15,17 +15,23 @@ CPU-s' divides by the server process's own CPU time (/proc), as auth_bench does.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
-import secrets
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
-from auth_bench import REDIRECT, cpu_seconds, free_port, load, s256
+from auth_bench import (
+    REDIRECT,
+    client_assertion,
+    cpu_seconds,
+    dpop_proof,
+    free_port,
+    load,
+    mint_codes,
+    wait_http,
+)
 from auth_bench import setup as basic_setup
 from bench_db import add_db_option, scratch
 
@@ -35,13 +41,10 @@ ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 def fapi_setup(n_codes: int) -> tuple[str, Any, Any, list[tuple[str, str]]]:
     from joserfc.jwk import ECKey
 
-    from eid.core import clock
     from eid.core.audit import Actor
-    from eid.core.crypto import hash_token
     from eid.core.database import unit_of_work
-    from eid.identity import service as identity
     from eid.identity.clients import create_client
-    from eid.identity.models import AuthorizationCode, HolderCredential
+    from eid.identity.models import HolderCredential
 
     client_key = ECKey.generate_key("P-256", parameters={"kid": "bench"})
     dpop_key = ECKey.generate_key("P-256")
@@ -58,27 +61,7 @@ def fapi_setup(n_codes: int) -> tuple[str, Any, Any, list[tuple[str, str]]]:
             jwks={"keys": [client_key.as_dict(private=False)]},
         )
         account_id = db.query(HolderCredential.account_id).limit(1).scalar()
-        codes: list[tuple[str, str]] = []
-        for _ in range(n_codes):
-            code, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(48)
-            db.add(
-                AuthorizationCode(
-                    code_hash=hash_token(code),
-                    client_id=client_id,
-                    account_id=account_id,
-                    redirect_uri=REDIRECT,
-                    scope="openid ekyc_basic",
-                    nonce=secrets.token_hex(8),
-                    code_challenge=s256(verifier),
-                    code_challenge_method="S256",
-                    auth_time=int(time.time()),
-                    acr=identity.ACR_LEVEL2,
-                    amr=["pwd", "hwk"],
-                    expires_at=clock.now() + dt.timedelta(hours=1),
-                    dpop_jkt=jkt,
-                )
-            )
-            codes.append((code, verifier))
+        codes = mint_codes(db, client_id, account_id, n_codes, dpop_jkt=jkt)
     return client_id, client_key, dpop_key, codes
 
 
@@ -122,16 +105,7 @@ def run(url: str, port: int, args: argparse.Namespace) -> None:
         env={**os.environ, "EID_TRUSTED_PROXIES": "127.0.0.1"},
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
-            time.sleep(0.2)
+        wait_http(f"{base}/healthz", server, "eid")
         report(
             base,
             args,
@@ -157,37 +131,18 @@ def report(
     dpop_key: Any,
     fapi_codes: list[tuple[str, str]],
 ) -> None:
-    from joserfc import jwt
-
     client_id, secret, basic_codes = basic
     warm = args.grants // 10
-    public = dpop_key.as_dict(private=False)
 
     def assertion() -> dict[str, str]:
-        now = int(time.time())
-        claims = {
-            "iss": fapi_id,
-            "sub": fapi_id,
-            "aud": base,
-            "jti": secrets.token_urlsafe(16),
-            "iat": now,
-            "exp": now + 60,
-        }
-        signed = jwt.encode({"alg": "ES256", "kid": "bench"}, claims, client_key)
         return {
             "client_id": fapi_id,
             "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": signed,
+            "client_assertion": client_assertion(client_key, fapi_id, base),
         }
 
     def proof() -> str:
-        claims = {
-            "htm": "POST",
-            "htu": f"{base}/oauth2/token",
-            "iat": int(time.time()),
-            "jti": secrets.token_urlsafe(12),
-        }
-        return jwt.encode({"typ": "dpop+jwt", "alg": "ES256", "jwk": public}, claims, dpop_key)
+        return dpop_proof(dpop_key, f"{base}/oauth2/token")
 
     def measure(batch_size: int, make: Callable[[httpx.Client, int], None]) -> tuple[float, float]:
         cpu0 = cpu_seconds(pid)
