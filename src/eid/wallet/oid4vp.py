@@ -10,7 +10,9 @@ response URI (`direct_post`, §8.2). eid checks each presentation: the issuer's 
 issuer key, or an `x5c` chain to a trusted eid root), expiry, status (suspended or revoked are
 refused), the key binding JWT (sd_hash, nonce = the request's nonce, aud = client_id, iat
 window) and that the disclosures satisfy the query; it keeps only the asked claims that were
-disclosed, for the relying party to collect once, within `RESULT_TTL`.
+disclosed, for the relying party to collect once, within `RESULT_TTL`. The card may also be
+asked for and presented as an ISO/IEC 18013-5 mdoc (`mso_mdoc`, Appendix B.2: a DeviceResponse
+checked by `oid4vp_mdoc`), or as either format through DCQL `credential_sets`.
 """
 
 from __future__ import annotations
@@ -144,11 +146,9 @@ def _credential_query(
             "id": MDOC_CREDENTIAL_ID,
             "format": FORMAT_MDOC,
             "meta": {"doctype_value": metadata.MDOC_DOCTYPE},
-            # B.2.4: path = [name space, element identifier]; nothing is kept after the check.
-            "claims": [
-                {"id": n, "path": [metadata.MDOC_NAMESPACE, n], "intent_to_retain": False}
-                for n in names
-            ],
+            # Appendix B.2: path = [name space, element identifier]. No intent_to_retain: whether
+            # the relying party keeps what it collects is its agreement's business, not ours.
+            "claims": [{"id": n, "path": [metadata.MDOC_NAMESPACE, n]} for n in names],
         }
     else:
         query = {
@@ -201,7 +201,7 @@ def _check_meta(cq: dict[str, Any]) -> None:
 
 
 def _claim_name(cq: dict[str, Any], claim: Any) -> str:
-    """A claim's name: `[name]` in an SD-JWT VC, `[name space, name]` in the mdoc (B.2.4)."""
+    """A claim's name: `[name]` in an SD-JWT VC, `[name space, name]` in the mdoc (Appendix B.2)."""
     path = claim.get("path") if isinstance(claim, dict) else None
     mdoc = cq.get("format") == FORMAT_MDOC
     width = 2 if mdoc else 1
@@ -403,7 +403,7 @@ def vp_formats_supported() -> dict[str, Any]:
     algs = ["ES256", "EdDSA"]
     return {
         FORMAT_SD_JWT: {"sd-jwt_alg_values": algs, "kb-jwt_alg_values": algs},
-        # B.2.2: COSE algorithm identifiers (-7 = ES256).
+        # Appendix B.2: COSE algorithm identifiers (-7 = ES256).
         FORMAT_MDOC: {
             "issuerauth_alg_values": [oid4vp_mdoc.COSE_ES256],
             "deviceauth_alg_values": [oid4vp_mdoc.COSE_ES256],
