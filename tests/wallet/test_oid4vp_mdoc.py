@@ -16,6 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 from joserfc.jwk import ECKey
 from sqlalchemy.orm import Session
@@ -212,3 +213,13 @@ def test_an_mdoc_under_another_root_is_refused(db: Session) -> None:
 
 def test_not_cbor_is_malformed(db: Session) -> None:
     assert _refused(db, "bm90IGNib3I", _transcript()) == "PRESENTATION_MALFORMED"
+
+
+def test_a_certificate_of_an_unknown_version_is_refused_not_a_crash(db: Session) -> None:
+    """Found by mutating DeviceResponses: cryptography's InvalidVersion is no ValueError."""
+    root = certs.root_certificate(db)
+    der = root.public_bytes(Encoding.DER)
+    bad = der.replace(b"\xa0\x03\x02\x01\x02", b"\xa0\x03\x02\x01\x60", 1)
+    assert bad != der
+    with pytest.raises(certs.ChainRefused):
+        certs.verify_chain([base64.b64encode(bad).decode()], root)

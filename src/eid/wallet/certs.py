@@ -356,7 +356,7 @@ def verify_chain(x5c: list[str], root: x509.Certificate) -> ec.EllipticCurvePubl
         raise ChainRefused("x5c is missing or malformed")
     try:
         certs = [x509.load_der_x509_certificate(base64.b64decode(c)) for c in x5c]
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):  # InvalidVersion is no ValueError
         raise ChainRefused("x5c holds something that is not a certificate") from None
     root_der = root.public_bytes(serialization.Encoding.DER)
     if certs[-1].public_bytes(serialization.Encoding.DER) == root_der:

@@ -216,8 +216,10 @@ def _document(token: str) -> dict[str, Any]:
         response = cbor2.loads(raw)
     except (binascii.Error, ValueError, cbor2.CBORDecodeError):
         raise _malformed("not base64url CBOR") from None
-    if not isinstance(response, dict) or response.get("status", 0) != 0:
-        raise _malformed("not a DeviceResponse with status 0")
+    if not isinstance(response, dict) or response.get("version") != "1.0":
+        raise _malformed("not a DeviceResponse version 1.0")
+    if response.get("status") != 0:
+        raise _malformed("the DeviceResponse's status is not OK (0)")
     documents = response.get("documents")
     if not (isinstance(documents, list) and len(documents) == 1):
         raise _malformed("one document per credential query")
