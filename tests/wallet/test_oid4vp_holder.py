@@ -1,8 +1,8 @@
 """Issue 12 item 5 (presenting half): the holder app opens an `openid4vp://` request and shows
 who asks (the relying party eid registered, its purpose), that eid verifies it, and which claims
 (required, or optional and unticked), without spending the request; the holder may decline.
-Sharing itself is signed with the bound device's key (`cnf`), which the web app does not hold:
-that step is the device wallet's (tests/wallet/test_oid4vp_node_wallet.py plays one)."""
+Sharing from the card kept in the app: tests/holder_app/test_present_browser.py; a device
+wallet's answer: tests/wallet/test_oid4vp_node_wallet.py."""
 
 from __future__ import annotations
 
