@@ -1,8 +1,8 @@
 """Issue 12 item 5 (presenting half): the holder app opens an `openid4vp://` request and shows
 who asks (the relying party eid registered, its purpose), that eid verifies it, and which claims
 (required, or optional and unticked), without spending the request; the holder may decline.
-Sharing itself is signed with the bound device's key (`cnf`), which the web app does not hold:
-that step is the device wallet's (tests/wallet/test_oid4vp_node_wallet.py plays one)."""
+Sharing from the card kept in the app: tests/holder_app/test_present_browser.py; a device
+wallet's answer: tests/wallet/test_oid4vp_node_wallet.py."""
 
 from __future__ import annotations
 
@@ -87,3 +87,18 @@ def test_present_page_in_the_holder_app(live: str, page: Any) -> None:
     page.click("[data-decline]")
     page.wait_for_selector("[data-decline][disabled]")
     assert result(live, rp, made["id"]).json()["outcome"] == "WALLET_ACCESS_DENIED"
+
+
+def test_a_verified_presentation_is_in_the_holders_access_history(live: str) -> None:
+    from tests.wallet.oid4vp_fixtures import card, post, present, resolve
+
+    rp, c = relying_party(), card()
+    made = create(live, rp, preset="landlord").json()
+    _, request = resolve(made["wallet_url"])
+    shown = present(c, request, ["full_name", "residence_card_expiry"])
+    assert post(request, {"residence_card": [shown]}).status_code == 200
+    with _session(live, c.holder) as me:
+        history = me.get("/api/v1/me/access-history").json()
+    assert [(r["client_name"], r["channel"], r["claims"]) for r in history] == [
+        ("Nhà trọ Hoa Mai", "presentation", ["full_name", "residence_card_expiry"])
+    ]

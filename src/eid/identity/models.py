@@ -272,7 +272,7 @@ class AccessRecord(Base):
     client_name: Mapped[str] = mapped_column(String(200))
     claims: Mapped[list[str]] = mapped_column(ARRAY(String(40)))
     purpose: Mapped[str] = mapped_column(Text)
-    channel: Mapped[str] = mapped_column(String(16))  # userinfo | credential
+    channel: Mapped[str] = mapped_column(String(16))  # userinfo | presentation
 
 
 class DeviceApproval(TimestampMixin, Base):

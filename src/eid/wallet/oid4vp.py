@@ -38,6 +38,7 @@ from eid.core.audit import Actor
 from eid.core.errors import EidError, NotFound, ValidationFailed
 from eid.core.settings import get_settings
 from eid.i18n import N_
+from eid.identity import consents
 from eid.identity.claims import SCOPE_CLAIMS
 from eid.identity.models import RelyingParty
 from eid.identity.service import holder_actor
@@ -60,6 +61,7 @@ REQUEST_TYP = "oauth-authz-req+jwt"
 STATIC_AUDIENCE = "https://self-issued.me/v2"
 MAX_VP_TOKEN = 64 * 1024
 RESPONSE_MODES = ["direct_post", "direct_post.jwt"]
+PRESENTATION_CHANNEL = "presentation"  # in the holder's access history, beside "userinfo"
 
 # Which scope of the relying party's agreement lets it ask for each card claim.
 CLAIM_SCOPES: dict[str, str] = {
@@ -696,9 +698,13 @@ def accept_response(db: Session, form: dict[str, str]) -> dict[str, Any]:
     row.status = "verified"
     row.outcome = "valid"
     row.result = result
+    client = db.get(RelyingParty, row.client_id)
+    assert client is not None
     for card in presented:
         account_id = _account_of(db, card.status_uri, card.status_index)
         if account_id is not None:  # the holder's history shows who saw what
+            released = sorted(n for q in result.values() for n in q)
+            consents.record_release(db, account_id, client, released, PRESENTATION_CHANNEL)
             audit.record(
                 db,
                 holder_actor(account_id),
@@ -708,7 +714,7 @@ def accept_response(db: Session, form: dict[str, str]) -> dict[str, Any]:
                 details={
                     "client_id": row.client_id,
                     "request": row.id,
-                    "claims": sorted(n for q in result.values() for n in q),
+                    "claims": released,
                 },
             )
     if row.redirect_uri is None:

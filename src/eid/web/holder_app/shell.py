@@ -74,6 +74,10 @@ def manifest(request: Request) -> JSONResponse:
             {"src": static_url(path), "sizes": sizes, "type": "image/png", "purpose": purpose}
             for path, sizes, purpose in ICONS
         ],
+        # A presentation request's link (openid4vp://, from a QR the phone's camera read) shared
+        # to the installed app opens its present page; a browser lets a web app register no
+        # openid4vp: handler (only web+ schemes and a fixed list), so sharing is the way in.
+        "share_target": {"action": "/app/present", "method": "GET", "params": {"text": "request"}},
     }
     return JSONResponse(
         body, media_type="application/manifest+json", headers={"Cache-Control": "no-cache"}

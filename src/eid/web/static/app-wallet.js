@@ -11,85 +11,15 @@
 "use strict";
 
 (() => {
-  const DB_NAME = "eid-wallet";
-  const KEYS = "keys";
-  const CARDS = "credentials";
-  const CARD_ID = "residence_card";
-
-  const enc = new TextEncoder();
-  const b64u = (bytes) =>
-    btoa(String.fromCharCode(...new Uint8Array(bytes)))
-      .replace(/\+/g, "-")
-      .replace(/\//g, "_")
-      .replace(/=+$/, "");
-  const b64uJson = (value) => b64u(enc.encode(JSON.stringify(value)));
-  const fromB64u = (text) => {
-    const bin = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-    return new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
-  };
-
-  function openDb() {
-    return new Promise((resolve, reject) => {
-      const request = indexedDB.open(DB_NAME, 1);
-      request.onupgradeneeded = () => {
-        request.result.createObjectStore(KEYS);
-        request.result.createObjectStore(CARDS);
-      };
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error);
-    });
-  }
-
-  async function store(name, mode, work) {
-    const db = await openDb();
-    return new Promise((resolve, reject) => {
-      const tx = db.transaction(name, mode);
-      const request = work(tx.objectStore(name));
-      tx.oncomplete = () => resolve(request.result);
-      tx.onerror = () => reject(tx.error);
-    });
-  }
-
-  const get = (name, key) => store(name, "readonly", (s) => s.get(key));
-  const put = (name, key, value) => store(name, "readwrite", (s) => s.put(value, key));
-  const remove = (name, key) => store(name, "readwrite", (s) => s.delete(key));
-
-  // The device's key: made once, private half not extractable.
-  async function holderKey() {
-    const kept = await get(KEYS, "holder");
-    if (kept) return kept;
-    const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, [
-      "sign",
-      "verify",
-    ]);
-    await put(KEYS, "holder", pair);
-    return pair;
-  }
-
-  async function publicJwk(pair) {
-    const { kty, crv, x, y } = await crypto.subtle.exportKey("jwk", pair.publicKey);
-    return { kty, crv, x, y };
-  }
-
-  async function signJwt(pair, header, payload) {
-    const input = `${b64uJson(header)}.${b64uJson(payload)}`;
-    const signature = await crypto.subtle.sign(
-      { name: "ECDSA", hash: "SHA-256" },
-      pair.privateKey,
-      enc.encode(input),
-    );
-    return `${input}.${b64u(signature)}`;
-  }
-
-  const now = () => Math.floor(Date.now() / 1000);
-  const jti = () => b64u(crypto.getRandomValues(new Uint8Array(16)));
+  const w = window.eidWallet;
+  const lang = document.documentElement.lang || "en";
 
   async function dpop(pair, jwk, url, accessToken) {
-    const payload = { htm: "POST", htu: url, iat: now(), jti: jti() };
+    const payload = { htm: "POST", htu: url, iat: w.now(), jti: w.b64u(crypto.getRandomValues(new Uint8Array(16))) };
     if (accessToken) {
-      payload.ath = b64u(await crypto.subtle.digest("SHA-256", enc.encode(accessToken)));
+      payload.ath = w.b64u(await crypto.subtle.digest("SHA-256", w.enc.encode(accessToken)));
     }
-    return signJwt(pair, { typ: "dpop+jwt", alg: "ES256", jwk }, payload);
+    return w.signJwt(pair, { typ: "dpop+jwt", alg: "ES256", jwk }, payload);
   }
 
   async function post(url, init) {
@@ -99,35 +29,38 @@
     return data;
   }
 
-  function claimsOf(credential) {
-    const [jwt, ...disclosures] = credential.split("~");
-    const claims = {};
-    for (const d of disclosures) {
-      if (!d) continue;
-      const [, name, value] = JSON.parse(fromB64u(d));
-      claims[name] = value;
-    }
-    const payload = JSON.parse(fromB64u(jwt.split(".")[1]));
-    return { claims, exp: payload.exp };
+  // A claim in words: dates in the page's language, the nationality as a country's name.
+  function claimText(name, value) {
+    if (value === undefined || value === null) return "—";
+    if (name === "birthdate" || name.endsWith("_expiry")) return w.dateText(value, lang);
+    if (name === "nationality") return w.countryName(value, lang);
+    const words = document.getElementById("kept-claims").dataset;
+    if (name === "sex") return { M: words.sexM, F: words.sexF }[value] || words.sexX;
+    if (name === "residence_card_kind") return { TRC: words.trc, PRC: words.prc }[value] || value;
+    return String(value);
   }
 
-  function showKept(section, card) {
+  async function showKept(section, card) {
     const kept = document.getElementById("kept");
     for (const dd of kept.querySelectorAll("[data-claim]")) {
-      const value = card.claims[dd.dataset.claim];
-      dd.textContent = value === undefined || value === null ? "—" : String(value);
+      dd.textContent = claimText(dd.dataset.claim, card.claims[dd.dataset.claim]);
     }
     const when = document.getElementById("kept-when");
-    const received = new Date(card.received_at);
-    when.textContent = `${when.dataset.text} ${received.toLocaleString(document.documentElement.lang)}`;
+    const received = new Intl.DateTimeFormat(lang, { dateStyle: "long", timeStyle: "short" });
+    when.textContent = `${when.dataset.text} ${received.format(new Date(card.received_at))}`;
     kept.hidden = false;
+    const state = document.getElementById("kept-state");
+    state.textContent = "";
+    const now = await w.cardState(card);
+    state.dataset.state = now;
+    state.textContent = state.dataset[now];
   }
 
   async function addHere(section, button) {
     button.disabled = true;
     try {
-      const pair = await holderKey();
-      const jwk = await publicJwk(pair);
+      const pair = await w.holderKey();
+      const jwk = await w.publicJwk(pair);
       const offer = await eidApp.api("POST", "/api/v1/me/wallet/offers", { for_this_app: true });
       const issuer = offer.credential_offer.credential_issuer;
       const grant =
@@ -145,10 +78,10 @@
         }),
       });
       const { c_nonce } = await post(`${issuer}/oid4vci/nonce`, {});
-      const proof = await signJwt(
+      const proof = await w.signJwt(
         pair,
         { typ: "openid4vci-proof+jwt", alg: "ES256", jwk },
-        { aud: issuer, iat: now(), nonce: c_nonce },
+        { aud: issuer, iat: w.now(), nonce: c_nonce },
       );
       const credentialUrl = `${issuer}/oid4vci/credential`;
       const configuration = offer.credential_offer.credential_configuration_ids[0];
@@ -168,9 +101,9 @@
         credential,
         configuration,
         received_at: new Date().toISOString(),
-        ...claimsOf(credential),
+        ...w.claimsOf(credential),
       };
-      await put(CARDS, CARD_ID, card);
+      await w.keepCard(card);
       showKept(section, card);
       eidApp.announce(section.dataset.kept);
       eidApp.focus(document.getElementById("kept-heading"));
@@ -222,10 +155,10 @@
   }
   addButton.addEventListener("click", (event) => addHere(here, event.currentTarget));
   here.querySelector("[data-remove]").addEventListener("click", async () => {
-    await remove(CARDS, CARD_ID);
+    await w.forgetCard();
     document.getElementById("kept").hidden = true;
   });
-  get(CARDS, CARD_ID)
+  w.card()
     .then((card) => {
       if (card) showKept(here, card);
     })
