@@ -108,6 +108,23 @@ def test_a_dead_workers_job_is_reaped_and_run(committed: Engine) -> None:
         assert (job.status, job.attempts) == ("done", 2)  # the lost run counted
 
 
+def test_a_clock_set_back_does_not_put_reaping_off(committed: Engine) -> None:
+    """A worker that looked while the clock was days ahead (a test's shift, an NTP step back)
+    still reaps a dead worker's job once its lease is over, not days later."""
+    calls.clear()
+    worker = Worker(context=None)
+    clock.shift(timedelta(days=14))
+    assert worker.drain() == 0  # looked (and reaped nothing) at the later time
+    clock.reset()
+    with unit_of_work() as session:
+        enqueue(session, "test.record", {"code": "J6"}, key="k-reap-back")
+    dead = Worker(context=None, name="dead", lease=timedelta(seconds=30))
+    assert dead._claim() is not None
+    clock.shift(timedelta(seconds=31))
+    assert worker.drain() == 1
+    assert [c["code"] for c in calls] == ["J6"]
+
+
 @task("test.duplicate_office")
 def _duplicate(session: Session, payload: dict[str, Any], _: object) -> None:
     for _ in range(2):

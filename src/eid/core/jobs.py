@@ -176,6 +176,9 @@ def backoff(attempt: int) -> timedelta:
     return timedelta(seconds=min(2**attempt, 1800))
 
 
+REAP_EVERY = timedelta(seconds=5)
+
+
 class Worker:
     def __init__(
         self,
@@ -235,10 +238,13 @@ class Worker:
     def run_once(self) -> bool:
         """Run at most one job. Returns whether there was one."""
         # Reaping needs a lease to have expired, so looking every few seconds is enough; the
-        # clock it reads is the shared one, so a moved clock (tests, demo) reaps at once.
-        if clock.now() >= self._next_reap:
+        # clock it reads is the shared one, so a moved clock (tests, demo) reaps at once. A
+        # clock set back (NTP stepping, a test's shift undone) must not put reaping off by
+        # the jump: the next look is never more than the interval away.
+        now = clock.now()
+        if now >= self._next_reap or self._next_reap - now > REAP_EVERY:
             self.reap()
-            self._next_reap = clock.now() + timedelta(seconds=5)
+            self._next_reap = clock.now() + REAP_EVERY
         job = self._claim()
         if job is None:
             return False
