@@ -110,6 +110,13 @@ def test_registry_person_from_mrz_to_receipt_in_twelve_actions(
     page.wait_for_function("() => document.querySelector('#finger-pos').value === '7'")
     officer.choose_file("#finger", prints / "pyfnprint_014_2.png")
     _status(page, "captured")
+    # The hand diagram: both index fingers captured, the right thumb chosen next.
+    page.wait_for_function(
+        "() => document.querySelector('#hands [data-finger=\"7\"]').dataset.done === 'yes'"
+    )
+    assert page.get_attribute('#hands [data-finger="2"]', "data-done") == "yes"
+    assert page.get_attribute('#hands [data-finger="1"]', "data-done") == "no"
+    assert page.get_attribute('#hands [data-finger="1"]', "data-selected") == "yes"
     # 8: the checks.
     officer.click("#verify")
     _status(page, "verified")
@@ -211,6 +218,15 @@ def test_reload_resume_and_correct_a_typo_before_verification(
     _shot(page, "counter-work-list")
     row.locator("button").first.click()
     _status(page, "draft")
+
+    # A finger is chosen on the hand diagram, by mouse or by keyboard.
+    page.click('#hands [data-finger="8"]')
+    assert page.input_value("#finger-pos") == "8"
+    page.focus('#hands [data-finger="4"]')
+    page.keyboard.press("Enter")
+    assert page.input_value("#finger-pos") == "4"
+    assert page.get_attribute('#hands [data-finger="4"]', "data-selected") == "yes"
+    _shot(page, "counter-hands")
 
     # The typo corrected before verification; the correction is kept with the old value.
     page.click("#edit")

@@ -187,14 +187,34 @@ function markCaptures(a) {
     li.dataset.done = yes ? "yes" : "no";
     li.title = yes ? texts.captured_mark : texts.missing_mark;
   }
+  for (const finger of document.querySelectorAll("#hands [data-finger]")) {
+    finger.dataset.done = done.has(`fingerprint-${finger.dataset.finger}`) ? "yes" : "no";
+  }
   return done;
+}
+// The hand diagram shows which finger the next capture is for.
+function showSelectedFinger() {
+  const chosen = $("finger-pos").value;
+  for (const finger of document.querySelectorAll("#hands [data-finger]")) {
+    finger.dataset.selected = finger.dataset.finger === chosen ? "yes" : "no";
+  }
 }
 function nextFinger(done) {
   const select = $("finger-pos");
   if (!done.has(`fingerprint-${select.value}`)) return;
   const next = FINGER_ORDER.find(p => !done.has(`fingerprint-${p}`));
   if (next) select.value = String(next);
+  showSelectedFinger();
 }
+for (const finger of document.querySelectorAll("#hands [data-finger]")) {
+  const choose = () => { $("finger-pos").value = finger.dataset.finger; showSelectedFinger(); };
+  finger.addEventListener("click", choose);
+  finger.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" || e.key === " ") { e.preventDefault(); choose(); }
+  });
+}
+$("finger-pos").addEventListener("change", showSelectedFinger);
+showSelectedFinger();
 async function showConsent(a) {
   if (consentLanguage && $("consent-text").dataset.app === a.id) return;
   const r = await call("GET", `/consent-texts/2025-07-v1?language=${encodeURIComponent(a.language)}`,
