@@ -28,7 +28,17 @@ class CspWatch:
             self.console.append(message.text)
 
     def assert_clean(self) -> None:
-        reported = self.page.evaluate("window.__cspViolations || []")
+        reported = None
+        for _ in range(3):
+            try:
+                reported = self.page.evaluate("window.__cspViolations || []")
+                break
+            except Exception as error:  # Playwright's Error, if a redirect is under way
+                if "context was destroyed" not in str(error):
+                    raise
+                # The page is navigating (a redirect to the relying party): ask the next one.
+                self.page.wait_for_load_state()
+        assert reported is not None, "the page never settled"
         assert not reported, reported
         assert not self.console, self.console
 
