@@ -132,6 +132,8 @@ def test_registry_person_from_mrz_to_receipt_in_twelve_actions(
     assert sheet.evaluate("document.documentElement.lang") == "ko"
     assert sheet.inner_text("#sheet-app-id") == page.inner_text("#app-id")
     _shot(sheet, "counter-consent-sheet")
+    blocking = axe_scan(sheet)
+    assert not blocking, "\n".join(map(str, blocking))
     sheet.close()
     # 10-11: consent, submission.
     officer.click("#consent")
@@ -152,6 +154,8 @@ def test_registry_person_from_mrz_to_receipt_in_twelve_actions(
     assert len(receipt.locator("#receipt-captured li").all()) == 3
     assert re.search(r"\d{4}년 \d{1,2}월 \d{1,2}일", receipt.inner_text("#receipt-deadline"))
     _shot(receipt, "counter-receipt")
+    blocking = axe_scan(receipt)
+    assert not blocking, "\n".join(map(str, blocking))
     receipt.close()
 
     assert officer.actions <= 12, officer.actions

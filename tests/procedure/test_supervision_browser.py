@@ -74,6 +74,53 @@ def _audit(action: str, subject: str | None = None) -> list[AuditEvent]:
         return list(session.execute(stmt).scalars())
 
 
+def _refused_application(person: dict[str, Any], ref: str) -> str:
+    """An earlier application of the person, refused after its checks (as verification leaves
+    one: the run's checks, the face held for review, a supervisor's refusal)."""
+    from eid.verification.models import ApplicationCheck
+    from tests.procedure.conftest import tk01
+
+    new_officer("officer", "HN-01")
+    with unit_of_work() as session:
+        officer = (
+            session.execute(select(Officer).where(Officer.office_code == "HN-01")).scalars().first()
+        )
+        assert officer is not None
+        form = tk01(person)
+        app = Application(
+            id=uuid.uuid4(),
+            office_code="HN-01",
+            created_by=officer.id,
+            status="rejected",
+            registry_ref=ref,
+            full_name=form["full_name"],
+            date_of_birth=dt.date.fromisoformat(form["date_of_birth"]),
+            sex="M",
+            nationality="KOR",
+            passport=form["passport"],
+            residence_card=form["residence_card"],
+            address=form["address"],
+            phone=form["phone"],
+            email=form["email"],
+            language="ko",
+            integrations={},
+            verification_run=1,
+            decided_at=clock.now() - dt.timedelta(days=30),
+            rejection_code="REVIEW_REJECTED",
+            created_at=clock.now() - dt.timedelta(days=31),
+        )
+        session.add(app)
+        session.flush()
+        for name, outcome in (
+            ("registry_record", "pass"),
+            ("passport", "pass"),
+            ("face_1to1", "review"),
+            ("duplicates_1toN", "pass"),
+        ):
+            session.add(ApplicationCheck(application_id=app.id, run=1, name=name, outcome=outcome))
+        return str(app.id)
+
+
 def _shot(page: Any, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
@@ -90,6 +137,7 @@ def test_agency_lock_requested_approved_lifted_and_the_profile_opened_with_a_rea
         assert record is not None
         ref = record.person_ref
     eid_number = _active_account(ref)
+    refused = _refused_application(person, ref)
     csp = watch_csp(page)
 
     # An officer records the request: nothing is locked yet.
@@ -177,6 +225,19 @@ def test_agency_lock_requested_approved_lifted_and_the_profile_opened_with_a_rea
     assert row.get_attribute("data-status") == "active"
     assert "130/QĐ-PC03" not in row.inner_text() and "123/QĐ-PC03" in row.inner_text()
     assert "P40000004" in page.inner_text("#documents")
+    # The earlier application, with its checks and the refusal in words, not codes.
+    earlier = page.locator("#applications .application[data-status=rejected]")
+    assert earlier.count() == 1, refused
+    checks = earlier.locator("tr[data-check]")
+    assert [c.get_attribute("data-check") for c in checks.all()] == [
+        "registry_record",
+        "passport",
+        "face_1to1",
+        "duplicates_1toN",
+    ]
+    words = earlier.inner_text()
+    assert "REVIEW_REJECTED" not in words and "face_1to1" not in words, words
+    assert earlier.locator(".refusal").inner_text().strip() != ""
     opened = _audit("profile.opened", ref)
     assert [e.reason for e in opened] == ["agency_request: file 123/QĐ-PC03"]
     _no_blocking_violations(page)
@@ -204,7 +265,7 @@ def _seed_day(day: dt.date) -> None:
         ("HN-01", "in_review", None, None),
         ("HCM-01", "issued", 50, None),
         ("HCM-01", "issued", 200, None),
-        ("HCM-01", "rejected", 5, "REGISTRY_MISMATCH"),
+        ("HCM-01", "rejected", 5, "VERIFICATION_FAILED"),
         ("HCM-01", "submitted", None, None),
     ]
     with unit_of_work() as session:
@@ -275,6 +336,14 @@ def test_dashboard_after_a_seeded_day_with_charts_filters_and_csv(live: str, pag
     assert any(t.startswith(f"{seeded} ·") and t.endswith(": 9") for t in titles), titles
     deadline = page.locator("#chart-deadline svg").inner_html()
     assert "<title>" in deadline
+    # Refusals by reason, in words: the codes stay in the data, not on the page.
+    reasons = page.locator("#chart-refused svg rect")
+    assert sorted(r.get_attribute("data-code") for r in reasons.all()) == [
+        "REVIEW_REJECTED",
+        "VERIFICATION_FAILED",
+    ]
+    refused_words = " ".join(page.locator("#chart-refused svg text").all_text_contents())
+    assert "_" not in refused_words and re.search(r"[^\W\d]", refused_words), refused_words
     hours = page.locator("#chart-hours svg rect title").all_text_contents()
     assert sum(int(t.rsplit(": ", 1)[1]) for t in hours) == 5  # five issued
     _no_blocking_violations(page)

@@ -88,7 +88,7 @@ function columns(figure, labels, series) {
 }
 // Horizontal bars with their numbers: one per label.
 function bars(figure, entries) {
-  const width = 560, row = 26, left = 190;
+  const width = 560, row = 26, left = 210;
   const max = Math.max(1, ...entries.map(e => e.value));
   const svg = svgNode("svg", {viewBox: `0 0 ${width} ${Math.max(1, entries.length) * row + 4}`,
     role: "img", "aria-labelledby": figure.querySelector("figcaption").id});
@@ -97,7 +97,7 @@ function bars(figure, entries) {
     const w = (width - left - 50) * e.value / max;
     svg.append(svgNode("text", {x: 0, y: i * row + 17}, e.label));
     const rect = svgNode("rect", {class: e.cls || "bar", x: left, y: i * row + 4, width: w,
-                                  height: row - 8});
+                                  height: row - 8, ...(e.code ? {"data-code": e.code} : {})});
     rect.append(svgNode("title", {}, `${e.label}: ${e.value}`));
     svg.append(rect);
     svg.append(svgNode("text", {x: left + w + 6, y: i * row + 17},
@@ -134,7 +134,7 @@ async function charts() {
   columns($("chart-offices"), offices, ["submitted", "issued"].map(k => ({
     name: texts.series[k], cls: k, values: offices.map(o => byOffice[o][k] || 0)})));
   bars($("chart-refused"), Object.entries(s.refused_by_reason).map(([code, n]) => ({
-    label: code, value: n, cls: "refused"})));
+    label: refusalLabel(code), value: n, cls: "refused", code})));
   bars($("chart-deadline"), Object.entries(s.deadline).map(([k, n]) => ({
     label: texts.deadline[k], value: n, cls: k})));
   const b = s.processing_hours.bounds;

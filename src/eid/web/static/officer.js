@@ -38,6 +38,7 @@ function showPagesFor(role) {
 function statusLabel(status) { return texts.statuses[status] || status; }
 function checkLabel(name) { return texts.checks[name] || name; }
 function outcomeLabel(outcome) { return texts.outcomes[outcome] || outcome; }
+function refusalLabel(code) { return texts.refusals[code || "UNKNOWN"] || code; }
 function outcomeClass(outcome) {
   return outcome === "pass" ? "ok" : (outcome === "not_applicable" ? "muted" : "bad");
 }

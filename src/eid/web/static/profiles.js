@@ -59,6 +59,12 @@ function show(p) {
       d.textContent = say(texts.deadline, {date: isoDate(a.legal_deadline)});
       box.append(d);
     }
+    if (a.status === "rejected") {
+      const r = document.createElement("p");
+      r.className = "bad refusal";
+      r.textContent = say(texts.refused_because, {reason: refusalLabel(a.rejection_code)});
+      box.append(r);
+    }
     const table = document.createElement("table");
     table.className = "checks";
     for (const c of a.checks) {
