@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from eid.core.database import Base, TimestampMixin
 from eid.core.ids import new_id
-from eid.core.sealed import DATE, JSON, TEXT, Sealed
+from eid.core.sealed import DATE, INDEX_LENGTH, JSON, TEXT, Sealed, normalise_name
 
 ACCOUNT_STATUSES = ("pending_activation", "active", "locked", "closed")
 LOCK_GROUNDS = (
@@ -77,8 +77,11 @@ class Account(TimestampMixin, Base):
     lock_grounds: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list)
     # Personal data: sealed (eid.core.sealed). The expiry dates below stay plain: the expiry
     # watch queries them, and alone they identify no one.
-    full_name = Sealed[str](TEXT)
+    full_name = Sealed[str](TEXT, index="full_name_key", normalise=normalise_name)
     full_name_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    # Blind index of the name: a supervisor's search by name (eid.web.profiles) finds the
+    # account without unsealing every name.
+    full_name_key: Mapped[str] = mapped_column(String(INDEX_LENGTH), index=True)
     date_of_birth = Sealed[dt.date](DATE)
     date_of_birth_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     sex: Mapped[str] = mapped_column(String(1))

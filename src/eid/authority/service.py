@@ -339,24 +339,16 @@ def accounts_of_person(session: Session, registry_ref: str) -> list[AccountView]
     return [_view(a) for a in rows]
 
 
-def _spelt(name: str) -> str:
-    return " ".join(name.upper().split())
-
-
 def find_by_name(session: Session, full_name: str, *, limit: int = 20) -> list[AccountView]:
-    """Accounts whose full name is `full_name` (case and spacing aside). Names are sealed and
-    have no blind index, so this unseals each living account's name: a supervisor's look-up,
-    rare, not a path for every request."""
-    wanted = _spelt(full_name)
-    found: list[AccountView] = []
-    for account in session.execute(
-        select(Account).where(Account.status != "closed").order_by(Account.created_at.desc())
-    ).scalars():
-        if _spelt(account.full_name) == wanted:
-            found.append(_view(account))
-            if len(found) >= limit:
-                break
-    return found
+    """Living accounts whose full name is `full_name` (case, spacing and Unicode form aside),
+    newest first, found through the name's blind index: no name is unsealed to search."""
+    accounts = session.execute(
+        select(Account)
+        .where(Account.full_name.matches(full_name), Account.status != "closed")
+        .order_by(Account.created_at.desc())
+        .limit(limit)
+    ).scalars()
+    return [_view(account) for account in accounts]
 
 
 def held_level(session: Session, registry_ref: str) -> int | None:

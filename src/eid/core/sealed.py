@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -108,6 +109,12 @@ def unseal_value(blob: bytes, *, aad: bytes, keystore: KeyStore | None = None) -
 def normalise_document(value: str) -> str:
     """Document numbers and codes: case and spacing are not part of the identity."""
     return "".join(value.split()).upper()
+
+
+def normalise_name(value: str) -> str:
+    """Full names for look-up: case, spacing and Unicode forms (NFKC) are not part of who it
+    is; letters and their marks are ("LE" and "LÊ" stay two names)."""
+    return " ".join(unicodedata.normalize("NFKC", value).upper().split())
 
 
 def index_value(value: str, *, key_id: str | None = None, keystore: KeyStore | None = None) -> str:
