@@ -124,6 +124,9 @@ def test_registry_person_from_mrz_to_receipt_in_twelve_actions(
     page.wait_for_selector("#consent-text p")
     assert page.get_attribute("#consent-text", "lang") == "ko"
     _shot(page, "counter-consent")
+    # The console mid-application (hands diagram, checks in words, consent text) passes axe too.
+    blocking = axe_scan(page)
+    assert not blocking, "\n".join(map(str, blocking))
     # 9: the second screen for the applicant (a new tab, in Korean).
     with page.context.expect_page() as opened:
         officer.click("#consent-sheet")
