@@ -241,7 +241,9 @@ def check_dcql(query: Any, allowed_claims: set[str]) -> dict[str, Any]:
     `mso_mdoc`, claims by name (an mdoc's under the card's name space), optional `claim_sets`
     and `credential_sets`; every claim within the agreement."""
     if not isinstance(query, dict) or set(query) - {"credentials", "credential_sets"}:
-        raise _bad_query(N_("the query must be an object with credentials only"))
+        raise _bad_query(
+            N_("the query must be an object with credentials and, optionally, credential_sets")
+        )
     credentials = query.get("credentials")
     if not isinstance(credentials, list) or not 1 <= len(credentials) <= 4:
         raise _bad_query(N_("credentials must list one to four credential queries"))
