@@ -15,9 +15,12 @@ from sqlalchemy.orm import Session
 
 from eid.authority.models import Account
 from eid.authority.service import find_by_name
+from eid.core.audit import Actor
 from eid.core.database import ensure_database
 from eid.core.schema import alembic_config
 from eid.core.sealed import index_value, normalise_name
+from eid.registry.schemas import PersonIn
+from eid.registry.service import ReferenceRegistry, add_person
 
 
 @pytest.fixture
@@ -65,6 +68,30 @@ def test_existing_names_get_their_index_and_are_found_by_it(
                 _account(3, "LÊ THỊ PARK"),
             ]
         )
+        add_person(
+            session,
+            PersonIn.model_validate(
+                {
+                    "full_name": "Park Soo  Ah",
+                    "date_of_birth": "1990-01-01",
+                    "sex": "F",
+                    "nationality": "KOR",
+                    "passport": {
+                        "number": "M70000001",
+                        "type": "P",
+                        "issuing_state": "KOR",
+                        "issue_date": "2022-01-01",
+                        "expiry_date": "2032-01-01",
+                    },
+                    "residence_card": {
+                        "number": "TT7000001",
+                        "kind": "TRC",
+                        "expiry_date": "2029-01-01",
+                    },
+                }
+            ),
+            actor=Actor.system("tests"),
+        )
     # Back to before the index, then up again: the migration computes it from the sealed names.
     command.downgrade(alembic_config(url), "0020_agency_locks")
     with engine.connect() as conn:
@@ -75,12 +102,17 @@ def test_existing_names_get_their_index_and_are_found_by_it(
     assert keys["900000000001"] == index_value(normalise_name("PARK SOO AH"))
     assert keys["900000000001"] == keys["900000000002"]
     assert keys["900000000003"] == index_value("LÊ THỊ PARK")
+    with engine.connect() as conn:
+        registry_keys = conn.execute(text("SELECT full_name_key FROM registry_persons")).scalars()
+        assert list(registry_keys) == [keys["900000000001"]]
     with Session(engine) as session:
         found = find_by_name(session, " park soo   ah ")
         assert [a.eid_number for a in found] == ["900000000001"]  # the closed one is not
         assert find_by_name(session, "PARK") == []  # a whole name, not a part of one
         assert [a.eid_number for a in find_by_name(session, "lê thị park")] == ["900000000003"]
         assert find_by_name(session, "LE THI PARK") == []  # marks are part of the name
+        people = ReferenceRegistry(session).find_by_name("PARK SOO AH")
+        assert [p.passport.number for p in people] == ["M70000001"]
 
 
 def test_a_renamed_account_is_found_by_its_new_name(scratch_database: tuple[str, Engine]) -> None:

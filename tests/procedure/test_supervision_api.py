@@ -49,6 +49,7 @@ def test_profiles_are_for_supervisors_and_need_a_reason(
         ("residence_card", person["residence_card"]["number"]),
         ("eid_number", eid_number),
         ("name", "  park soo   ah "),  # the account's name, case and spacing aside
+        ("name", "lee ji eun"),  # the immigration database's name for the same person
     ):
         found = supervisor.post("/api/v1/profiles/search", json={"by": by, "query": value} | REASON)
         assert found.status_code == 200, found.text
@@ -76,7 +77,7 @@ def test_profiles_are_for_supervisors_and_need_a_reason(
         searches = session.execute(
             select(AuditEvent.details).where(AuditEvent.action == "profile.searched")
         ).scalars()
-        assert sum(1 for d in searches if d["found"] == [ref]) == 4
+        assert sum(1 for d in searches if d["found"] == [ref]) == 5
 
 
 def test_agency_locks_over_http_roles_four_eyes_and_errors(
@@ -150,3 +151,25 @@ def test_a_supervisor_sees_the_series_of_their_office_only(
     assert national["office"] is None and len(national["days"]) == 14
     bad = make_officer("auditor").get("/api/v1/campaign/series", params={"from": "yesterday"})
     assert bad.status_code == 422
+
+
+def test_a_person_without_an_account_is_found_by_name_in_the_immigration_database(
+    make_officer: Callable[..., httpx.Client],
+    registry_person: Callable[..., dict[str, Any]],
+) -> None:
+    registry_person(number="R50000006", name="NGUYỄN THỊ HOA", nationality="USA")
+    registry_person(number="R50000007", name="NGUYỄN THỊ HOA", nationality="FRA")
+    registry_person(number="R50000008", name="NGUYỄN THỊ HOAN", nationality="FRA")
+    refs = {_ref("R50000006"), _ref("R50000007")}
+    supervisor = make_officer("supervisor")
+    found = supervisor.post(
+        "/api/v1/profiles/search", json={"by": "name", "query": "nguyễn  thị hoa"} | REASON
+    )
+    assert found.status_code == 200, found.text
+    # Both namesakes, to be told apart by date of birth and nationality; not the longer name.
+    assert {c["person_ref"] for c in found.json()} == refs
+    assert {c["nationality"] for c in found.json()} == {"USA", "FRA"}
+    nobody = supervisor.post(
+        "/api/v1/profiles/search", json={"by": "name", "query": "NGUYEN"} | REASON
+    )
+    assert nobody.json() == []

@@ -20,7 +20,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from eid.core.database import Base, TimestampMixin
 from eid.core.ids import new_id
-from eid.core.sealed import DATE, INDEX_LENGTH, JSON, TEXT, Sealed, normalise_document
+from eid.core.sealed import (
+    DATE,
+    INDEX_LENGTH,
+    JSON,
+    TEXT,
+    Sealed,
+    normalise_document,
+    normalise_name,
+)
 
 
 class RegistryPerson(TimestampMixin, Base):
@@ -28,8 +36,9 @@ class RegistryPerson(TimestampMixin, Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     # Personal data: sealed (eid.core.sealed); look-ups go through the blind indexes.
-    full_name = Sealed[str](TEXT)
+    full_name = Sealed[str](TEXT, index="full_name_key", normalise=normalise_name)
     full_name_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    full_name_key: Mapped[str] = mapped_column(String(INDEX_LENGTH), index=True)
     date_of_birth = Sealed[date](DATE)
     date_of_birth_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     sex: Mapped[str] = mapped_column(String(1))

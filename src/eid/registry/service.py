@@ -87,6 +87,15 @@ class ReferenceRegistry:
         person = self.session.get(RegistryPerson, person_id)
         return _record(person) if person else None
 
+    def find_by_name(self, full_name: str, limit: int = 20) -> list[RegistryRecord]:
+        people = self.session.execute(
+            select(RegistryPerson)
+            .where(RegistryPerson.full_name.matches(full_name))
+            .order_by(RegistryPerson.created_at.desc())
+            .limit(limit)
+        ).scalars()
+        return [_record(p) for p in people]
+
     def biometrics_on_file(self, person_ref: str) -> BiometricsOnFile:
         person = self.session.get(RegistryPerson, uuid.UUID(person_ref))
         if person is None:

@@ -148,12 +148,12 @@ def search(
         account = authority.find_by_eid_number(session, query)
         found = [_candidate_of_account(account)] if account else []
     else:
-        found = list(
-            {
-                a.registry_ref: _candidate_of_account(a)
-                for a in authority.find_by_name(session, query)
-            }.values()
-        )
+        # The immigration database knows everyone; an account's name can be newer (a renewal
+        # the registry has not caught up with): both, one line per person.
+        people = {r.person_ref: _candidate_of_record(r) for r in registry.find_by_name(query)}
+        for account in authority.find_by_name(session, query):
+            people.setdefault(account.registry_ref, _candidate_of_account(account))
+        found = list(people.values())
     audit.record(
         session,
         actor,
