@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import secrets
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from alembic import command
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
 
 from eid.core.audit import Actor
 from eid.core.database import unit_of_work
@@ -79,3 +84,29 @@ def officer_headers(api: Any) -> dict[str, str]:
     """An officer's bearer, with the TK01 form's person in the registry."""
     add_registry_person(tk01_form())
     return {"Authorization": f"Bearer {officer_token(api)}"}
+
+
+@pytest.fixture
+def database_at(admin_url: str) -> Iterator[Callable[[str], tuple[str, Engine]]]:
+    """A database of its own, migrated to the given revision, dropped after the test."""
+    from eid.core.database import ensure_database
+    from eid.core.schema import alembic_config
+
+    made: list[tuple[str, Engine]] = []
+
+    def make(revision: str) -> tuple[str, Engine]:
+        name = f"eid_mig_{secrets.token_hex(4)}"
+        ensure_database(admin_url, name)
+        url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+        command.upgrade(alembic_config(url), revision)
+        engine = create_engine(url)
+        made.append((name, engine))
+        return url, engine
+
+    yield make
+    drop = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    for name, engine in made:
+        engine.dispose()
+        with drop.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    drop.dispose()

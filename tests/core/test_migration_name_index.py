@@ -4,19 +4,17 @@ then finds the account through it (no name unsealed to search)."""
 from __future__ import annotations
 
 import datetime as dt
-import secrets
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from eid.authority.models import Account
 from eid.authority.service import find_by_name
 from eid.core.audit import Actor
-from eid.core.database import ensure_database
 from eid.core.schema import alembic_config
 from eid.core.sealed import index_value, normalise_name
 from eid.registry.schemas import PersonIn
@@ -24,18 +22,8 @@ from eid.registry.service import ReferenceRegistry, add_person
 
 
 @pytest.fixture
-def scratch_database(admin_url: str) -> Iterator[tuple[str, Engine]]:
-    name = f"eid_mig_{secrets.token_hex(4)}"
-    ensure_database(admin_url, name)
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    command.upgrade(alembic_config(url), "head")
-    engine = create_engine(url)
-    yield url, engine
-    engine.dispose()
-    drop = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with drop.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    drop.dispose()
+def scratch_database(database_at: Callable[[str], tuple[str, Engine]]) -> tuple[str, Engine]:
+    return database_at("head")
 
 
 def _account(n: int, name: str, status: str = "active") -> Account:

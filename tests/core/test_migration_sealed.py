@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import select, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from eid.authority.models import Account
-from eid.core.database import ensure_database
 from eid.core.schema import alembic_config
 from eid.enrolment.models import Application
 from eid.notify.models import Notification
@@ -33,20 +31,9 @@ CARD = {"number": "TM1234567", "kind": "TRC", "expiry_date": "2030-01-31"}
 
 
 @pytest.fixture
-def old_database(admin_url: str) -> Iterator[tuple[str, Engine]]:
+def old_database(database_at: Callable[[str], tuple[str, Engine]]) -> tuple[str, Engine]:
     """A database of its own at revision 0001."""
-    name = f"eid_mig_{secrets.token_hex(4)}"
-    admin = admin_url
-    ensure_database(admin, name)
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    command.upgrade(alembic_config(url), "0001")
-    engine = create_engine(url)
-    yield url, engine
-    engine.dispose()
-    drop = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with drop.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    drop.dispose()
+    return database_at("0001")
 
 
 def test_existing_rows_are_sealed_and_read_back(old_database: tuple[str, Engine]) -> None:

@@ -74,6 +74,30 @@ def _audit(action: str, subject: str | None = None) -> list[AuditEvent]:
         return list(session.execute(stmt).scalars())
 
 
+def _application(
+    form: dict[str, Any], *, office: str, officer: uuid.UUID, **fields: Any
+) -> Application:
+    """An application row of a TK01 form (a seeded past, not a walk through the procedure)."""
+    born = form["date_of_birth"]
+    return Application(
+        id=uuid.uuid4(),
+        office_code=office,
+        created_by=officer,
+        full_name=form["full_name"],
+        date_of_birth=born if isinstance(born, dt.date) else dt.date.fromisoformat(born),
+        sex=form.get("sex", "F"),
+        nationality=form["nationality"],
+        passport=form["passport"],
+        residence_card=form["residence_card"],
+        address=form["address"],
+        phone=form["phone"],
+        email=form["email"],
+        language="ko",
+        integrations={},
+        **fields,
+    )
+
+
 def _refused_application(person: dict[str, Any], ref: str) -> str:
     """An earlier application of the person, refused after its checks (as verification leaves
     one: the run's checks, the face held for review, a supervisor's refusal)."""
@@ -87,23 +111,12 @@ def _refused_application(person: dict[str, Any], ref: str) -> str:
         )
         assert officer is not None
         form = tk01(person)
-        app = Application(
-            id=uuid.uuid4(),
-            office_code="HN-01",
-            created_by=officer.id,
+        app = _application(
+            form,
+            office="HN-01",
+            officer=officer.id,
             status="rejected",
             registry_ref=ref,
-            full_name=form["full_name"],
-            date_of_birth=dt.date.fromisoformat(form["date_of_birth"]),
-            sex="M",
-            nationality="KOR",
-            passport=form["passport"],
-            residence_card=form["residence_card"],
-            address=form["address"],
-            phone=form["phone"],
-            email=form["email"],
-            language="ko",
-            integrations={},
             verification_run=1,
             decided_at=clock.now() - dt.timedelta(days=30),
             rejection_code="REVIEW_REJECTED",
@@ -292,22 +305,11 @@ def _seed_day(day: dt.date) -> None:
             )
             decided = noon + dt.timedelta(hours=hours) if hours is not None else None
             session.add(
-                Application(
-                    id=uuid.uuid4(),
-                    office_code=office,
-                    created_by=officers[office],
+                _application(
+                    form,
+                    office=office,
+                    officer=officers[office],
                     status=status,
-                    full_name=form["full_name"],
-                    date_of_birth=form["date_of_birth"],
-                    sex="F",
-                    nationality="KOR",
-                    passport=form["passport"],
-                    residence_card=form["residence_card"],
-                    address=form["address"],
-                    phone=form["phone"],
-                    email=form["email"],
-                    language="ko",
-                    integrations={},
                     submitted_at=noon,
                     submitted_on=day,
                     legal_deadline=day + dt.timedelta(days=3),
