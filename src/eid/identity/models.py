@@ -194,7 +194,9 @@ class AuthorizationCode(TimestampMixin, Base):
     # RFC 9396 / OpenID4VCI 1.0 §5.1.1: the `openid_credential` entries granted, each with the
     # `credential_identifiers` assigned (§6.2); None for a request by scope only. Its tokens
     # reach it by their `origin_code_hash`.
-    authorization_details: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
+    authorization_details: Mapped[list[dict[str, Any]] | None] = mapped_column(
+        JSONB(none_as_null=True)
+    )
 
 
 class OAuthToken(TimestampMixin, Base):
