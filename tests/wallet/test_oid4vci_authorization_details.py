@@ -99,7 +99,10 @@ def _offer(live: str, holder: Holder, *, authorization_code: bool = True) -> dic
     with httpx.Client(base_url=live, timeout=30) as http:
         made = http.post(
             "/api/v1/me/wallet/offers",
-            json={"credential_configuration_ids": [CONFIG], "authorization_code": authorization_code},
+            json={
+                "credential_configuration_ids": [CONFIG],
+                "authorization_code": authorization_code,
+            },
             headers={"Authorization": f"Bearer {holder.token}"},
         )
         assert made.status_code == 201, made.text
