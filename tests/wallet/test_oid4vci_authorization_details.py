@@ -21,7 +21,7 @@ import httpx
 import pytest
 from joserfc import jws
 from joserfc.jwk import ECKey
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from eid.authority import service as authority
 from eid.core import clock
@@ -435,8 +435,6 @@ def test_issuer_state_binds_the_card_to_the_offers_holder(live: str) -> None:
     )
     assert answer.status_code == 200, answer.text
     with unit_of_work() as db:
-        from sqlalchemy import text
-
         spent = db.execute(
             text("SELECT count(*) FROM audit_events WHERE action = 'wallet.offer_authorized'")
         ).scalar_one()
@@ -553,3 +551,16 @@ def test_issuer_state_for_a_credential_the_offer_does_not_offer(live: str) -> No
     )
     query = _query(response.headers["location"])
     assert query["error"] == "invalid_request" and "offer" in query["error_description"]
+
+
+def test_consent_names_the_mdoc_card_asked_for_by_authorization_details(live: str) -> None:
+    if oid4vci.MDOC_CONFIGURATION not in oid4vci.configurations():
+        pytest.skip("the mdoc configuration is not offered here")
+    mdoc = oid4vci.MDOC_CONFIGURATION
+    client_id = _wallet([SCOPE, oid4vci.SCOPES[mdoc]])
+    page, body, _ = _code_flow(
+        live, client_id, _holder(live), authorization_details=_details(mdoc, CONFIG)
+    )
+    assert "your e-residence card in the ISO mdoc format" in page and CARD_LABEL in page
+    granted = [e["credential_configuration_id"] for e in body["authorization_details"]]
+    assert granted == [mdoc, CONFIG]
