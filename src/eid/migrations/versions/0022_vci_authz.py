@@ -7,7 +7,7 @@ of the `issuer_state` of an offer's `authorization_code` grant (§4.1.1), NULL f
 the pre-authorized code only.
 
 Revision ID: 0022_vci_authz
-Revises: 0020_agency_locks
+Revises: 0021_name_index
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0022_vci_authz"
-down_revision: str | None = "0020_agency_locks"
+down_revision: str | None = "0021_name_index"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
