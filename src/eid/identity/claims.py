@@ -28,12 +28,19 @@ SUPPORTED_SCOPES = [*SCOPE_CLAIMS, "offline_access"]
 # wallet clients only; on the consent page they read as the card going into that wallet.
 CREDENTIAL_SCOPES = ("eid_residence_card", "eid_residence_card_mdoc")
 CREDENTIAL_CLAIM = "residence_card_credential"
+# What the consent page names for each credential scope (asked for by scope or, as its
+# credential configuration, by authorization_details): the card, and in which format.
+CREDENTIAL_CLAIMS = {
+    "eid_residence_card": CREDENTIAL_CLAIM,
+    "eid_residence_card_mdoc": "residence_card_credential_mdoc",
+}
 
 
 def claims_for_scopes(scopes: list[str]) -> list[str]:
     names: list[str] = []
     for scope in scopes:
-        released = (CREDENTIAL_CLAIM,) if scope in CREDENTIAL_SCOPES else ()
+        credential = CREDENTIAL_CLAIMS.get(scope)
+        released = (credential,) if credential is not None else ()
         for claim in SCOPE_CLAIMS.get(scope, released):
             if claim not in names:
                 names.append(claim)

@@ -18,7 +18,7 @@ from sqlalchemy import (
     Text,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from eid.core.database import Base, TimestampMixin
@@ -191,6 +191,12 @@ class AuthorizationCode(TimestampMixin, Base):
     # RFC 9449 §10: the DPoP key the code is bound to (pushed with the request): redeemed only
     # with a proof of that key.
     dpop_jkt: Mapped[str | None] = mapped_column(String(64))
+    # RFC 9396 / OpenID4VCI 1.0 §5.1.1: the `openid_credential` entries granted, each with the
+    # `credential_identifiers` assigned (§6.2); None for a request by scope only. Its tokens
+    # reach it by their `origin_code_hash`.
+    authorization_details: Mapped[list[dict[str, Any]] | None] = mapped_column(
+        JSONB(none_as_null=True)
+    )
 
 
 class OAuthToken(TimestampMixin, Base):

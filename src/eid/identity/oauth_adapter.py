@@ -52,6 +52,10 @@ class StarletteOAuth2Request(OAuth2Request):  # type: ignore[misc]
         self.pushed_row: Any = None
         self.dpop_jkt: str | None = None
         self.carried: dict[str, str] | None = None
+        # OpenID4VCI (`oauth_server.CodeGrant`): the credential configurations asked for by
+        # `authorization_details`, and the credential offer an `issuer_state` named.
+        self.credential_details: list[str] | None = None
+        self.credential_offer: Any = None
 
     @property
     def args(self) -> dict[str, str]:

@@ -31,9 +31,10 @@ class Client(ClientMixin):  # type: ignore[misc]
     def get_default_redirect_uri(self) -> str:
         return self.row.redirect_uris[0]
 
-    def get_allowed_scope(self, scope: str) -> str:
+    def get_allowed_scope(self, scope: str | None) -> str:
+        # None: a wallet that asks by `authorization_details` only (OpenID4VCI §5.1.1).
         allowed = set(self.row.scopes)
-        return " ".join(s for s in scope.split() if s in allowed)
+        return " ".join(s for s in (scope or "").split() if s in allowed)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         # Exact string match (RFC 9700 §4.1.3): no prefix or wildcard matching.

@@ -14,7 +14,11 @@ from typing import Any
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import AuthorizationServer, OAuth2Request, grants
-from authlib.oauth2.rfc6749.errors import InvalidRequestError, InvalidScopeError
+from authlib.oauth2.rfc6749.errors import (
+    AccessDeniedError,
+    InvalidRequestError,
+    InvalidScopeError,
+)
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -134,6 +138,12 @@ class EidOpenIDCode(OpenIDCode):  # type: ignore[misc]
         return {"sub": user.sub}
 
 
+class InvalidAuthorizationDetails(OAuth2Error):  # type: ignore[misc]
+    """RFC 9396 §5."""
+
+    error = "invalid_authorization_details"
+
+
 class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
     # "none" only for a wallet (`Client.check_endpoint_auth_method`): a public OpenID4VCI client.
     TOKEN_ENDPOINT_AUTH_METHODS = [*AUTH_METHODS, "none"]
@@ -151,11 +161,18 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
         par.require_pushed(self.request, redirect_uri)
         # A scope outside the written agreement is refused outright, not silently trimmed.
         requested = set((self.request.payload.scope or "").split())
-        # A wallet asks for credential scopes (OpenID4VCI §5.1.2), without openid.
-        needed = "openid" if self.request.client.row.profile != "wallet" else None
+        wallet = self.request.client.row.profile == "wallet"
+        details = self._credential_details(redirect_uri) if wallet else None
+        if not wallet and "authorization_details" in self.request.payload.data:
+            raise self._refusal(
+                InvalidAuthorizationDetails, "this client cannot ask for credentials", redirect_uri
+            )
+        # A wallet asks for credential scopes (OpenID4VCI §5.1.2), without openid, or for
+        # credential configurations by authorization_details (§5.1.1), or both.
+        needed = "openid" if not wallet else None
         if (
             (needed is not None and needed not in requested)
-            or not requested
+            or not (requested or details)
             or not requested <= set(self.request.client.row.scopes)
         ):
             raise InvalidScopeError(
@@ -163,7 +180,55 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
                 redirect_uri=redirect_uri,
                 state=self.request.payload.state,
             )
+        if wallet:
+            self._credential_offer(redirect_uri, details)
         return redirect_uri
+
+    def _refusal(self, kind: type[OAuth2Error], description: str, uri: str) -> OAuth2Error:
+        return kind(description, redirect_uri=uri, state=self.request.payload.state)
+
+    def _credential_details(self, redirect_uri: str) -> list[str] | None:
+        """OpenID4VCI §5.1.1: the configurations a wallet's `authorization_details` asks for,
+        each within the wallet's agreement (its credential scopes); None when it sent none."""
+        from eid.wallet import oid4vci, oid4vci_authorization
+
+        raw = self.request.payload.data.get("authorization_details")
+        if raw is None:
+            return None
+        try:
+            configurations = oid4vci_authorization.requested_configurations(raw)
+        except OAuth2Error as refused:
+            refused.redirect_uri = redirect_uri
+            refused.state = self.request.payload.state
+            raise
+        allowed = set(self.request.client.row.scopes)
+        if any(oid4vci.SCOPES[c] not in allowed for c in configurations):
+            raise self._refusal(
+                InvalidAuthorizationDetails,
+                "the credential asked for is outside the wallet's agreement",
+                redirect_uri,
+            )
+        self.request.credential_details = configurations
+        return configurations
+
+    def _credential_offer(self, redirect_uri: str, details: list[str] | None) -> None:
+        """OpenID4VCI §5.1.3 `issuer_state`: the offer the request comes from, still live."""
+        from eid.wallet import oid4vci_authorization
+
+        issuer_state = self.request.payload.data.get("issuer_state")
+        if issuer_state is None:
+            return
+        asked = [
+            *(details or []),
+            *oid4vci_authorization.configurations_for_scopes(self.request.payload.scope),
+        ]
+        try:
+            self.request.credential_offer = oid4vci_authorization.offer_for_issuer_state(
+                self.server.db, issuer_state, asked, redirect_uri
+            )
+        except OAuth2Error as refused:
+            refused.state = self.request.payload.state
+            raise
 
     def _refuse_request_object(self, redirect_uri: str) -> None:
         """OpenID Connect Core §6: a request object of a client with keys was already verified
@@ -182,6 +247,22 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
     def save_authorization_code(self, code: str, request: OAuth2Request) -> None:
         holder: HolderSession = request.holder_session
         data = request.payload.data
+        details = None
+        if request.credential_details is not None:
+            from eid.wallet import oid4vci_authorization as vci
+
+            # §6.2: every credential the holder granted gets its identifier, those asked for by
+            # scope too, so that the credential endpoint takes identifiers only (§8.2).
+            details = vci.granted_details(
+                [*request.credential_details, *vci.configurations_for_scopes(request.payload.scope)]
+            )
+        if request.credential_offer is not None:
+            from eid.wallet import oid4vci_authorization as vci
+
+            if request.credential_offer.account_id != request.user.id:
+                # `oidc_endpoints` refuses before consent; never a code for another holder.
+                raise AccessDeniedError("the credential offer was made to another holder")
+            vci.spend_offer(self.server.db, request.credential_offer, request.user.id)
         self.server.db.add(
             AuthorizationCode(
                 code_hash=hash_token(code),
@@ -200,6 +281,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
                 expires_at=clock.now()
                 + (FAPI_CODE_TTL if request.client.row.profile == "fapi2" else CODE_TTL),
                 dpop_jkt=request.dpop_jkt,  # RFC 9449 §10: pushed with a DPoP proof
+                authorization_details=details,
             )
         )
 
@@ -377,6 +459,9 @@ class EidAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             previous = request.refresh_token.row
             acr, code_hash = previous.acr, previous.origin_code_hash
         refresh = token.get("refresh_token")
+        if request.authorization_code is not None and origin.authorization_details:
+            # OpenID4VCI §6.2: what was granted, with its credential identifiers.
+            token["authorization_details"] = origin.authorization_details
         self.db.add(
             OAuthToken(
                 access_token_hash=hash_token(token["access_token"]),

@@ -73,6 +73,9 @@ AUTHORIZE_PARAMS = (
     "acr_values",
     "claims",
     "id_token_hint",
+    # OpenID4VCI 1.0 §5.1.1 and §5.1.3: a wallet's request for the card
+    "authorization_details",
+    "issuer_state",
     LOGIN_AFTER,
 )
 
@@ -284,6 +287,17 @@ def _respond(
     )
 
 
+def _asked_scopes(oreq: StarletteOAuth2Request) -> list[str]:
+    """The scopes the holder is asked to grant: those requested, and a wallet's credential
+    configurations asked for by `authorization_details` as their scopes (OpenID4VCI §5.1.1)."""
+    scopes = (oreq.payload.scope or "").split()
+    if oreq.credential_details:
+        from eid.wallet.oid4vci import SCOPES
+
+        scopes += [SCOPES[c] for c in oreq.credential_details if SCOPES[c] not in scopes]
+    return scopes
+
+
 def _login_redirect(oreq: StarletteOAuth2Request, *, force: bool) -> Response:
     params = _carried(oreq)
     if force:
@@ -345,10 +359,20 @@ def _authorize(
             "the account cannot reach the requested authentication level",
             language,
         )
+    offer = oreq.credential_offer
+    if offer is not None and offer.account_id != account.id:
+        # OpenID4VCI §5.1.3: the offer's issuer_state binds the request to its holder.
+        return _redirect_error(
+            redirect_uri,
+            state,
+            "access_denied",
+            "the credential offer was made to another holder",
+            language,
+        )
+    scopes = _asked_scopes(oreq)
     if decision is None:
         if not account.usable:
             return _respond(server, oreq, None, grant, language)
-        scopes = oreq.payload.scope.split()
         earlier = consents.active_consent(db, account.id, client.get_client_id())
         consented = earlier is not None and set(scopes) <= set(earlier.scopes)
         if "none" in prompts and not consented:
@@ -383,7 +407,7 @@ def _authorize(
         )
     user = principal(db, client, account.id) if decision == "allow" else None
     if user is not None:
-        consents.give_consent(db, account.id, client.row, oreq.payload.scope.split())
+        consents.give_consent(db, account.id, client.row, scopes)
     oreq.holder_session = row
     return _respond(server, oreq, user, grant, language)
 

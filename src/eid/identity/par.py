@@ -62,7 +62,9 @@ def push(
 
     db: Session = server.db
     try:
-        client = server.authenticate_client(oreq, list(AUTH_METHODS), "pushed_authorization")
+        # "none": a wallet, a public client (RFC 9126 §2.1 lets it push with its client_id);
+        # `Client.check_endpoint_auth_method` admits it for a client registered so only.
+        client = server.authenticate_client(oreq, [*AUTH_METHODS, "none"], "pushed_authorization")
         data = oreq.payload.data
         if "request_uri" in data:
             raise InvalidRequestError("request_uri cannot be pushed")

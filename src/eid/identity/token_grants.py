@@ -64,7 +64,7 @@ code AS (
     UPDATE oidc_authorization_codes c SET used_at = :now
     FROM rp, accounts a
     WHERE c.code_hash = :code_hash AND c.client_id = rp.client_id AND c.used_at IS NULL
-      AND c.dpop_jkt IS NULL
+      AND c.dpop_jkt IS NULL AND c.authorization_details IS NULL
       AND c.expires_at >= :now
       AND c.code_challenge_method = 'S256' AND c.code_challenge = :challenge
       AND (c.redirect_uri = '' OR c.redirect_uri = :redirect_uri)

@@ -83,6 +83,9 @@ class CredentialOffer(TimestampMixin, Base):
     uri_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     tx_code_hash: Mapped[str] = mapped_column(String(64))
+    # §4.1.1 `issuer_state` of the offer's `authorization_code` grant (opt-in): None when the
+    # offer carries the pre-authorized code only.
+    issuer_state_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     acr: Mapped[str] = mapped_column(String(40))
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
     fetched_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

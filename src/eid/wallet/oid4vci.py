@@ -178,6 +178,7 @@ class Offer:
     # Only for the holder app acting as the wallet itself (same device): never put in the QR.
     pre_authorized_code: str | None = None
     tx_code: str | None = None
+    issuer_state: str | None = None  # for_this_app with the authorization_code grant only
 
 
 def create_offer(
@@ -187,10 +188,15 @@ def create_offer(
     configuration_ids: list[str],
     acr: str | None = None,
     for_this_app: bool = False,
+    authorization_code: bool = False,
 ) -> Offer:
     """An offer of the holder's card. For another wallet (the QR), the transaction code goes to
     the holder's verified phone and e-mail only; for the app itself (`for_this_app`, the
-    holder already signed in on this device) the app receives both codes directly."""
+    holder already signed in on this device) the app receives both codes directly.
+
+    With `authorization_code`, the offer carries that grant too (§4.1.1), with an
+    `issuer_state` that binds the wallet's authorization request to this offer and its holder
+    (`oid4vci_authorization`); whichever grant is used first spends the offer."""
     account = authority.get_account(session, account_id)
     if not account.usable:
         raise OfferRefused("the account cannot be used")
@@ -201,6 +207,7 @@ def create_offer(
     uri_token = secrets.token_urlsafe(24)
     code = secrets.token_urlsafe(32)
     tx_code = f"{secrets.randbelow(10**TX_CODE_LENGTH):0{TX_CODE_LENGTH}d}"
+    issuer_state = secrets.token_urlsafe(32) if authorization_code else None
     expires = clock.now() + OFFER_TTL
     row = CredentialOffer(
         account_id=account_id,
@@ -208,6 +215,7 @@ def create_offer(
         uri_token_hash=hash_token(uri_token),
         code_hash=hash_token(code),
         tx_code_hash=hash_token(tx_code),
+        issuer_state_hash=hash_token(issuer_state) if issuer_state else None,
         acr=acr or acr_for(account),
         attempts=0,
         expires_at=expires,
@@ -238,7 +246,11 @@ def create_offer(
         "wallet.offer_made",
         "account",
         account_id,
-        details={"offer": str(row.id), "configurations": row.configuration_ids},
+        details={
+            "offer": str(row.id),
+            "configurations": row.configuration_ids,
+            "authorization_code": authorization_code,
+        },
     )
     uri = f"{issuer()}/oid4vci/offers/{uri_token}"
     return Offer(
@@ -249,6 +261,7 @@ def create_offer(
         tx_code_sent_to=sent,
         pre_authorized_code=code if for_this_app else None,
         tx_code=tx_code if for_this_app else None,
+        issuer_state=issuer_state if for_this_app else None,
     )
 
 
@@ -271,17 +284,28 @@ def offer_document(session: Session, uri_token: str, language: str) -> dict[str,
         return None
     row.fetched_at = now
     # The code itself is not stored: it is rebuilt nowhere, so the offer is made again here with
-    # a fresh code for this one fetch.
+    # a fresh code for this one fetch (and a fresh issuer_state, if it has that grant).
     code = secrets.token_urlsafe(32)
     row.code_hash = hash_token(code)
-    return offer_json(row.configuration_ids, code, language)
+    issuer_state = None
+    if row.issuer_state_hash is not None:
+        issuer_state = secrets.token_urlsafe(32)
+        row.issuer_state_hash = hash_token(issuer_state)
+    return offer_json(row.configuration_ids, code, language, issuer_state)
 
 
-def offer_json(configuration_ids: list[str], code: str, language: str) -> dict[str, Any]:
+def offer_json(
+    configuration_ids: list[str], code: str, language: str, issuer_state: str | None = None
+) -> dict[str, Any]:
+    grants: dict[str, Any] = {}
+    if issuer_state is not None:
+        # §4.1.1: eid is its own authorization server, so no `authorization_server` member.
+        grants["authorization_code"] = {"issuer_state": issuer_state}
     return {
         "credential_issuer": issuer(),
         "credential_configuration_ids": configuration_ids,
         "grants": {
+            **grants,
             PRE_AUTHORIZED_GRANT: {
                 "pre-authorized_code": code,
                 "tx_code": {
@@ -289,7 +313,7 @@ def offer_json(configuration_ids: list[str], code: str, language: str) -> dict[s
                     "length": TX_CODE_LENGTH,
                     "description": gettext(language, TX_CODE_DESCRIPTION),
                 },
-            }
+            },
         },
     }
 
@@ -435,19 +459,57 @@ class AccessGrant:
     account_id: uuid.UUID
     scope: str
     client_id: str
+    # §6.2: the token response's `authorization_details` (with `credential_identifiers`); None
+    # for a token granted by scope or by a pre-authorized code.
+    authorization_details: list[dict[str, Any]] | None = None
 
 
-def issue_credential(session: Session, grant: AccessGrant, body: object) -> dict[str, Any]:
-    """§8.2 request → §8.3 response: one credential per proof (a batch of up to BATCH_SIZE)."""
-    if not isinstance(body, dict):
-        raise CredentialError("invalid_credential_request", "the body must be a JSON object")
-    configuration_id = body.get("credential_configuration_id")
+def granted_authorization_details(
+    session: Session, origin_code_hash: str | None
+) -> list[dict[str, Any]] | None:
+    """The `authorization_details` of the authorization code a token was bought with."""
+    from eid.identity.models import AuthorizationCode
+
+    if origin_code_hash is None:
+        return None
+    return session.execute(
+        select(AuthorizationCode.authorization_details).where(
+            AuthorizationCode.code_hash == origin_code_hash
+        )
+    ).scalar_one_or_none()
+
+
+def _requested_configuration(grant: AccessGrant, body: dict[str, Any]) -> str:
+    """§8.2: `credential_identifier` when the token response named credential identifiers
+    (authorization_details), `credential_configuration_id` otherwise; never the other one."""
+    if "credential_identifier" in body and "credential_configuration_id" in body:
+        raise CredentialError(
+            "invalid_credential_request",
+            "send credential_identifier or credential_configuration_id, not both",
+        )
+    if grant.authorization_details is not None:
+        if "credential_configuration_id" in body:
+            raise CredentialError(
+                "invalid_credential_request",
+                "this access token came with credential_identifiers: send credential_identifier",
+            )
+        identifier = body.get("credential_identifier")
+        if not isinstance(identifier, str):
+            raise CredentialError("invalid_credential_request", "credential_identifier is required")
+        from eid.wallet.oid4vci_authorization import configuration_for_identifier
+
+        found = configuration_for_identifier(grant.authorization_details, identifier)
+        if found is None or found not in configurations():
+            raise CredentialError("unknown_credential_identifier", "unknown credential_identifier")
+        return found
     if "credential_identifier" in body:
         raise CredentialError(
-            "invalid_credential_request", "credential identifiers are not issued: use the id"
+            "invalid_credential_request",
+            "this access token came with no credential_identifiers: "
+            "send credential_configuration_id",
         )
-    available = configurations()
-    if not isinstance(configuration_id, str) or configuration_id not in available:
+    configuration_id = body.get("credential_configuration_id")
+    if not isinstance(configuration_id, str) or configuration_id not in configurations():
         raise CredentialError(
             "unknown_credential_configuration", "unknown credential_configuration_id"
         )
@@ -455,6 +517,14 @@ def issue_credential(session: Session, grant: AccessGrant, body: object) -> dict
         raise CredentialError(
             "invalid_credential_request", "the access token does not cover this credential"
         )
+    return configuration_id
+
+
+def issue_credential(session: Session, grant: AccessGrant, body: object) -> dict[str, Any]:
+    """§8.2 request → §8.3 response: one credential per proof (a batch of up to BATCH_SIZE)."""
+    if not isinstance(body, dict):
+        raise CredentialError("invalid_credential_request", "the body must be a JSON object")
+    configuration_id = _requested_configuration(grant, body)
     proofs = body.get("proofs")
     if "proof" in body:
         raise CredentialError("invalid_credential_request", "send proofs, not proof")

@@ -26,7 +26,7 @@ from eid.identity import service as identity
 from eid.identity.dependencies import Holder, current_holder
 from eid.identity.models import OAuthToken
 from eid.identity.oauth_adapter import public_url
-from eid.wallet import oid4vci, qr
+from eid.wallet import oid4vci, oid4vci_authorization, qr
 
 router = APIRouter(tags=["openid4vci"])
 DB = Depends(get_db, scope="function")
@@ -53,6 +53,8 @@ def authorization_server_metadata(response: Response) -> dict[str, Any]:
         oid4vci.PRE_AUTHORIZED_GRANT,
     ]
     metadata["pre-authorized_grant_anonymous_access_supported"] = True
+    # RFC 9396 §10 / OpenID4VCI §5.1.1: a wallet may ask for the card by authorization_details.
+    metadata["authorization_details_types_supported"] = [oid4vci_authorization.DETAILS_TYPE]
     metadata["scopes_supported"] = [*metadata["scopes_supported"], *oid4vci.SCOPES.values()]
     return metadata
 
@@ -68,6 +70,13 @@ class OfferBody(BaseModel):
         default=False,
         description="the holder app itself is the wallet: the codes come back in the answer "
         "(nothing is sent by SMS or e-mail)",
+    )
+    authorization_code: bool = Field(
+        default=False,
+        description="the offer carries the authorization_code grant too (OpenID4VCI §4.1.1), "
+        "with an issuer_state binding the wallet's authorization request to this offer: for a "
+        "wallet registered with eid that signs the holder in instead of asking for the "
+        "transaction code",
     )
 
 
@@ -110,6 +119,7 @@ def make_offer(
             configuration_ids=body.credential_configuration_ids,
             acr=row.acr,
             for_this_app=body.for_this_app,
+            authorization_code=body.authorization_code,
         )
     except oid4vci.OfferRefused as refused:
         raise ValidationFailed(
@@ -120,7 +130,10 @@ def make_offer(
     document = None
     if offer.pre_authorized_code is not None:
         document = oid4vci.offer_json(
-            body.credential_configuration_ids, offer.pre_authorized_code, account.language
+            body.credential_configuration_ids,
+            offer.pre_authorized_code,
+            account.language,
+            offer.issuer_state,
         )
     return OfferOut(
         offer_id=str(offer.offer_id),
@@ -202,7 +215,12 @@ def _credential(
         body = json.loads(raw)
     except ValueError:
         body = None
-    grant = oid4vci.AccessGrant(account_id=row.account_id, scope=row.scope, client_id=row.client_id)
+    grant = oid4vci.AccessGrant(
+        account_id=row.account_id,
+        scope=row.scope,
+        client_id=row.client_id,
+        authorization_details=oid4vci.granted_authorization_details(db, row.origin_code_hash),
+    )
     try:
         answer = oid4vci.issue_credential(db, grant, body)
     except oid4vci.CredentialError as error:
