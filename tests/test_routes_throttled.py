@@ -87,6 +87,7 @@ def test_the_credential_endpoints_are_limited() -> None:
         ("GET", "/oauth2/authorize"),
         ("POST", "/api/v1/wallet/verifier/nonces"),
         ("GET", "/api/v1/wallet/status/{name}"),
+        ("GET", "/api/v1/wallet/issuer/root.crl"),
         ("GET", "/.well-known/openid-configuration"),
         ("GET", "/.well-known/jwt-vc-issuer"),
         ("GET", "/api/v1/consent-texts/{version}"),

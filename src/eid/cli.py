@@ -455,7 +455,8 @@ def audit_checkpoint() -> None:
 
 
 keys_app = typer.Typer(
-    help="The key folder: init, check; keyrings: rotate, reseal, retire",
+    help="The key folder: init, check; keyrings: rotate, reseal, retire; the card's issuing "
+    "certificates: issuing, revoke-issuing",
     no_args_is_help=True,
 )
 app.add_typer(keys_app, name="keys")
@@ -573,6 +574,55 @@ def keys_check(
     _echo({"dir": str(target), "keys": [k.name for k in KEYS], "problems": found})
     if found:
         raise typer.Exit(1)
+
+
+@keys_app.command("issuing")
+def keys_issuing() -> None:
+    """The card's issuing (Document Signer) certificates, newest first: kid, serial, validity,
+    state (signing, retired, expired, revoked) and CRL distribution point."""
+    from eid.core.database import unit_of_work
+    from eid.wallet import certs
+
+    with unit_of_work() as session:
+        certs.ensure_chain(session)
+        _echo(certs.issuing_certificates(session))
+
+
+@keys_app.command("revoke-issuing")
+def keys_revoke_issuing(
+    certificate: Annotated[
+        str, typer.Argument(help="kid or serial (hex) of the issuing certificate, from `issuing`")
+    ],
+    reason: Annotated[
+        str,
+        typer.Option(
+            help="RFC 5280 reason: keyCompromise, superseded, cessationOfOperation, "
+            "affiliationChanged, privilegeWithdrawn or unspecified"
+        ),
+    ],
+) -> None:
+    """Revoke an issuing certificate: it goes on the root's CRL and leaves the published keys;
+    if it was signing, a new one signs from now on. Every card it signed is then refused by
+    verifiers that read the CRL (eid's own at once): its holders need a new card. Running it
+    again changes nothing."""
+    from eid.core.database import unit_of_work
+    from eid.wallet import certs
+
+    with unit_of_work() as session:
+        done = certs.revoke_issuing_certificate(session, certificate, reason, actor=CLI_ACTOR)
+        _echo(
+            {
+                "kid": done.kid,
+                "serial": done.serial,
+                "reason": done.reason,
+                "revoked_at": done.revoked_at.isoformat(),
+                "changed": done.changed,
+                "successor": done.successor,
+                "crl_number": done.crl_number,
+                "crl_url": certs.crl_url(),
+                "live_cards_signed": done.live_cards,
+            }
+        )
 
 
 @app.command()

@@ -78,6 +78,7 @@ EXPECTED_CHECKS = {
     ("applications", "ck_applications_office_channel"),  # 0008: no office only in the app
     ("agency_locks", "ck_agency_locks_ground"),  # 0020: only the grounds an agency may ask
     ("agency_locks", "ck_agency_locks_status"),
+    ("wallet_issuer_certs", "ck_wallet_issuer_certs_revocation"),  # 0023: RFC 5280 reasons
     ("calendar_overrides", "ck_calendar_overrides_kind"),
     # 0012: one decision per sign-in request, approved only with an account, used only approved
     ("holder_device_approvals", "ck_holder_device_approvals_approved_by_one"),

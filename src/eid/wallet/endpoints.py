@@ -42,6 +42,8 @@ routers = [me, public, *oid4vp_endpoints.routers, oid4vci_endpoints.router]
 DB = Depends(get_db, scope="function")
 DOCUMENT_LIMIT = [Depends(throttle.limit(throttle.PUBLIC_DOCUMENT))]
 PUBLIC_CACHE = {"Cache-Control": f"public, max-age={metadata.METADATA_MAX_AGE}"}
+# A revocation reaches a verifier that refetches within this much (nextUpdate is days away).
+CRL_MAX_AGE = 600
 
 
 @router.get("/issuer/jwks", dependencies=DOCUMENT_LIMIT)
@@ -59,6 +61,23 @@ def issuer_jwks(db: Session = DB) -> dict[str, Any]:
 def issuer_root(db: Session = DB) -> Response:
     """The eid Root CA certificate: what a verifier pins for the card's `x5c` and mdoc chain."""
     return Response(certs.root_pem(db), media_type="application/x-pem-file", headers=PUBLIC_CACHE)
+
+
+@router.get(
+    "/issuer/root.crl",
+    response_class=Response,
+    dependencies=DOCUMENT_LIMIT,
+    responses={200: {"content": {"application/pkix-crl": {}}}, 304: {"description": "unchanged"}},
+)
+def issuer_crl(request: Request, db: Session = DB) -> Response:
+    """The eid Root CA's certificate revocation list (X.509 v2, DER, RFC 5280): the URL in every
+    certificate's cRLDistributionPoints. Re-signed when it changes or nears its nextUpdate; the
+    ETag is its CRL number."""
+    row = certs.current_crl_row(db)
+    headers = {"Cache-Control": f"public, max-age={CRL_MAX_AGE}", "ETag": f'"{row.number}"'}
+    if request.headers.get("if-none-match") == headers["ETag"]:
+        return Response(status_code=304, headers=headers)
+    return Response(row.crl_der, media_type="application/pkix-crl", headers=headers)
 
 
 @public.get(

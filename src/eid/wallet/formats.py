@@ -156,6 +156,7 @@ def issue(
         expires_at=expires,
         format=fmt,
         holder_jkt=_thumbprint(jwk),
+        signer_kid=signer.kid,
     )
     session.add(row)
     session.flush()

@@ -6,6 +6,8 @@ import datetime as dt
 import uuid
 
 from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
     DateTime,
     Index,
     Integer,
@@ -42,6 +44,10 @@ class IssuedCredential(TimestampMixin, Base):
     # account is read live from the account and shows as "suspended".
     revoked_status: Mapped[int] = mapped_column(SmallInteger, default=0)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # The issuing certificate that signed it (its kid): a revoked issuing certificate names the
+    # cards every verifier now refuses, whose holders need a new one. None: issued before 0023
+    # with no audit event to tell, or an EdDSA card of the first key.
+    signer_kid: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class VerifierNonce(TimestampMixin, Base):
@@ -107,7 +113,8 @@ class IssuerCertificate(TimestampMixin, Base):
     """The issuing chain: the eid Root CA (`role` root) and the issuing certificates it signs
     (`role` ds: SD-JWT VC `x5c` leaf and mdoc Document Signer). The private key is sealed; the
     newest of each role alone has no `retired_at` (partial unique index), so two processes
-    starting at once make one chain."""
+    starting at once make one chain. A revoked issuing certificate (`revoked_at`, with its RFC
+    5280 reason) is on the root's CRL and no longer published."""
 
     __tablename__ = "wallet_issuer_certs"
     __table_args__ = (
@@ -116,6 +123,13 @@ class IssuerCertificate(TimestampMixin, Base):
             "role",
             unique=True,
             postgresql_where=text("retired_at IS NULL"),
+        ),
+        # RFC 5280 §5.3.1 reasons an issuing certificate may be revoked for, and both or neither.
+        CheckConstraint(
+            "(revoked_at IS NULL) = (revocation_reason IS NULL) AND (revocation_reason IS NULL "
+            "OR revocation_reason IN ('unspecified', 'keyCompromise', 'affiliationChanged', "
+            "'superseded', 'cessationOfOperation', 'privilegeWithdrawn'))",
+            name="revocation",
         ),
     )
 
@@ -127,6 +141,22 @@ class IssuerCertificate(TimestampMixin, Base):
     not_before: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     not_after: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     retired_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revocation_reason: Mapped[str | None] = mapped_column(String(24))
+
+
+class IssuerCrl(TimestampMixin, Base):
+    """Every CRL the root signed (X.509 v2, RFC 5280 §5), numbered: the newest is served at
+    `/api/v1/wallet/issuer/root.crl` and re-signed when the revoked set changes, the root
+    changes, or its nextUpdate nears. Kept (not purged): each number is signed once."""
+
+    __tablename__ = "wallet_issuer_crls"
+
+    number: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root_kid: Mapped[str] = mapped_column(String(64))
+    crl_der: Mapped[bytes] = mapped_column(LargeBinary)
+    this_update: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    next_update: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
 # OpenID4VP requests (their own module; loaded with the wallet tables for metadata).

@@ -501,6 +501,7 @@ def verify_sd_jwt(
         presentation,
         issuer_key=keys.issuer_key(),
         root=certs.root_certificate(db),
+        crl=certs.current_crl(db),
         audience=audience,
         nonce=nonce,
         status_lookup=local_status(db),
@@ -566,6 +567,7 @@ def verify_mdoc(db: Session, presentation: str, row: PresentationRequest) -> Pre
     card = oid4vp_mdoc.verify_device_response(
         presentation,
         root=certs.root_certificate(db),
+        crl=certs.current_crl(db),
         doctype=metadata.MDOC_DOCTYPE,
         namespace=metadata.MDOC_NAMESPACE,
         transcript=oid4vp_mdoc.session_transcript(

@@ -13,7 +13,8 @@ direct_post.jwt; null for direct_post). So a DeviceResponse made for another ver
 request or another response URI does not verify here.
 
 Checked, each with a stable code: issuerAuth (COSE_Sign1 ES256) by the `x5chain` leaf, chained
-to eid's Root CA and an mdoc document signer (EKU 1.0.18013.5.1.2); the MSO's docType, digest
+to eid's Root CA and an mdoc document signer (EKU 1.0.18013.5.1.2) not on the root's CRL
+(`CERTIFICATE_REVOKED`); the MSO's docType, digest
 algorithm and validity; the digest of every returned element against `valueDigests`; the device
 signature; the status in the status list the MSO names.
 """
@@ -126,7 +127,9 @@ def _verify_sign1(
         raise _bad_signature(code, what) from None
 
 
-def _issuer_key(issuer_auth: Any, root: x509.Certificate) -> ec.EllipticCurvePublicKey:
+def _issuer_key(
+    issuer_auth: Any, root: x509.Certificate, crl: x509.CertificateRevocationList | None
+) -> ec.EllipticCurvePublicKey:
     protected, unprotected, _, _ = _sign1_parts(issuer_auth, "issuerAuth")
     chain = unprotected.get(mdoc.X5CHAIN)
     if chain is None:
@@ -139,8 +142,10 @@ def _issuer_key(issuer_auth: Any, root: x509.Certificate) -> ec.EllipticCurvePub
         raise _refuse("CHAIN_INVALID", verifier.CHAIN_REFUSED)
     x5c = [base64.b64encode(d).decode() for d in ders]
     try:
-        public = certs.verify_chain(x5c, root)
+        public = certs.verify_chain(x5c, root, crl)
         usage = certs.leaf(x5c).extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except certs.CertificateRevoked as exc:
+        raise verifier.revoked(exc) from None
     except (certs.ChainRefused, x509.ExtensionNotFound, ValueError):
         raise _refuse("CHAIN_INVALID", verifier.CHAIN_REFUSED) from None
     if certs.MDOC_DS_EKU not in usage:
@@ -233,11 +238,13 @@ def verify_device_response(
     token: str,
     *,
     root: x509.Certificate,
+    crl: x509.CertificateRevocationList | None = None,
     doctype: str,
     namespace: str,
     transcript: list[Any],
     status_lookup: status.StatusLookup,
 ) -> VerifiedMdoc:
+    """`crl`: the root's revocation list; a document signer on it is `CERTIFICATE_REVOKED`."""
     document = _document(token)
     issuer_signed = document.get("issuerSigned")
     device_signed = document.get("deviceSigned")
@@ -249,7 +256,7 @@ def verify_device_response(
         raise _malformed("issuerAuth carries no MSO")
     _verify_sign1(
         issuer_auth,
-        _issuer_key(issuer_auth, root),
+        _issuer_key(issuer_auth, root, crl),
         payload,
         code="SIGNATURE_INVALID",
         what="issuerAuth",

@@ -45,6 +45,7 @@ def verify(session: Session, presentation: str, nonce: str) -> VerifiedCard:
             presentation,
             issuer_key=keys.issuer_key(),
             root=certs.root_certificate(session),
+            crl=certs.current_crl(session),
             audience=row.audience,
             nonce=nonce,
             status_lookup=local_status(session),

@@ -26,6 +26,7 @@ STATUS_NAMES = {status.VALID: "valid", status.INVALID: "revoked", status.SUSPEND
 NOT_VALID = N_("the credential is not valid")
 ISSUER_MISMATCH = N_("the credential's issuer is not the one its certificate names")
 CHAIN_REFUSED = N_("the issuer's certificate chain does not lead to the eid root")
+CERTIFICATE_REVOKED = N_("the certificate that signed the credential is revoked")
 STATUS_MESSAGES = {
     status.VALID: N_("the credential is valid"),
     status.INVALID: N_("the credential is revoked"),
@@ -149,17 +150,34 @@ def _unverified_header(token: str) -> dict[str, Any]:
     return header
 
 
+def revoked(exc: certs.CertificateRevoked) -> PresentationRefused:
+    """The credential's issuing certificate is on the root's CRL: every card it signed is
+    refused, whatever its own status."""
+    return PresentationRefused(
+        CERTIFICATE_REVOKED,
+        code="CERTIFICATE_REVOKED",
+        details={"serial": format(exc.serial, "x"), "reason": exc.reason},
+    )
+
+
 def issuer_verification_key(
-    token: str, *, issuer_key: OKPKey | None, root: x509.Certificate | None
+    token: str,
+    *,
+    issuer_key: OKPKey | None,
+    root: x509.Certificate | None,
+    crl: x509.CertificateRevocationList | None = None,
 ) -> tuple[OKPKey | ECKey, list[str]]:
     """The key the issuer JWT must verify with: with `x5c`, its leaf once the chain leads to the
-    pinned `root` (ES256); without, eid's first EdDSA key (cards issued before issue 12)."""
+    pinned `root` (ES256) and is not on the root's `crl`; without, eid's first EdDSA key (cards
+    issued before issue 12)."""
     x5c = _unverified_header(token).get("x5c")
     if x5c is not None:
         if root is None or not isinstance(x5c, list):
             raise _refuse("CHAIN_INVALID", CHAIN_REFUSED)
         try:
-            public = certs.verify_chain(x5c, root)
+            public = certs.verify_chain(x5c, root, crl)
+        except certs.CertificateRevoked as exc:
+            raise revoked(exc) from None
         except certs.ChainRefused as exc:
             raise PresentationRefused(
                 CHAIN_REFUSED, code="CHAIN_INVALID", details={"problem": str(exc)}
@@ -175,17 +193,19 @@ def verify_presentation(
     *,
     issuer_key: OKPKey | None = None,
     root: x509.Certificate | None = None,
+    crl: x509.CertificateRevocationList | None = None,
     audience: str,
     nonce: str,
     status_lookup: status.StatusLookup,
 ) -> VerifiedCard:
-    """`root`: the eid Root CA to chain an `x5c` credential to; `issuer_key`: the EdDSA key of
-    the cards issued before (no `x5c`). Either may be left out to refuse that kind."""
+    """`root`: the eid Root CA to chain an `x5c` credential to, `crl` its revocation list (a
+    revoked issuing certificate: `CERTIFICATE_REVOKED`); `issuer_key`: the EdDSA key of the
+    cards issued before (no `x5c`). Either may be left out to refuse that kind."""
     try:
         issuer_jwt, disclosures, kb_jwt = sdjwt.split(presentation.strip())
     except ValueError:
         raise _refuse("PRESENTATION_MALFORMED", "not an SD-JWT presentation") from None
-    key, algorithms = issuer_verification_key(issuer_jwt, issuer_key=issuer_key, root=root)
+    key, algorithms = issuer_verification_key(issuer_jwt, issuer_key=issuer_key, root=root, crl=crl)
     header, payload = _verify_jws(issuer_jwt, key, algorithms)
     if header.get("typ") not in sdjwt.ACCEPTED_TYPS:
         raise _refuse("CREDENTIAL_TYPE", "not an SD-JWT VC")
