@@ -456,7 +456,7 @@ def audit_checkpoint() -> None:
 
 keys_app = typer.Typer(
     help="The key folder: init, check; keyrings: rotate, reseal, retire; the card's issuing "
-    "certificates: issuing, revoke-issuing",
+    "certificates: issuing, revoke-issuing, reissue-root",
     no_args_is_help=True,
 )
 app.add_typer(keys_app, name="keys")
@@ -623,6 +623,31 @@ def keys_revoke_issuing(
                 "live_cards_signed": done.live_cards,
             }
         )
+
+
+@keys_app.command("reissue-root")
+def keys_reissue_root(
+    confirm: Annotated[
+        bool,
+        typer.Option(
+            "--confirm",
+            help="yes: serve a new root certificate (same key and name); verifiers that pinned "
+            "the old certificate's bytes must fetch root.pem again",
+        ),
+    ] = False,
+) -> None:
+    """Re-certify the eid Root CA's key with today's Annex B extensions (the CRL distribution
+    point), for a root made before the CRL existed. Same key, name and key identifier: every
+    issuing certificate and card still chains to it. Nothing changes when it is already
+    current."""
+    from eid.core.database import unit_of_work
+    from eid.wallet import certs
+
+    if not confirm:
+        raise typer.BadParameter("pass --confirm: verifiers pin the root", param_hint="--confirm")
+    with unit_of_work() as session:
+        done = certs.reissue_root(session, actor=CLI_ACTOR)
+    _echo(done.__dict__)
 
 
 @app.command()

@@ -383,6 +383,44 @@ def test_an_issuing_certificate_without_the_crl_point_is_replaced_the_root_kept(
         certs.verify_chain(x5c, _cert(root), certs.current_crl(db))
 
 
+def test_the_operator_reissues_a_root_without_the_crl_point_same_key_and_name(
+    db: Session,
+) -> None:
+    old_root = _legacy(db)
+    old_ds = _legacy(db, root=old_root)
+    before = _cert(old_root)
+    _, ds = certs.ensure_chain(db)
+    done = certs.reissue_root(db, actor=ACTOR)
+    assert done.changed and done.kid == old_root.kid
+    root = certs.root_certificate(db)
+    assert done.sha256 == certs.sha256_fingerprint(root) != certs.sha256_fingerprint(before)
+    assert certs.crl_urls(root) == [certs.crl_url()]
+    assert root.subject == before.subject and root.public_key() == before.public_key()
+    assert root.not_valid_after_utc == before.not_valid_after_utc  # no longer life
+    for kept in (x509.BasicConstraints, x509.KeyUsage, x509.SubjectKeyIdentifier):
+        assert root.extensions.get_extension_for_class(kept) == (
+            before.extensions.get_extension_for_class(kept)
+        )
+    # Everything signed under the old certificate chains to the new one, CRL included.
+    for issuing in (old_ds, ds):
+        certs.verify_chain([certs.b64der(_cert(issuing))], root, certs.current_crl(db))
+    assert certs.current_crl(db).is_signature_valid(root.public_key())  # type: ignore[arg-type]
+    # Current already: nothing changes.
+    again = certs.reissue_root(db, actor=ACTOR)
+    assert not again.changed and again.serial == done.serial
+    assert (
+        db.execute(
+            select(AuditEvent).where(
+                AuditEvent.action == "wallet.root_certificate_reissued",
+                AuditEvent.subject_id == old_root.kid,
+            )
+        )
+        .scalar_one()
+        .details["sha256"]
+        == done.sha256
+    )
+
+
 # -- HTTP ---------------------------------------------------------------------------------------
 
 
@@ -429,6 +467,11 @@ def test_the_operator_lists_and_revokes_from_the_command_line(committed: Engine)
     assert states == {current["kid"]: "revoked", done["successor"]: "signing"}
     bad = runner.invoke(app, ["keys", "revoke-issuing", current["kid"], "--reason", "nope"])
     assert bad.exit_code != 0
+    # A root made today is current: reissuing changes nothing, and asks for --confirm.
+    assert runner.invoke(app, ["keys", "reissue-root"]).exit_code != 0
+    root = runner.invoke(app, ["keys", "reissue-root", "--confirm"])
+    assert root.exit_code == 0, root.output
+    assert json.loads(root.output)["changed"] is False
 
 
 # -- an independent judge: openssl ----------------------------------------------------------
@@ -481,3 +524,26 @@ def test_openssl_refuses_the_revoked_issuing_certificate_and_accepts_its_success
     assert "X509v3 Authority Key Identifier" in crl_text and "Next Update" in crl_text
     assert f"Serial Number: {old.serial.upper()}" in crl_text
     assert "Key Compromise" in crl_text
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
+def test_openssl_chains_an_old_issuing_certificate_to_the_reissued_root(
+    db: Session, tmp_path: Path
+) -> None:
+    old_root = _legacy(db)
+    old_ds = _legacy(db, root=old_root)
+    certs.reissue_root(db, actor=ACTOR)
+    root = tmp_path / "root.pem"
+    root.write_bytes(certs.root_pem(db).encode())
+    ds = tmp_path / "ds.pem"
+    ds.write_bytes(_cert(old_ds).public_bytes(serialization.Encoding.PEM))
+    crl = tmp_path / "crl.pem"
+
+    def verify() -> subprocess.CompletedProcess[str]:
+        crl.write_bytes(certs.current_crl(db).public_bytes(serialization.Encoding.PEM))
+        return _openssl("verify", "-crl_check", "-CAfile", str(root), "-CRLfile", str(crl), str(ds))
+
+    assert verify().returncode == 0
+    _revoke(db, old_ds, "superseded")
+    refused = verify()
+    assert refused.returncode != 0 and "certificate revoked" in refused.stdout + refused.stderr

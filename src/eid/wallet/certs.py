@@ -457,6 +457,79 @@ def revoke_issuing_certificate(
     )
 
 
+@dataclass(frozen=True)
+class RootReissue:
+    kid: str
+    serial: str
+    changed: bool  # False: the root already carries the CRL URL in force
+    sha256: str  # fingerprint of the root certificate now served
+
+
+def reissue_root(session: Session, *, actor: Actor) -> RootReissue:
+    """A new certificate for the same root key and name, with the Annex B extensions of today
+    (cRLDistributionPoints the CRL URL in force, issuerAltName the issuer URL), valid no longer
+    than the one it replaces. Every issuing certificate and card chains to it unchanged (same
+    name, same key, same key identifier); a verifier that pinned the root's key and name keeps
+    working, one that pinned the old certificate's bytes or fingerprint fetches root.pem again.
+    Never done by itself (a verifier pinned the root): the operator's `eid keys reissue-root`.
+    Audited `wallet.root_certificate_reissued`."""
+    session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _CHAIN_LOCK})
+    root, _ = ensure_chain(session)
+    old = x509.load_der_x509_certificate(root.cert_der)
+    if crl_urls(old) == [crl_url()] and issuer_alt_uris(old) == [get_settings().issuer]:
+        return RootReissue(root.kid, root.serial, False, sha256_fingerprint(old))
+    key = _private(root)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(old.subject)
+        .issuer_name(old.subject)
+        .public_key(key.public_key())
+        .serial_number(_serial())
+        .not_valid_before(clock.now() - dt.timedelta(minutes=5))
+        .not_valid_after(old.not_valid_after_utc)
+    )
+    kept = (x509.BasicConstraints, x509.KeyUsage, x509.SubjectKeyIdentifier)
+    for extension in old.extensions:
+        if isinstance(extension.value, kept):
+            builder = builder.add_extension(extension.value, critical=extension.critical)
+    cert = (
+        builder.add_extension(
+            x509.IssuerAlternativeName([x509.UniformResourceIdentifier(get_settings().issuer)]),
+            critical=False,
+        )
+        .add_extension(_crl_distribution_points(), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    previous = root.serial
+    root.cert_der = cert.public_bytes(serialization.Encoding.DER)
+    root.serial = format(cert.serial_number, "x")
+    root.not_before = cert.not_valid_before_utc
+    root.not_after = cert.not_valid_after_utc
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "wallet.root_certificate_reissued",
+        "issuer_certificate",
+        root.kid,
+        details={
+            "previous_serial": previous,
+            "serial": root.serial,
+            "previous_sha256": sha256_fingerprint(old),
+            "sha256": sha256_fingerprint(cert),
+        },
+    )
+    return RootReissue(root.kid, root.serial, True, sha256_fingerprint(cert))
+
+
+def issuer_alt_uris(cert: x509.Certificate) -> list[str]:
+    try:
+        ian = cert.extensions.get_extension_for_class(x509.IssuerAlternativeName).value
+    except x509.ExtensionNotFound:
+        return []
+    return [str(uri) for uri in ian.get_values_for_type(x509.UniformResourceIdentifier)]
+
+
 def issuing_certificates(session: Session) -> list[dict[str, Any]]:
     """Every issuing certificate, newest first, for the operator (`eid keys issuing`)."""
     rows = session.execute(
