@@ -48,7 +48,20 @@ def test_issue_verify_and_qr(api: TestClient) -> None:
         "/api/v1/wallet/verifications", json={"presentation": presentation, "nonce": nonce["nonce"]}
     )
     assert again.json()["error"]["code"] == "NONCE_INVALID"
-    qr = api.post("/api/v1/wallet/presentations/qr", json={"presentation": presentation})
+    # A QR holds 2953 bytes at most: two claims with the certificate in `x5c` (its Annex B
+    # extensions, the CRL point among them) do not fit; one does.
+    too_large = api.post("/api/v1/wallet/presentations/qr", json={"presentation": presentation})
+    assert too_large.status_code == 422
+    assert too_large.json()["error"]["code"] == "PRESENTATION_TOO_LARGE"
+    one_claim = sdjwt.present(
+        credential,
+        key,
+        reveal=["residence_card_expiry"],
+        aud="landlord-7",
+        nonce=nonce["nonce"],
+        iat=int(clock.now().timestamp()),
+    )
+    qr = api.post("/api/v1/wallet/presentations/qr", json={"presentation": one_claim})
     assert qr.headers["content-type"] == "image/png" and qr.content.startswith(b"\x89PNG")
     status_jwt = api.get("/api/v1/wallet/status/1")
     assert status_jwt.headers["content-type"].startswith("application/statuslist+jwt")

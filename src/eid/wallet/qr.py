@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import segno
 
+from eid.core.errors import ValidationFailed
+
 QUIET_ZONE = 4  # modules of white around the symbol (ISO/IEC 18004)
 CARD_WIDTH_MM = 60.0  # the code as printed or shown on the card: 6 cm wide, quiet zone included
 READABLE_MM = 0.5  # an ordinary phone camera reads a module this size or larger comfortably
@@ -52,8 +54,17 @@ def density(payload: str, *, error: str) -> QrDensity:
 
 
 def presentation_qr_png(presentation: str, *, scale: int = 4) -> bytes:
-    # Error level L: the payload is long and screens are clean; capacity matters more.
-    code = segno.make(presentation, error="l", micro=False)
+    """Error level L: the payload is long and screens are clean; capacity matters more. A QR
+    holds at most 2953 bytes (version 40-L): a presentation with its `x5c` certificate and more
+    than a claim or two does not fit (`PRESENTATION_TOO_LARGE`); the card's QR link does."""
+    try:
+        code = segno.make(presentation, error="l", micro=False)
+    except segno.DataOverflowError:
+        raise ValidationFailed(
+            "the presentation is too large for a QR code: disclose fewer claims",
+            code="PRESENTATION_TOO_LARGE",
+            details={"bytes": len(presentation.encode())},
+        ) from None
     buffer = io.BytesIO()
     code.save(buffer, kind="png", scale=scale, border=QUIET_ZONE)
     return buffer.getvalue()
