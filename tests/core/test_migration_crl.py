@@ -6,20 +6,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Callable
 
 from alembic import command
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from eid.core.schema import alembic_config
-from tests.core.test_migration_name_index import scratch_database  # noqa: F401 (fixture)
 
 
 def test_existing_cards_get_the_kid_of_their_audit_event(
-    scratch_database: tuple[str, Engine],  # noqa: F811
+    database_at: Callable[[str], tuple[str, Engine]],
 ) -> None:
-    url, engine = scratch_database
-    command.downgrade(alembic_config(url), "0021_name_index")
+    url, engine = database_at("0022_vci_authz")
     signed, legacy = uuid.uuid4(), uuid.uuid4()
     with engine.begin() as conn:
         for card, index in ((signed, 1), (legacy, 2)):

@@ -7,7 +7,7 @@ signed the card, filled for existing cards from their `wallet.credential_issued`
 (which names the kid), so the cards of a revoked certificate can be found.
 
 Revision ID: 0023_crl
-Revises: 0021_name_index
+Revises: 0022_vci_authz
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0023_crl"
-down_revision: str | None = "0021_name_index"
+down_revision: str | None = "0022_vci_authz"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
