@@ -606,10 +606,10 @@ def keys_revoke_issuing(
     verifiers that read the CRL (eid's own at once): its holders need a new card. Running it
     again changes nothing."""
     from eid.core.database import unit_of_work
-    from eid.wallet import certs
+    from eid.wallet import certs, service
 
     with unit_of_work() as session:
-        done = certs.revoke_issuing_certificate(session, certificate, reason, actor=CLI_ACTOR)
+        done = service.revoke_issuing_certificate(session, certificate, reason, actor=CLI_ACTOR)
         _echo(
             {
                 "kid": done.kid,

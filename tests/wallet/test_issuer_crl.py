@@ -547,3 +547,57 @@ def test_openssl_chains_an_old_issuing_certificate_to_the_reissued_root(
     _revoke(db, old_ds, "superseded")
     refused = verify()
     assert refused.returncode != 0 and "certificate revoked" in refused.stdout + refused.stderr
+
+
+def test_cards_of_a_revoked_issuing_certificate_read_invalid_and_their_holders_are_told(
+    db: Session,
+) -> None:
+    from eid.notify.models import Notification
+    from eid.wallet import service, status
+
+    signed_before, holder = _sd_jwt_card(db)
+    signing = db.get(IssuerCertificate, certs.signer(db).kid)
+    assert signing is not None
+    slot = db.execute(
+        select(IssuedCredential.status_list, IssuedCredential.status_index).where(
+            IssuedCredential.account_id == holder.account_id
+        )
+    ).one()
+    assert status.statuses(db, slot.status_list)[slot.status_index] == status.VALID
+
+    done = service.revoke_issuing_certificate(db, signing.kid, "keyCompromise", actor=ACTOR)
+    assert done.live_cards == 1
+    # A verifier that reads only the status list refuses the card as well; the holder's app
+    # reads "revoked" and offers to add the card again.
+    assert status.statuses(db, slot.status_list)[slot.status_index] == status.INVALID
+    told = db.execute(
+        select(Notification.channel, Notification.template).where(
+            Notification.recipient_id == holder.account_id,
+            Notification.template == "card_reissue_needed",
+        )
+    ).all()
+    assert sorted(c for c, _ in told) == ["app", "email", "sms"]
+    # Again: nothing new, neither on the CRL nor in anyone's inbox.
+    again = service.revoke_issuing_certificate(db, signing.kid, "keyCompromise", actor=ACTOR)
+    assert not again.changed
+    assert (
+        len(
+            db.execute(
+                select(Notification.id).where(
+                    Notification.recipient_id == holder.account_id,
+                    Notification.template == "card_reissue_needed",
+                )
+            ).all()
+        )
+        == 3
+    )
+    # The card issued again, under the successor, is valid.
+    fresh = issue_residence_card(db, holder.account_id)
+    assert fresh.credential != signed_before
+    new_slot = db.execute(
+        select(IssuedCredential.status_list, IssuedCredential.status_index).where(
+            IssuedCredential.account_id == holder.account_id,
+            IssuedCredential.signer_kid != signing.kid,
+        )
+    ).one()
+    assert status.statuses(db, new_slot.status_list)[new_slot.status_index] == status.VALID

@@ -115,6 +115,15 @@ TEMPLATES: dict[str, Template] = {
         body=N_("Your e-ID account %(eid_number)s has been unlocked and can be used again.\n"),
         sms=N_("Your e-ID account %(eid_number)s has been unlocked."),
     ),
+    "card_reissue_needed": Template(
+        subject=N_("Add your e-residence card to your wallet again"),
+        body=N_(
+            "For your security, eid has withdrawn the certificate that signed the e-residence "
+            "card in your wallet, so verifiers no longer accept that card. Your e-ID account "
+            "%(eid_number)s is not affected: open the eid app and add your card again.\n"
+        ),
+        sms=N_("eid: your e-residence card is no longer accepted. Add it again in the eid app."),
+    ),
     "phone_verification_otp": Template(
         subject=N_("Phone verification code"),
         body=N_(
@@ -268,6 +277,7 @@ APP_PAGES: dict[str, str | None] = {
     "account_upgraded": "/app/sign-in",
     "sign_in_approval": "/app/approvals",
     "wallet_offer_tx_code": "/app/wallet",
+    "card_reissue_needed": "/app/wallet",
 }
 LINK_LINE = N_("In the eid app: %(app_link)s")
 # GSM-7 carries 160 characters in one SMS; UCS-2 (Vietnamese, CJK) 67 per part: two parts.

@@ -14,13 +14,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from eid.authority import service as authority
+from eid.authority.models import Account
 from eid.core import audit, clock
 from eid.core.audit import Actor
 from eid.core.errors import Forbidden, ValidationFailed
 from eid.core.settings import get_settings
 from eid.identity.service import bound_device, holder_actor, require_usable
-from eid.wallet import formats, qr
-from eid.wallet.models import CardLink
+from eid.notify.service import notify
+from eid.wallet import certs, formats, qr
+from eid.wallet.models import CardLink, IssuedCredential
 
 LEGACY_VCT = "urn:eid:vn:residence_card:1"  # the EdDSA cards issued before issue 12
 MAX_VALIDITY = formats.MAX_VALIDITY
@@ -170,3 +172,39 @@ def open_card_link(session: Session, token: str) -> CardCheck | None:
         checked_at=now,
         link_expires_at=link.expires_at,
     )
+
+
+def revoke_issuing_certificate(
+    session: Session, which: str, reason: str, *, actor: Actor
+) -> certs.Revocation:
+    """Revoke an issuing certificate (`certs.revoke_issuing_certificate`: the CRL, a successor)
+    and tell each holder whose live card it signed to add the card again: the card now reads
+    invalid in the status list too, and the app offers a new one. Idempotent, the messages
+    included (one per holder and certificate)."""
+    done = certs.revoke_issuing_certificate(session, which, reason, actor=actor)
+    holders = session.execute(
+        select(Account)
+        .where(
+            Account.id.in_(
+                select(IssuedCredential.account_id).where(
+                    IssuedCredential.signer_kid == done.kid,
+                    IssuedCredential.expires_at > clock.now(),
+                    IssuedCredential.revoked_status == 0,
+                )
+            ),
+            Account.status != "closed",
+        )
+        .order_by(Account.id)
+    ).scalars()
+    for account in holders:
+        notify(
+            session,
+            recipient_type="account",
+            recipient_id=account.id,
+            channels={"sms": account.phone, "email": account.email, "app": None},
+            language=account.language,
+            template="card_reissue_needed",
+            params={"eid_number": account.eid_number},
+            key=f"card_reissue_needed:{done.kid}:{account.id}",
+        )
+    return done

@@ -19,7 +19,7 @@ from eid.core import clock
 from eid.core.settings import get_settings
 from eid.identity.service import bound_devices
 from eid.wallet import certs, mdoc, sdjwt
-from eid.wallet.models import IssuedCredential
+from eid.wallet.models import IssuedCredential, IssuerCertificate
 
 VALID, INVALID, SUSPENDED = 0, 1, 2
 BITS = 2
@@ -50,11 +50,16 @@ def allocate_index(session: Session, name: str = CURRENT_LIST) -> int:
 
 def _status_query(name: str) -> Select[Any]:
     """Each card's live status, judged by PostgreSQL in one statement whatever the list's size:
-    invalid when revoked or tied to a device since replaced (a lost or changed phone), else
+    invalid when revoked, signed by a revoked issuing certificate, or tied to a device since
+    replaced (a lost or changed phone), else
     suspended while the account is not usable (locked, expired documents), else valid."""
     bound = bound_devices()
+    revoked_signers = select(IssuerCertificate.kid).where(IssuerCertificate.revoked_at.is_not(None))
     status = case(
         (IssuedCredential.revoked_status != 0, INVALID),
+        # Signed by an issuing certificate since revoked: a verifier that reads only the status
+        # list (not the CRL) refuses the card too, and the holder's app offers a new one.
+        (IssuedCredential.signer_kid.in_(revoked_signers), INVALID),
         (
             and_(
                 IssuedCredential.device_id.is_not(None),
