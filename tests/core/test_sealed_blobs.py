@@ -87,6 +87,8 @@ def test_every_binary_column_is_a_sealed_field_or_registered_for_reseal() -> Non
         ("holder_devices", "public_key"),
         # The card's issuing certificates (DER): public by design, served to every verifier.
         ("wallet_issuer_certs", "cert_der"),
+        # The root's certificate revocation list (DER): public by design, served to verifiers.
+        ("wallet_issuer_crls", "crl_der"),
     }
     personal = {(t, f.column) for t, fields in SEALED_FIELDS.items() for f in fields}
     registered = {(b.table.name, b.column) for b in SEALED_BLOBS}
