@@ -107,6 +107,9 @@ def reason_in(language: str, text: str | None, details: Mapping[str, Any] | None
     params = kept.get("params")
     values = {name: _decode(v) for name, v in params.items()} if isinstance(params, dict) else {}
     try:
+        # Placeholders without their values must not reach the officer (gettext fills none
+        # when given no parameters).
+        str(kept["msgid"]) % values
         return gettext(language, kept["msgid"], **values)
     except (KeyError, ValueError, TypeError):
         return text
