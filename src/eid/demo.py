@@ -21,6 +21,7 @@ from eid.core.jobs import Worker
 from eid.enrolment import service as enrolment
 from eid.enrolment.consent import CURRENT_VERSION
 from eid.enrolment.schemas import TK01, ConsentIn
+from eid.i18n import FALLBACK
 from eid.registry.seed import biometric_pool, seed
 from eid.staff.service import create_officer
 from eid.wiring import build_ports
@@ -182,7 +183,7 @@ def run_demo(applicants: int, data_dir: Path, *, outbox: Path) -> None:
                     enrolment.request_verification(session, app_id, actor=actor)
                 worker.drain()
                 with unit_of_work() as session:
-                    viewed = enrolment.view(session, app_id, actor=actor)
+                    viewed = enrolment.view(session, app_id, actor=actor, language=FALLBACK)
                 status = viewed.status
                 for check in viewed.checks:
                     if check.outcome in ("review", "fail"):
@@ -213,7 +214,9 @@ def run_demo(applicants: int, data_dir: Path, *, outbox: Path) -> None:
                     deadlines[f"{sub.working_days} working days -> {sub.legal_deadline}"] += 1
                     worker.drain()
                     with unit_of_work() as session:
-                        status = enrolment.view(session, app_id, actor=actor).status
+                        status = enrolment.view(
+                            session, app_id, actor=actor, language=FALLBACK
+                        ).status
                 outcomes[status] += 1
             except EidError as exc:
                 outcomes["refused at the counter"] += 1

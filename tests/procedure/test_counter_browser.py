@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from eid.i18n import gettext
 from eid.registry.mrz import td3
 from tests.conftest import SHOTS
 from tests.procedure.conftest import status_in, tk01
@@ -276,6 +277,10 @@ def test_supervisor_approved_application_is_finished_by_an_officer(
     assert row.get_attribute("data-status") == "verified"
     row.locator("button").first.click()
     _status(page, "verified")
+    # Why the face held it, as the officer reads it: in the page's language (Vietnamese).
+    face = page.locator("#checks tr[data-check=face_1to1] td").nth(2).inner_text()
+    assert face == gettext("vi", "the face does not match the portrait on file")
+    assert face == "khuôn mặt không khớp với ảnh lưu trữ"
     page.wait_for_selector("#consent-text p")
     page.click("#consent")
     _status(page, "consented")

@@ -79,7 +79,7 @@ def test_documents_applications_and_inbox_as_the_holder_sees_them(
     body = status_in(officer, app_id, "verified", "in_review", "rejected")
     assert body["status"] == "verified", body["checks"]  # a mismatch warns, never decides
     [check] = [c for c in body["checks"] if c["name"] == "declared_documents"]
-    assert check["outcome"] == "warn" and "driving_licence" in check["reason"]
+    assert check["outcome"] == "warn" and "driving licence" in check["reason"]
     verify_phone(officer, app_id, sms)
     r = officer.post(
         f"/api/v1/applications/{app_id}/consent",

@@ -78,6 +78,12 @@ def test_supervisor_compares_both_records_and_rejects_the_second_identity(
         )
         assert side.locator("img").evaluate("img => img.naturalWidth") > 100
     assert review.locator(".checks tr[data-check=duplicates_1toN]").count() == 1
+    # Why each check holds the application, in the page's language (Vietnamese), its
+    # parameters too: the sentence, and the message it is given as its reason.
+    duplicate = review.locator(".checks tr[data-check=duplicates_1toN]").inner_text()
+    assert gettext("vi", "possible second identity: %(why)s", why="") in duplicate
+    assert gettext("vi", "fingerprints match another identity") in duplicate
+    assert "second identity" not in duplicate
     doubt = page.locator("section.review").filter(has_text="REYES ANA")
     photo = doubt.locator("[data-side=registry] img")
     photo.evaluate(
@@ -96,12 +102,20 @@ def test_supervisor_compares_both_records_and_rejects_the_second_identity(
     on_file.locator(".missing:not(.hidden)").wait_for()  # no photo on file for this person
     assert "REYES ANA" in doubt.locator("[data-side=registry] .record").inner_text()
     assert doubt.locator("[data-side=candidate]").count() == 0
+    assert (
+        gettext("vi", "the face does not match the portrait on file")
+        in doubt.locator(".checks tr[data-check=face_1to1]").inner_text()
+    )
     misspelt = page.locator("section.review").filter(has_text="LIM SOO JINN")
     registry_side = misspelt.locator("[data-side=registry]")
     differing = registry_side.locator("tr.differs").evaluate_all(
         "rows => rows.map(r => r.dataset.field)"
     )
     assert differing == ["full_name"]
+    assert (
+        gettext("vi", "the name differs from the immigration database's spelling")
+        in misspelt.locator(".checks tr[data-check=identity_data]").inner_text()
+    )
     assert "LIM SOO JIN" in registry_side.locator("tr[data-field=full_name]").inner_text()
     photo_on_file = registry_side.locator("img")
     photo_on_file.evaluate(

@@ -40,6 +40,7 @@ from eid.enrolment.schemas import (
 from eid.enrolment.service import _load as load_application
 from eid.enrolment.service import view
 from eid.enrolment.state import transition
+from eid.i18n import FALLBACK
 from eid.registry.mrz import MrzError, read
 from eid.registry.ports import ImmigrationRegistry
 from eid.verification import service as verification
@@ -362,7 +363,8 @@ class ApplicantSheet:
 
 def applicant_sheet(session: Session, app_id: uuid.UUID, *, actor: Actor) -> ApplicantSheet:
     """The application as the applicant sees it (a read of personal data: audited by `view`)."""
-    shown = view(session, app_id, actor=actor)
+    # The sheets show no check: the language of the view's reasons does not matter here.
+    shown = view(session, app_id, actor=actor, language=FALLBACK)
     language = consent.language_for(shown.language)
     version = consent.current_version(shown.level)
     text = consent.text_for(version, language) or ""

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
 from eid.core.audit import Actor
-from eid.core.web import app_ports, get_db
+from eid.core.web import app_ports, caller_language, get_db
 from eid.enrolment import counter, service
 from eid.enrolment.schemas import (
     TK01,
@@ -63,8 +63,11 @@ def correct_tk01(
     db: Session = Depends(get_db, scope="function"),
     actor: Actor = Depends(at_counter),
     ports: HasRegistry = Depends(app_ports),
+    language: str = Depends(caller_language),
 ) -> CorrectionOut:
     """The corrected TK01 (whole). Draft, captured or verified only; a verified application
     goes back to captured, to be checked again (`counter`'s rule)."""
     changed = counter.correct(db, app_id, form, actor=actor, registry=ports.registry(db))
-    return CorrectionOut(changed=changed, application=service.view(db, app_id, actor=actor))
+    return CorrectionOut(
+        changed=changed, application=service.view(db, app_id, actor=actor, language=language)
+    )

@@ -75,6 +75,7 @@ def create(
     db: Session = Depends(get_db, scope="function"),
     actor: Actor = Depends(counter),
     ports: EnrolmentPorts = Depends(app_ports),
+    language: str = Depends(caller_language),
 ) -> ApplicationOut:
     """TK01 → a draft. With an `Idempotency-Key` header, a retried request (lost answer,
     double click) returns the application the first one made, with 200, instead of a second."""
@@ -82,11 +83,11 @@ def create(
         earlier = service.find_by_idempotency_key(db, idempotency_key, actor=actor)
         if earlier is not None:
             response.status_code = 200
-            return service.view(db, earlier.id, actor=actor)
+            return service.view(db, earlier.id, actor=actor, language=language)
     app = service.create_application(
         db, form, actor=actor, registry=ports.registry(db), idempotency_key=idempotency_key
     )
-    return service.view(db, app.id, actor=actor)
+    return service.view(db, app.id, actor=actor, language=language)
 
 
 @router.get("/applications/overdue")
@@ -102,8 +103,9 @@ def read(
     app_id: uuid.UUID,
     db: Session = Depends(get_db, scope="function"),
     actor: Actor = Depends(require_roles("officer", "supervisor", "auditor")),
+    language: str = Depends(caller_language),
 ) -> ApplicationOut:
-    return service.view(db, app_id, actor=actor)
+    return service.view(db, app_id, actor=actor, language=language)
 
 
 def _read_by(request: Request, report: QualityOut) -> QualityOut:
@@ -218,9 +220,10 @@ def confirm_phone_code(
     body: PhoneCodeIn,
     db: Session = Depends(get_db, scope="function"),
     actor: Actor = Depends(counter),
+    language: str = Depends(caller_language),
 ) -> ApplicationOut:
     service.confirm_phone_code(db, app_id, body.code, actor=actor)
-    return service.view(db, app_id, actor=actor)
+    return service.view(db, app_id, actor=actor, language=language)
 
 
 @router.get(
@@ -248,9 +251,10 @@ def give_consent(
     body: ConsentIn,
     db: Session = Depends(get_db, scope="function"),
     actor: Actor = Depends(counter),
+    language: str = Depends(caller_language),
 ) -> ApplicationOut:
     service.record_consent(db, app_id, body, actor=actor)
-    return service.view(db, app_id, actor=actor)
+    return service.view(db, app_id, actor=actor, language=language)
 
 
 @router.post("/applications/{app_id}/submission", response_model=SubmissionOut)
@@ -268,9 +272,10 @@ def cancellation(
     body: CancelIn,
     db: Session = Depends(get_db, scope="function"),
     actor: Actor = Depends(counter),
+    language: str = Depends(caller_language),
 ) -> ApplicationOut:
     service.cancel(db, app_id, body.reason, actor=actor)
-    return service.view(db, app_id, actor=actor)
+    return service.view(db, app_id, actor=actor, language=language)
 
 
 # --- the review queue: verification's reviews of enrolment's applications ---
@@ -286,10 +291,11 @@ def list_reviews(
     db: Session = Depends(get_db, scope="function"),
     actor: Actor = Depends(require_roles("supervisor")),
     ports: HasRegistry = Depends(app_ports),
+    language: str = Depends(caller_language),
 ) -> list[dict[str, Any]]:
     """Held applications, each with the immigration database's record of the applicant and,
     for a possible second identity, the other application."""
-    return reviews.open_reviews(db, actor, ports.registry(db))
+    return reviews.open_reviews(db, actor, ports.registry(db), language=language)
 
 
 @review_router.post("/{review_id}/decision")
@@ -299,6 +305,7 @@ def decide(
     db: Session = Depends(get_db, scope="function"),
     actor: Actor = Depends(require_roles("supervisor")),
     ports: HasRegistry = Depends(app_ports),
+    language: str = Depends(caller_language),
 ) -> dict[str, Any]:
     return reviews.decide_review(
         db,
@@ -307,6 +314,7 @@ def decide(
         note=body.note,
         actor=actor,
         registry=ports.registry(db),
+        language=language,
     )
 
 

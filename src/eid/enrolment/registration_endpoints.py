@@ -98,7 +98,7 @@ def _view(
             Capture.application_id == app.id, Capture.kind == "portrait"
         )
     ).scalar_one_or_none()
-    checks = verification.checks_of(session, app.id, app.verification_run)
+    checks = verification.checks_of(session, app.id, app.verification_run, language=language)
     return RegistrationOut(
         id=app.id,
         status=app.status,

@@ -20,16 +20,21 @@ from eid.enrolment.models import Application, Capture
 from eid.enrolment.notices import notify_rejection
 from eid.enrolment.service import capture_aad, forward_registration
 from eid.enrolment.state import transition
+from eid.i18n import FALLBACK
 from eid.registry.ports import ImmigrationRegistry, RegistryRecord
 from eid.verification import service as verification
 from eid.verification.models import Review
 
 
 def open_reviews(
-    session: Session, actor: Actor, registry: ImmigrationRegistry | None = None
+    session: Session,
+    actor: Actor,
+    registry: ImmigrationRegistry | None = None,
+    *,
+    language: str = FALLBACK,
 ) -> list[dict[str, Any]]:
     return [
-        review_view(session, r, actor, registry)
+        review_view(session, r, actor, registry, language=language)
         for r in verification.open_reviews(session, actor.office)
     ]
 
@@ -78,6 +83,7 @@ def decide_review(
     note: str,
     actor: Actor,
     registry: ImmigrationRegistry | None = None,
+    language: str = FALLBACK,
 ) -> dict[str, Any]:
     """The review closes (verification) and the application moves on (here), in one
     transaction: approved, it is verified; rejected, it is refused and leaves the gallery."""
@@ -97,7 +103,11 @@ def decide_review(
         notify_rejection(session, app)
         verification.withdraw_from_gallery(session, app.id)
     return review_view(
-        session, verification.review_of_office(session, review_id, actor.office), actor, registry
+        session,
+        verification.review_of_office(session, review_id, actor.office),
+        actor,
+        registry,
+        language=language,
     )
 
 
@@ -151,11 +161,16 @@ def review_portrait(
 
 
 def review_view(
-    session: Session, review: Review, actor: Actor, registry: ImmigrationRegistry | None = None
+    session: Session,
+    review: Review,
+    actor: Actor,
+    registry: ImmigrationRegistry | None = None,
+    *,
+    language: str = FALLBACK,
 ) -> dict[str, Any]:
     """What a supervisor sees: the application, the immigration database's record of the
     applicant and, for a possible second identity, the other record, side by side (reads
-    audited)."""
+    audited); the checks' reasons in `language`."""
 
     def summary(app_id: uuid.UUID | None) -> dict[str, Any] | None:
         if app_id is None:
@@ -182,7 +197,7 @@ def review_view(
 
     held = session.get(Application, review.application_id)
     run = held.verification_run if held else 0
-    checks = verification.checks_of(session, review.application_id, run)
+    checks = verification.checks_of(session, review.application_id, run, language=language)
     return {
         "id": str(review.id),
         "status": review.status,

@@ -45,7 +45,7 @@ from eid.enrolment.schemas import (
     SubmissionOut,
 )
 from eid.enrolment.state import STATUS_CHANNEL, require_status, transition
-from eid.i18n import N_
+from eid.i18n import N_, gettext
 from eid.notify.service import notify
 from eid.registry.documents import KINDS as document_kinds
 from eid.registry.ports import ImmigrationRegistry
@@ -146,7 +146,8 @@ def _load(session: Session, app_id: uuid.UUID, actor: Actor, *, lock: bool = Tru
     return app
 
 
-def view(session: Session, app_id: uuid.UUID, *, actor: Actor) -> ApplicationOut:
+def view(session: Session, app_id: uuid.UUID, *, actor: Actor, language: str) -> ApplicationOut:
+    """The application as an officer reads it: check reasons and refusal in `language`."""
     app = _load(session, app_id, actor, lock=False)
     audit.record(session, actor, "application.read", "application", app.id)
     captures = session.execute(
@@ -172,7 +173,12 @@ def view(session: Session, app_id: uuid.UUID, *, actor: Actor) -> ApplicationOut
         guardian=app.guardian,
         integrations=app.integrations or {},
         biometrics_on_file=app.biometrics_on_file,
-        checks=[Check(**c) for c in verification.checks_of(session, app.id, app.verification_run)],
+        checks=[
+            Check(**c)
+            for c in verification.checks_of(
+                session, app.id, app.verification_run, language=language
+            )
+        ],
         captures=[
             CaptureSummary(
                 kind=c.kind,
@@ -189,9 +195,23 @@ def view(session: Session, app_id: uuid.UUID, *, actor: Actor) -> ApplicationOut
         legal_deadline=app.legal_deadline,
         eid_number=app.eid_number,
         rejection_code=app.rejection_code,
-        rejection_reason=app.rejection_reason,
+        rejection_reason=_rejection_reason(session, app, language),
         created_at=app.created_at,
     )
+
+
+def _rejection_reason(session: Session, app: Application, language: str) -> str | None:
+    """The refusal in the officer's language, as `registration.rejection_reason` gives it to the
+    holder: failed checks from their messages, a known refusal from the catalogue; anything else
+    (a supervisor's note) as written, and so is a refusal kept before reasons were messages."""
+    if app.rejection_code == "VERIFICATION_FAILED":
+        failed = verification.failures_in(session, app.id, app.verification_run, language=language)
+        if failed is not None:
+            return failed
+    known = REFUSAL_TEXT.get(app.rejection_code or "")
+    if known is not None and app.rejection_reason == known:
+        return gettext(language, known)
+    return app.rejection_reason
 
 
 def _store_capture(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -11,22 +10,14 @@ from sqlalchemy.orm import Session
 from eid.verification.models import ApplicationCheck, IdentityTemplate, Review
 
 
-def latest_checks(session: Session, application_id: uuid.UUID, run: int) -> list[dict[str, Any]]:
-    rows = session.execute(
-        select(ApplicationCheck)
-        .where(ApplicationCheck.application_id == application_id, ApplicationCheck.run == run)
-        .order_by(ApplicationCheck.id)
-    ).scalars()
-    return [
-        {
-            "name": c.name,
-            "outcome": c.outcome,
-            "reason": c.reason,
-            "score": c.score,
-            "threshold": c.threshold,
-        }
-        for c in rows
-    ]
+def latest_checks(session: Session, application_id: uuid.UUID, run: int) -> list[ApplicationCheck]:
+    return list(
+        session.execute(
+            select(ApplicationCheck)
+            .where(ApplicationCheck.application_id == application_id, ApplicationCheck.run == run)
+            .order_by(ApplicationCheck.id)
+        ).scalars()
+    )
 
 
 def named_check(

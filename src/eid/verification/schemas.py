@@ -10,6 +10,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from eid.i18n import FALLBACK
+from eid.verification import reasons
+
 Decision = Literal["verified", "in_review", "rejected"]
 
 
@@ -44,8 +47,8 @@ class CapturedBiometrics:
 @dataclass(frozen=True)
 class CheckResult:
     name: str
-    outcome: str  # pass | fail | review | not_applicable
-    reason: str | None = None
+    outcome: str  # pass | fail | review | not_applicable | warn
+    reason: str | None = None  # in English; the message itself is in `details` (`reasons`)
     score: float | None = None
     threshold: float | None = None
     details: dict[str, Any] = field(default_factory=dict)
@@ -72,7 +75,11 @@ class VerificationOutcome:
 
     @property
     def rejection_reason(self) -> str:
-        return "; ".join(f"{c.name}: {c.reason}" for c in self.checks if c.outcome == "fail")
+        """The failed checks, in English, as kept with the application (officers read them in
+        their language: `service.failures_in`)."""
+        return reasons.failures(
+            FALLBACK, [(c.name, c.reason) for c in self.checks if c.outcome == "fail"]
+        )
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,9 +27,10 @@ from eid.core import audit, clock
 from eid.core.audit import Actor
 from eid.core.crypto import seal, unseal
 from eid.core.errors import Conflict, NotFound, ValidationFailed
+from eid.i18n import N_, Msgid
 from eid.registry.documents import state_against
 from eid.registry.ports import BiometricsOnFile, ImmigrationRegistry, RegistryRecord
-from eid.verification import repository
+from eid.verification import reasons, repository
 from eid.verification.gallery import GALLERY_LOCK, Gallery, face_aad, fingers_aad
 from eid.verification.models import ApplicationCheck, IdentityTemplate, Review
 from eid.verification.schemas import (
@@ -52,20 +54,29 @@ class Outcome:
         self,
         name: str,
         outcome: str,
-        reason: str | None = None,
+        reason: Msgid | None = None,
         *,
+        params: Mapping[str, Any] | None = None,
         score: float | None = None,
         threshold: float | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
+        """A check's outcome; its `reason` is a message id with `params`, kept in English as
+        the reason and as a message in the details, to be shown in any language
+        (`reasons.reason_in`)."""
+        kept = dict(details or {})
+        text = None
+        if reason is not None:
+            text = reasons.english(reason, params or {})
+            kept[reasons.DETAILS_KEY] = reasons.stored(reason, params or {})
         self.checks.append(
             CheckResult(
                 name=name,
                 outcome=outcome,
-                reason=reason,
+                reason=text,
                 score=score,
                 threshold=threshold,
-                details=details or {},
+                details=kept,
             )
         )
 
@@ -73,11 +84,14 @@ class Outcome:
 def _check_documents(app: Applicant, record: RegistryRecord | None, out: Outcome) -> None:
     today = clock.today_vn()
     if record is None:
-        out.add("registry_record", "fail", "the immigration database has no such passport")
+        out.add("registry_record", "fail", N_("the immigration database has no such passport"))
         return
     if record.status != "resident":
         out.add(
-            "registry_record", "fail", f"the immigration database marks the person {record.status}"
+            "registry_record",
+            "fail",
+            N_("the immigration database marks the person %(status)s"),
+            params={"status": reasons.registry_status(record.status)},
         )
     else:
         out.add("registry_record", "pass")
@@ -94,11 +108,14 @@ def _check_documents(app: Applicant, record: RegistryRecord | None, out: Outcome
         out.add(
             "identity_data",
             "fail",
-            "differs from the immigration database: " + ", ".join(mismatched),
+            N_("differs from the immigration database: %(fields)s"),
+            params={"fields": reasons.field_names(mismatched)},
         )
     elif " ".join(app.full_name.split()) != " ".join(record.full_name.upper().split()):
         out.add(
-            "identity_data", "review", "the name differs from the immigration database's spelling"
+            "identity_data",
+            "review",
+            N_("the name differs from the immigration database's spelling"),
         )
     else:
         out.add("identity_data", "pass")
@@ -106,18 +123,24 @@ def _check_documents(app: Applicant, record: RegistryRecord | None, out: Outcome
         app.passport_number != record.passport.number
         or app.passport_issuing_state != record.passport.issuing_state
     ):
-        out.add("passport", "fail", "passport number or issuing state differs from the database")
+        out.add(
+            "passport", "fail", N_("passport number or issuing state differs from the database")
+        )
     elif record.passport.expiry_date < today:
-        out.add("passport", "fail", "the passport on file has expired")
+        out.add("passport", "fail", N_("the passport on file has expired"))
     else:
         out.add("passport", "pass")
     if (
         app.card_number != record.residence_card.number
         or app.card_kind != record.residence_card.kind
     ):
-        out.add("residence_card", "fail", "residence card number or kind differs from the database")
+        out.add(
+            "residence_card",
+            "fail",
+            N_("residence card number or kind differs from the database"),
+        )
     elif record.residence_card.expiry_date < today:
-        out.add("residence_card", "fail", "the residence card has expired")
+        out.add("residence_card", "fail", N_("the residence card has expired"))
     else:
         out.add("residence_card", "pass")
 
@@ -134,13 +157,22 @@ def _check_declared_documents(app: Applicant, record: RegistryRecord | None, out
     }
     mismatched = sorted(k for k, v in states.items() if v == "mismatch")
     if mismatched:
-        outcome, reason = "warn", "differs from the immigration database: " + ", ".join(mismatched)
+        out.add(
+            "declared_documents",
+            "warn",
+            N_("differs from the immigration database: %(fields)s"),
+            params={"fields": reasons.document_names(mismatched)},
+            details={"states": states},
+        )
     elif all(v == "verified" for v in states.values()):
-        outcome, reason = "pass", None
+        out.add("declared_documents", "pass", details={"states": states})
     else:
-        outcome = "not_applicable"
-        reason = "declared only: the immigration database holds no such number to compare"
-    out.add("declared_documents", outcome, reason, details={"states": states})
+        out.add(
+            "declared_documents",
+            "not_applicable",
+            N_("declared only: the immigration database holds no such number to compare"),
+            details={"states": states},
+        )
 
 
 def _check_biometrics(
@@ -155,15 +187,15 @@ def _check_biometrics(
     if on_file.portrait is None and level == 1:
         # A Level-1 selfie is taken by nobody the state can hold to account: without a photo
         # on file to compare it with, an officer looks at it.
-        out.add("face_1to1", "review", "no portrait on file to compare the selfie with")
+        out.add("face_1to1", "review", N_("no portrait on file to compare the selfie with"))
     elif on_file.portrait is None:
         out.add(
             "face_1to1",
             "not_applicable",
-            "no portrait on file: the capture becomes the reference (7-day path)",
+            N_("no portrait on file: the capture becomes the reference (7-day path)"),
         )
     elif face is None:
-        out.add("face_1to1", "review", "no usable portrait was captured")
+        out.add("face_1to1", "review", N_("no usable portrait was captured"))
     else:
         try:
             reference = matcher.face_template(on_file.portrait)
@@ -171,27 +203,26 @@ def _check_biometrics(
             out.add(
                 "face_1to1",
                 "pass" if result.is_match else "review",
-                None if result.is_match else "the face does not match the portrait on file",
+                None if result.is_match else N_("the face does not match the portrait on file"),
                 score=result.score,
                 threshold=result.threshold,
             )
         except Exception as exc:
-            out.add(
-                "face_1to1",
-                "review",
-                f"the portrait on file could not be used ({type(exc).__name__})",
-            )
+            # Any failure of the matcher on the file's photo holds the application for a person;
+            # the kind of failure is for operators (no personal data in it), not for officers.
+            log.warning("portrait on file unusable: %s", type(exc).__name__)
+            out.add("face_1to1", "review", N_("the portrait on file could not be used"))
     shared = sorted(set(fingers) & set(on_file.fingerprints))
     if level == 1:
-        out.add("fingerprints_1to1", "not_applicable", "Level 1 takes no fingerprints")
+        out.add("fingerprints_1to1", "not_applicable", N_("Level 1 takes no fingerprints"))
     elif not on_file.fingerprints:
         out.add(
             "fingerprints_1to1",
             "not_applicable",
-            "no fingerprints on file: the capture becomes the reference (7-day path)",
+            N_("no fingerprints on file: the capture becomes the reference (7-day path)"),
         )
     elif not shared:
-        out.add("fingerprints_1to1", "review", "none of the fingers on file was captured")
+        out.add("fingerprints_1to1", "review", N_("none of the fingers on file was captured"))
     else:
         results = []
         for position in shared:
@@ -220,7 +251,8 @@ def _check_biometrics(
             out.add(
                 "fingerprints_1to1",
                 "review",
-                f"none of the {len(results)} fingers compared matches the file",
+                _no_finger_matches(len(results)),
+                params={"count": len(results)},
                 score=best.score if best else None,
                 threshold=best.threshold if best else None,
                 details={"matched": matched, "compared": [p for p, _ in results]},
@@ -236,7 +268,7 @@ def _check_duplicates(
     out: Outcome,
 ) -> None:
     if face is None:
-        out.add("duplicates_1toN", "review", "no portrait to search with")
+        out.add("duplicates_1toN", "review", N_("no portrait to search with"))
         return
     # Search-then-insert is one critical section across every worker, held to commit: two
     # enrolments of the same person at two offices cannot miss each other, and gallery rows
@@ -284,7 +316,8 @@ def _check_duplicates(
             out.add(
                 "duplicates_1toN",
                 "review",
-                f"possible second identity: {reason}",
+                N_("possible second identity: %(why)s"),
+                params={"why": reason},
                 score=score,
                 threshold=face_result.threshold if face_result else None,
                 details={
@@ -309,7 +342,7 @@ def duplicate_reason(
     fingers_compared: list[int],
     fingers_matched: list[int],
     face_alone_threshold: float = FACE_ALONE_DUPLICATE_THRESHOLD,
-) -> str | None:
+) -> Msgid | None:
     """Why a face-shortlisted candidate is a possible second identity, or None.
 
     The face search shortlists; fingerprints confirm, as the issue asks. Face alone cannot decide
@@ -324,16 +357,27 @@ def duplicate_reason(
     a small gallery, where strangers that high are rarer.
     """
     if fingers_matched:
-        return "fingerprints match another identity" + (
-            " and so does the face" if _face_match(face_score, face_threshold) else ""
-        )
+        if _face_match(face_score, face_threshold):
+            return N_("fingerprints match another identity and so does the face")
+        return N_("fingerprints match another identity")
     if not fingers_compared:
         if _face_match(face_score, face_threshold):
-            return "the face matches another identity and no fingerprint can confirm or refute it"
+            return N_(
+                "the face matches another identity and no fingerprint can confirm or refute it"
+            )
         return None
     if face_score is not None and face_score >= face_alone_threshold:
-        return "the face matches another identity strongly, but the fingerprints do not"
+        return N_("the face matches another identity strongly, but the fingerprints do not")
     return None
+
+
+def _no_finger_matches(count: int) -> Msgid:
+    """Every finger compared missed (`count` of them), in words that fit the count."""
+    if count == 0:
+        return N_("none of the fingerprints on file could be compared")
+    if count == 1:
+        return N_("the one finger compared does not match the file")
+    return N_("none of the %(count)s fingers compared matches the file")
 
 
 def _face_match(score: float | None, threshold: float | None) -> bool:
@@ -472,8 +516,36 @@ def open_reviews(session: Session, office: str | None) -> list[Review]:
     return repository.open_reviews(session, office)
 
 
-def checks_of(session: Session, application_id: uuid.UUID, run: int) -> list[dict[str, Any]]:
-    return repository.latest_checks(session, application_id, run)
+def checks_of(
+    session: Session, application_id: uuid.UUID, run: int, *, language: str
+) -> list[dict[str, Any]]:
+    """The run's checks, each reason in `language` (`reasons.reason_in`: a row from before
+    reasons were messages shows the English it kept)."""
+    return [
+        {
+            "name": c.name,
+            "outcome": c.outcome,
+            "reason": reasons.reason_in(language, c.reason, c.details),
+            "score": c.score,
+            "threshold": c.threshold,
+        }
+        for c in repository.latest_checks(session, application_id, run)
+    ]
+
+
+def failures_in(
+    session: Session, application_id: uuid.UUID, run: int, *, language: str
+) -> str | None:
+    """The refusal of a run whose checks failed, in `language`; None when a failed check has
+    no message (a run from before reasons were messages: its English refusal stands)."""
+    failed = [
+        c for c in repository.latest_checks(session, application_id, run) if c.outcome == "fail"
+    ]
+    if not failed or not all(reasons.has_message(c.details) for c in failed):
+        return None
+    return reasons.failures(
+        language, [(c.name, reasons.reason_in(language, c.reason, c.details)) for c in failed]
+    )
 
 
 def declared_document_states(

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from eid.core import clock, throttle
 from eid.core.audit import Actor
 from eid.core.settings import get_settings
-from eid.core.web import app_ports, get_db
+from eid.core.web import app_ports, caller_language, get_db
 from eid.enrolment import counter
 from eid.i18n.formatting import format_date
 from eid.identity.dependencies import Holder, current_holder
@@ -143,10 +143,14 @@ def open_profile(
     db: Session = Depends(get_db, scope="function"),
     actor: Actor = Depends(require_roles("supervisor")),
     ports: HasRegistry = Depends(app_ports),
+    language: str = Depends(caller_language),
 ) -> profiles.Profile:
     """One person's registry record, documents, accounts, agency locks, applications and
-    checks; the opening is audited with the stated purpose and note. Never cached."""
-    return profiles.open_profile(db, body, actor=actor, registry=ports.registry(db))
+    checks (their reasons in the caller's language); the opening is audited with the stated
+    purpose and note. Never cached."""
+    return profiles.open_profile(
+        db, body, actor=actor, registry=ports.registry(db), language=language
+    )
 
 
 @router.get("/console", response_class=HTMLResponse, include_in_schema=False)

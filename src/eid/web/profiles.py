@@ -26,6 +26,7 @@ from eid.core.audit import Actor
 from eid.core.errors import NotFound
 from eid.core.sealed import index_values
 from eid.enrolment.models import Application, passport_identity
+from eid.i18n import FALLBACK
 from eid.registry.ports import ImmigrationRegistry, RegistryRecord
 from eid.verification import service as verification
 
@@ -207,10 +208,15 @@ def _documents(
 
 
 def open_profile(
-    session: Session, body: ProfileOpenIn, *, actor: Actor, registry: ImmigrationRegistry
+    session: Session,
+    body: ProfileOpenIn,
+    *,
+    actor: Actor,
+    registry: ImmigrationRegistry,
+    language: str = FALLBACK,
 ) -> Profile:
     """The whole profile of one person; the opening is audited with its reason, on the person
-    and on each account and application it shows."""
+    and on each account and application it shows. Check reasons read in `language`."""
     ref = body.person_ref
     record = registry.find_by_person(ref)
     accounts = authority.accounts_of_person(session, ref)
@@ -278,7 +284,9 @@ def open_profile(
                 rejection_code=a.rejection_code,
                 checks=[
                     ProfileCheck(name=c["name"], outcome=c["outcome"], reason=c.get("reason"))
-                    for c in verification.checks_of(session, a.id, a.verification_run)
+                    for c in verification.checks_of(
+                        session, a.id, a.verification_run, language=language
+                    )
                 ],
             )
             for a in apps
