@@ -602,9 +602,9 @@ def keys_revoke_issuing(
     ],
 ) -> None:
     """Revoke an issuing certificate: it goes on the root's CRL and leaves the published keys;
-    if it was signing, a new one signs from now on. Every card it signed is then refused by
-    verifiers that read the CRL (eid's own at once): its holders need a new card. Running it
-    again changes nothing."""
+    if it was signing, a new one signs from now on. Every card it signed then reads invalid in
+    the status list and is refused by verifiers that read the CRL (eid's own at once); its
+    holders are told to add their card again. Running it again changes nothing."""
     from eid.core.database import unit_of_work
     from eid.wallet import certs, service
 
