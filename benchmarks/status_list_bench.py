@@ -47,12 +47,12 @@ SEED = text(
         FROM generate_series(1, :cards) AS n
     ), new_accounts AS (
         INSERT INTO accounts (id, eid_number, registry_ref, level, status, lock_grounds,
-            full_name_sealed, date_of_birth_sealed, sex, nationality, passport_sealed,
+            full_name_sealed, full_name_key, date_of_birth_sealed, sex, nationality, passport_sealed,
             residence_card_sealed, passport_expiry_date, card_expiry_date, phone_sealed,
             language, activation_attempts)
         SELECT account_id, lpad(n::text, 12, '0'), 'bench-' || n, 2, 'active',
             CASE WHEN n % 20 = 5 THEN ARRAY['self_lock']::varchar[] ELSE '{}' END,
-            '\\x00', '\\x00', 'F', 'KOR', '\\x00', '\\x00', '2031-01-01', '2030-12-31',
+            '\\x00', 'bench.' || n, '\\x00', 'F', 'KOR', '\\x00', '\\x00', '2031-01-01', '2030-12-31',
             '\\x00', 'en', 0
         FROM people RETURNING id
     ), new_devices AS (
