@@ -142,11 +142,12 @@ def serve(
 
 
 def _serve_processes(settings: Settings, host: str, port: int, processes: int) -> None:
-    """`--workers N`: uvicorn spawns N processes that each build the app (eid.serving)."""
+    """`--workers N`: uvicorn spawns N processes that each build the app, and their metrics are
+    summed at each scrape (eid.serving)."""
     import uvicorn
 
     from eid.core.database import database_url, get_engine
-    from eid.serving import APP_FACTORY, share_database, warn_about_connections
+    from eid.serving import run_processes, share_database, warn_about_connections
 
     share_database(database_url(settings))
     warn_about_connections(settings, processes)
@@ -154,16 +155,11 @@ def _serve_processes(settings: Settings, host: str, port: int, processes: int) -
     logging.getLogger(__name__).info(
         "%d server processes, no job worker among them: run `eid worker` beside", processes
     )
-    # uvicorn's supervisor handles SIGTERM itself: it stops the processes, then returns here.
-    uvicorn.run(
-        APP_FACTORY,
-        factory=True,
-        workers=processes,
-        host=host,
-        port=port,
-        log_level="info",
+    run_processes(
+        host,
+        port,
+        processes,
         log_config=None if settings.json_logs else uvicorn.config.LOGGING_CONFIG,
-        access_log=False,
     )
 
 

@@ -6,16 +6,31 @@ the N processes, which import `app_factory` by name. Each builds its own pools, 
 own ports (the 1:N gallery is per worker, not per server process: the API never searches it).
 No server process runs the job worker: several would each warm a 1:N gallery and compete for
 the same CPU as the requests; `eid worker` runs beside them (as many as wanted, one PostgreSQL).
+
+`/metrics` tells the whole server's truth whichever process answers: the supervisor makes a fresh
+private directory for the run and names it in `PROMETHEUS_MULTIPROC_DIR` before spawning (the
+processes inherit the environment and import prometheus-client afresh), each process writes its
+HTTP series there, the scrape sums them (`eid.core.observability`), the supervisor removes a dead
+process's live gauges, and the directory goes when the server stops.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from socket import socket
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import text
+from uvicorn import Config
+from uvicorn.supervisors import Multiprocess
 
+from eid.core.observability import MULTIPROC_DIR_ENV, forget_process
 from eid.core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,6 +49,31 @@ def app_factory() -> FastAPI:
     else:
         logging.basicConfig(level=logging.INFO)
     return create_app()
+
+
+def run_processes(host: str, port: int, processes: int, log_config: dict[str, Any] | None) -> None:
+    """What `uvicorn.run(APP_FACTORY, factory=True, workers=N)` does, with our supervisor and
+    the run's metrics directory. uvicorn's supervisor handles SIGTERM itself: it stops the
+    processes, then returns here."""
+    with shared_metrics() as metrics_dir:
+        # Our request log replaces uvicorn's access log (see `eid.cli.serve`).
+        config = Config(
+            APP_FACTORY,
+            factory=True,
+            workers=processes,
+            host=host,
+            port=port,
+            log_level="info",
+            log_config=log_config,
+            access_log=False,
+        )
+        sock = config.bind_socket()
+        try:
+            Supervisor(config, [sock], metrics_dir=metrics_dir).run()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            sock.close()
 
 
 def share_database(database_url: str) -> None:
@@ -62,3 +102,49 @@ def warn_about_connections(settings: Settings, processes: int) -> None:
             needed,
             allowed,
         )
+
+
+@contextmanager
+def shared_metrics() -> Iterator[str]:
+    """A fresh directory for this run's metrics (0700, under TMPDIR), named in the environment
+    the processes will inherit, removed at exit: the documented multiprocess deployment, wiped
+    before start by being new. Any directory already named in the environment is not ours to
+    wipe, so it is replaced for this run."""
+    directory = tempfile.mkdtemp(prefix="eid-metrics-")
+    previous = os.environ.get(MULTIPROC_DIR_ENV)
+    os.environ[MULTIPROC_DIR_ENV] = directory
+    try:
+        yield directory
+    finally:
+        if previous is None:
+            os.environ.pop(MULTIPROC_DIR_ENV, None)
+        else:
+            os.environ[MULTIPROC_DIR_ENV] = previous
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+class Supervisor(Multiprocess):
+    """uvicorn's supervisor, which also tells the metrics when a process it ran is gone (died and
+    replaced, or retired by SIGHUP or SIGTTOU), like gunicorn's `child_exit` hook in
+    prometheus-client's documentation."""
+
+    def __init__(self, config: Config, sockets: list[socket], *, metrics_dir: str) -> None:
+        super().__init__(config, sockets=sockets)
+        self.metrics_dir = metrics_dir
+
+    def keep_subprocess_alive(self) -> None:
+        before = self._pids()
+        super().keep_subprocess_alive()
+        self._forget(before)
+
+    def handle_signals(self) -> None:
+        before = self._pids()
+        super().handle_signals()
+        self._forget(before)
+
+    def _pids(self) -> set[int]:
+        return {p.pid for p in self.processes if p.pid is not None}
+
+    def _forget(self, before: set[int]) -> None:
+        for pid in before - self._pids():
+            forget_process(pid, self.metrics_dir)

@@ -47,6 +47,13 @@ class Admission:
         self.in_flight = 0
         self.shed = 0
         self._waiters: deque[anyio.Event] = deque()
+        # Called after every change of the counts: with several server processes the metrics
+        # copy them into the files the scrape sums (`eid.core.observability.SharedEdgeMetrics`).
+        self.on_change: Callable[[], None] | None = None
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     @property
     def waiting(self) -> int:
@@ -55,11 +62,13 @@ class Admission:
     async def _acquire(self) -> bool:
         if self.in_flight < self.capacity and not self._waiters:
             self.in_flight += 1
+            self._changed()
             return True
         if len(self._waiters) >= self.max_waiting:
             return False
         handed = anyio.Event()
         self._waiters.append(handed)
+        self._changed()
         try:
             with anyio.move_on_after(self.wait_seconds):
                 await handed.wait()
@@ -68,10 +77,12 @@ class Admission:
                 self._release()
             else:
                 self._waiters.remove(handed)
+                self._changed()
             raise
         if handed.is_set():
             return True  # the slot was handed over (counted by the one who released it)
         self._waiters.remove(handed)
+        self._changed()
         return False
 
     def _release(self) -> None:
@@ -79,6 +90,7 @@ class Admission:
             self._waiters.popleft().set()  # in_flight stays: the slot changes hands
         else:
             self.in_flight -= 1
+        self._changed()
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[bool]:
@@ -86,6 +98,7 @@ class Admission:
         admitted = await self._acquire()
         if not admitted:
             self.shed += 1
+            self._changed()
             yield False
             return
         try:

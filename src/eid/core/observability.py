@@ -2,6 +2,11 @@
 
 Nothing personal is logged: a request's line names its route *template* (never the raw path or
 query string), method, status and duration; bodies are never read here.
+
+With several server processes (`eid serve --workers N`, `eid.serving`) the HTTP series use
+prometheus-client's multiprocess mode: `PROMETHEUS_MULTIPROC_DIR` names a private directory the
+supervisor made for the run, each process writes its counters, histograms and gauges into its own
+files there, and whichever process answers a scrape sums them all (`MultiProcessCollector`).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import contextvars
 import ipaddress
 import json
 import logging
+import os
 import re
 import secrets
 import time
@@ -20,9 +26,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
-from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 from sqlalchemy import text
 from starlette.datastructures import MutableHeaders
@@ -39,6 +46,13 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 )
 _WELL_FORMED_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+# prometheus-client reads it when first imported to choose where values live (memory or files).
+MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def shared_metrics_dir() -> str | None:
+    """The directory the server processes share their series through, if they do."""
+    return os.environ.get(MULTIPROC_DIR_ENV) or None
 
 
 class JsonFormatter(logging.Formatter):
@@ -89,8 +103,16 @@ def route_template(scope: Scope) -> str:
     return "unmatched"
 
 
+_IN_FLIGHT = ("eid_http_requests_in_flight", "Requests being answered")
+_WAITING = ("eid_http_requests_waiting", "Requests waiting for a slot")
+_SHED = ("eid_http_requests_shed", "Requests answered 503 OVERLOADED instead of waiting longer")
+
+
 class HttpMetrics:
-    def __init__(self, registry: CollectorRegistry) -> None:
+    """`registry=None`: multiprocess mode, where the values go to this process's files and the
+    scrape's `MultiProcessCollector` reads them (registering them too would export them twice)."""
+
+    def __init__(self, registry: CollectorRegistry | None) -> None:
         self.latency = Histogram(
             "eid_http_request_duration_seconds",
             "Time to answer an HTTP request, by route template and status class",
@@ -158,17 +180,37 @@ class EdgeCollector(Collector):
         self.admission = admission
 
     def collect(self) -> Iterable[Metric]:
-        yield GaugeMetricFamily(
-            "eid_http_requests_in_flight", "Requests being answered", value=self.admission.in_flight
-        )
-        yield GaugeMetricFamily(
-            "eid_http_requests_waiting", "Requests waiting for a slot", value=self.admission.waiting
-        )
-        yield CounterMetricFamily(
-            "eid_http_requests_shed",
-            "Requests answered 503 OVERLOADED instead of waiting longer",
-            value=self.admission.shed,
-        )
+        yield GaugeMetricFamily(*_IN_FLIGHT, value=self.admission.in_flight)
+        yield GaugeMetricFamily(*_WAITING, value=self.admission.waiting)
+        yield CounterMetricFamily(*_SHED, value=self.admission.shed)
+
+
+class SharedEdgeMetrics:
+    """The same three series with several processes: a custom collector would only report the
+    process that answers the scrape, so the admission's counts are copied into this process's
+    files at every change. The gauges are summed over live processes (`livesum`: a dead process's
+    file is removed by `forget_process`); the counter over every process that ever ran, so a
+    restarted process loses nothing."""
+
+    def __init__(self, admission: Admission) -> None:
+        self.admission = admission
+        self.in_flight = Gauge(*_IN_FLIGHT, multiprocess_mode="livesum", registry=None)
+        self.waiting = Gauge(*_WAITING, multiprocess_mode="livesum", registry=None)
+        self.shed = Counter(*_SHED, registry=None)
+        self._shed_counted = admission.shed
+        admission.on_change = self.copy
+
+    def copy(self) -> None:
+        self.in_flight.set(self.admission.in_flight)
+        self.waiting.set(self.admission.waiting)
+        if self.admission.shed > self._shed_counted:
+            self.shed.inc(self.admission.shed - self._shed_counted)
+            self._shed_counted = self.admission.shed
+
+
+def forget_process(pid: int, directory: str) -> None:
+    """A server process ended: its live gauges leave the sums (its counters stay counted)."""
+    mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]  # untyped upstream
 
 
 # Cheap at scrape time: the indexed status column, a few thousand rows per day of campaign.
@@ -184,8 +226,9 @@ _APPLICATIONS = text("SELECT status, count(*) FROM applications GROUP BY status"
 
 class DatabaseCollector(Collector):
     """Job queue depth and oldest age, deliveries, verification outcomes: read from PostgreSQL
-    at scrape time, so every process reports the same truth; the worker's pool serves it, so a
-    saturated API cannot hide its own queue."""
+    at scrape time, so every process reports the same truth (registered on the scrape's own
+    registry only, never summed across processes); the worker's pool serves it, so a saturated
+    API cannot hide its own queue."""
 
     def collect(self) -> Iterable[Metric]:
         up = GaugeMetricFamily("eid_metrics_database_up", "The scrape could read PostgreSQL")
@@ -272,7 +315,15 @@ def _may_scrape(request: Request, settings: Settings) -> bool:
 
 
 def metrics_registry(admission: Admission) -> tuple[CollectorRegistry, HttpMetrics]:
+    """The registry `/metrics` serves and the HTTP metrics the middleware feeds."""
     registry = CollectorRegistry()
-    registry.register(EdgeCollector(admission))
+    shared = shared_metrics_dir()
+    if shared is None:  # one process: its series live in its memory
+        registry.register(EdgeCollector(admission))
+        registry.register(DatabaseCollector())
+        return registry, HttpMetrics(registry)
+    # Several: every process's files, read afresh at each scrape, plus the database once.
+    MultiProcessCollector(registry, path=shared)  # type: ignore[no-untyped-call]
     registry.register(DatabaseCollector())
-    return registry, HttpMetrics(registry)
+    SharedEdgeMetrics(admission)
+    return registry, HttpMetrics(None)
