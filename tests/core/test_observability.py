@@ -124,3 +124,51 @@ def test_metrics_from_elsewhere_need_the_token_in_production(
     assert not _may_scrape(proxied, production)  # type: ignore[arg-type]
     no_token = Settings.model_construct(env="production", metrics_token=None)
     assert not _may_scrape(Remote({}), no_token)  # type: ignore[arg-type]
+
+
+def test_one_process_keeps_its_series_in_memory(api: Any) -> None:
+    """No PROMETHEUS_MULTIPROC_DIR (only `eid serve --workers N` sets one): no files, the edge
+    series come from the process's own collector."""
+    import os
+
+    from prometheus_client import values
+
+    assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+    assert values.ValueClass is values.MutexValue
+    assert api.get("/metrics").text.count("# TYPE eid_http_requests_in_flight gauge") == 1
+
+
+def test_shared_edge_metrics_follow_the_admission() -> None:
+    """With several processes the admission's counts are copied at every change: in flight and
+    waiting as they are, the shed counter by what was added."""
+    import anyio
+
+    from eid.core.backpressure import Admission
+    from eid.core.observability import SharedEdgeMetrics
+
+    admission = Admission(in_flight=1, waiting=1, wait_seconds=0.05)
+    shared = SharedEdgeMetrics(admission)
+
+    def value(metric: Any) -> float:
+        return float(metric.collect()[0].samples[0].value)
+
+    async def scenario() -> None:
+        async with admission.slot() as first:
+            assert first and value(shared.in_flight) == 1
+            async with anyio.create_task_group() as tg:
+
+                async def wait_then_shed() -> None:
+                    async with admission.slot() as second:
+                        assert not second  # waited its 50 ms, then shed
+
+                tg.start_soon(wait_then_shed)
+                await anyio.sleep(0.01)
+                assert value(shared.waiting) == 1
+            assert value(shared.waiting) == 0
+            async with admission.slot() as third:
+                assert not third  # the slot is still taken: it waits too, then is shed
+        assert value(shared.in_flight) == 0
+
+    anyio.run(scenario)
+    assert value(shared.shed) == 2
+    assert admission.shed == 2
