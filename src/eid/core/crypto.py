@@ -97,7 +97,7 @@ class FileKeyStore:
         self.folder = folder
         self.generate = generate
         self._loaded: dict[str, bytes] = {}
-        self._rings: dict[str, tuple[int, Keyring]] = {}
+        self._rings: dict[str, tuple[tuple[int, int, int], Keyring]] = {}
 
     def _read_or_create(self, name: str, make: Any) -> bytes:
         # Keys are read once per process: every seal and signature needs one.
@@ -168,7 +168,7 @@ class FileKeyStore:
         """The one loader of every ring; `kind` is what a missing ring is made as."""
         path = self._ring_path(name)
         try:
-            stamp = path.stat().st_mtime_ns
+            stamp = _stamp(path)
         except FileNotFoundError:
             legacy = self._legacy(name)
             if legacy is not None:
@@ -181,7 +181,7 @@ class FileKeyStore:
                     "keyring %(name)s is missing", code="KEY_MISSING", params={"name": name}
                 ) from None
             self._add_key(name, kind)
-            stamp = path.stat().st_mtime_ns
+            stamp = _stamp(path)
         cached = self._rings.get(name)
         if cached is not None and cached[0] == stamp:
             return cached[1]
@@ -246,6 +246,13 @@ class FileKeyStore:
         """The current key of the signing ring `name`."""
         ring = self.signing_ring(name)
         return ring.private_key(ring.current)
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    """What changes when a ring file is replaced: its inode too (every write is a new file
+    renamed over it), so two rotations within one mtime tick are still told apart."""
+    st = path.stat()
+    return st.st_mtime_ns, st.st_ino, st.st_size
 
 
 def keystore_from_settings(settings: Settings) -> KeyStore:
