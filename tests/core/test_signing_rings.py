@@ -32,7 +32,7 @@ from eid.authority.service import (
 )
 from eid.cli import app
 from eid.core import audit, clock, jobs
-from eid.core.audit import Actor, AuditCheckpoint
+from eid.core.audit import Actor
 from eid.core.audit_chain import key_id, verify, write_checkpoint
 from eid.core.crypto import (
     ED25519,
