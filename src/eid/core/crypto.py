@@ -45,7 +45,9 @@ class Keyring:
 
     def private_key(self, key_id: str) -> Ed25519PrivateKey:
         if self.kind != ED25519:
-            raise EidError("key %(name)s is not Ed25519", code="KEY_INVALID", params={"name": key_id})
+            raise EidError(
+                "key %(name)s is not Ed25519", code="KEY_INVALID", params={"name": key_id}
+            )
         return Ed25519PrivateKey.from_private_bytes(self.key(key_id))
 
     def public_keys(self) -> dict[str, Ed25519PublicKey]:
