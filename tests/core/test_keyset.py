@@ -33,8 +33,8 @@ SOURCE = Path(eid.__file__).parent
 def _key_names_asked_for() -> dict[str, str]:
     """Every literal key name passed to a key store's `secret()`, `signing_key()`,
     `signing_ring()` or `keyring()`, directly or through a module-level constant (of any
-    module: the keyring names are imported), with where it is asked for. Migrations are left out: a downgrade may read a
-    retired key the running system no longer needs."""
+    module: the keyring names are imported), with where it is asked for. Migrations are left
+    out: a downgrade may read a retired key the running system no longer needs."""
     trees = {
         path: ast.parse(path.read_text())
         for path in SOURCE.rglob("*.py")
