@@ -377,3 +377,18 @@ def test_the_wallet_issuer_rotates_and_keeps_verifying_the_first_cards(
         jws.deserialize_compact(
             card, wallet_keys.issuer_keys(), algorithms=["EdDSA"], registry=registry
         )
+
+
+def test_a_signing_ring_seals_nothing_and_a_keyring_signs_nothing(tmp_path: Path) -> None:
+    store = FileKeyStore(tmp_path / "keys", generate=True)
+    store.signing_ring("immigration")
+    store.keyring("personal-data")
+    with pytest.raises(EidError) as sealing:
+        store.keyring("immigration")
+    assert sealing.value.code == "KEY_INVALID"
+    with pytest.raises(EidError) as signing:
+        store.signing_ring("personal-data")
+    assert signing.value.code == "KEY_INVALID"
+    with pytest.raises(EidError) as unknown:
+        store.retire("immigration", "0123456789abcdef")
+    assert unknown.value.code == "KEY_MISSING"

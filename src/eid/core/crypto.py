@@ -156,7 +156,12 @@ class FileKeyStore:
 
     def keyring(self, name: str) -> Keyring:
         """Re-read when the file changes, so `eid keys rotate` reaches running processes."""
-        return self._ring(name, SYMMETRIC)
+        ring = self._ring(name, SYMMETRIC)
+        if ring.kind != SYMMETRIC:  # a signing ring's private keys seal nothing
+            raise EidError(
+                "key %(name)s is not an AES-256 key", code="KEY_INVALID", params={"name": name}
+            )
+        return ring
 
     def signing_ring(self, name: str) -> Keyring:
         """The Ed25519 keys of `name`: the current one signs, every one verifies until retired.
