@@ -451,33 +451,51 @@ def audit_checkpoint() -> None:
 
 
 keys_app = typer.Typer(
-    help="The key folder: init, check; keyrings: rotate, reseal, retire; the card's issuing "
+    help="The key folder: init, check; keyrings and signing keys: rotate, reseal, retire; the "
+    "card's issuing "
     "certificates: issuing, revoke-issuing, reissue-root",
     no_args_is_help=True,
 )
 app.add_typer(keys_app, name="keys")
 RING_HELP = (
     "personal-data (seals the personal data columns), blind-index (computes the look-up "
-    "indexes) or data (seals biometrics, secrets, notification bodies, queued requests)"
+    "indexes) or data (seals biometrics, secrets, notification bodies, queued requests); or a "
+    "signing key: immigration (account requests), eid-authority (decisions), audit-checkpoint "
+    "(the audit chain's checkpoints), wallet-issuer (the first EdDSA cards)"
 )
 
 
 def _ring(name: str) -> str:
-    from eid.core.crypto import BLIND_INDEX_RING, DATA_RING, PERSONAL_DATA_RING
+    from eid.core.keyset import spec_of
 
-    if name not in (PERSONAL_DATA_RING, BLIND_INDEX_RING, DATA_RING):
+    spec = spec_of(name)
+    if spec is None or spec.kind not in ("keyring", "signing"):
         raise typer.BadParameter(f"unknown keyring {name!r}: {RING_HELP}")
     return name
 
 
+def _is_signing(name: str) -> bool:
+    from eid.core.keyset import spec_of
+
+    spec = spec_of(name)
+    return spec is not None and spec.kind == "signing"
+
+
 @keys_app.command("rotate")
 def keys_rotate(ring: Annotated[str, typer.Option(help=RING_HELP)]) -> None:
-    """A new current key: new values use it at once; run `eid keys reseal` for the old rows."""
+    """A new current key: new values use it at once (running processes notice the file change);
+    run `eid keys reseal` for the old rows. A signing key's older keys keep verifying what they
+    signed until retired."""
     from eid.core import audit
     from eid.core.crypto import get_keystore
     from eid.core.database import unit_of_work
+    from eid.core.keyset import load, spec_of
 
-    key_id = get_keystore().rotate(_ring(ring))
+    spec = spec_of(_ring(ring))
+    assert spec is not None
+    keystore = get_keystore()
+    load(keystore, spec)  # exists and is what it should be (a signing ring stays one)
+    key_id = keystore.rotate(ring)
     with unit_of_work() as session:
         audit.record(session, CLI_ACTOR, "keys.rotated", "keyring", ring, details={"key": key_id})
     _echo({"ring": ring, "current": key_id})
@@ -511,21 +529,29 @@ def keys_retire(
     ring: Annotated[str, typer.Option(help=RING_HELP)],
     key: Annotated[str, typer.Option(help="key id to remove")],
 ) -> None:
-    """Remove an old key, once no row needs it any more (else KEY_IN_USE)."""
+    """Remove an old key, once no row needs it any more (else KEY_IN_USE). A signing key: once
+    nothing it signed still needs verifying (never, for a key that signed audit checkpoints)."""
     from eid.core import audit
     from eid.core.crypto import DATA_RING, get_keystore
     from eid.core.database import unit_of_work
     from eid.core.errors import EidError
+    from eid.core.keyset import load_key_uses, signing_key_use
     from eid.core.sealed import rows_under_key
     from eid.core.sealed_blobs import blobs_under_key, load_registrations
 
     load_registrations()
+    load_key_uses()
     with unit_of_work() as session:
-        left = (
-            blobs_under_key(session, key)
-            if _ring(ring) == DATA_RING
-            else rows_under_key(session, ring, key)
-        )
+        if _is_signing(_ring(ring)):
+            get_keystore().signing_ring(ring).key(key)  # KEY_MISSING for an unknown id
+            refusal = signing_key_use(session, ring, key)
+            if refusal is not None:
+                raise refusal
+            left = 0
+        elif ring == DATA_RING:
+            left = blobs_under_key(session, key)
+        else:
+            left = rows_under_key(session, ring, key)
         if left:
             raise EidError(
                 "%(count)s rows still use key %(key)s: run `eid keys reseal` first",
@@ -562,12 +588,20 @@ def keys_check(
     """The key files production checks before it starts (makes none): exit 0 when every one is
     there and usable, else 1 naming each one that is not."""
     from eid.core.crypto import FileKeyStore
-    from eid.core.keyset import KEYS, problems
+    from eid.core.keyset import KEYS, problems, rings
     from eid.core.settings import get_settings
 
     target = folder or get_settings().resolved_keys_dir
-    found = problems(FileKeyStore(target, generate=False))
-    _echo({"dir": str(target), "keys": [k.name for k in KEYS], "problems": found})
+    store = FileKeyStore(target, generate=False)
+    found = problems(store)
+    _echo(
+        {
+            "dir": str(target),
+            "keys": [k.name for k in KEYS],
+            "rings": rings(store),
+            "problems": found,
+        }
+    )
     if found:
         raise typer.Exit(1)
 

@@ -31,10 +31,10 @@ SOURCE = Path(eid.__file__).parent
 
 
 def _key_names_asked_for() -> dict[str, str]:
-    """Every literal key name passed to a key store's `secret()`, `signing_key()` or
-    `keyring()`, directly or through a module-level constant (of any module: the keyring names
-    are imported), with where it is asked for. Migrations are left out: a downgrade may read a
-    retired key the running system no longer needs."""
+    """Every literal key name passed to a key store's `secret()`, `signing_key()`,
+    `signing_ring()` or `keyring()`, directly or through a module-level constant (of any
+    module: the keyring names are imported), with where it is asked for. Migrations are left
+    out: a downgrade may read a retired key the running system no longer needs."""
     trees = {
         path: ast.parse(path.read_text())
         for path in SOURCE.rglob("*.py")
@@ -56,7 +56,7 @@ def _key_names_asked_for() -> dict[str, str]:
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
-                and node.func.attr in ("secret", "signing_key", "keyring")
+                and node.func.attr in ("secret", "signing_key", "signing_ring", "keyring")
                 and node.args
             ):
                 arg = node.args[0]
@@ -97,7 +97,7 @@ def test_keys_init_makes_every_key_once_and_check_names_each_missing_one(tmp_pat
         contents[spec.name] = path.read_bytes()
 
     assert runner.invoke(app, ["keys", "check", "--dir", str(folder)]).exit_code == 0
-    (folder / "wallet-issuer.ed25519.pem").unlink()
+    (folder / "wallet-issuer.keyring.json").unlink()
     (folder / "phone-otp.secret").write_bytes(b"short")
     broken = runner.invoke(app, ["keys", "check", "--dir", str(folder)])
     assert broken.exit_code == 1

@@ -22,14 +22,28 @@ from eid.authority.schemas import (
 )
 from eid.core import audit, clock, jobs
 from eid.core.audit import Actor
-from eid.core.crypto import KeyStore, get_keystore, seal, sign_message, unseal, verify_message
+from eid.core.crypto import (
+    KeyStore,
+    get_keystore,
+    seal,
+    sign_with_ring,
+    signature_key_id,
+    unseal,
+    verify_with_ring,
+)
 from eid.core.errors import Conflict, EidError, NotFound, Unauthorized, ValidationFailed
 from eid.core.ids import new_eid_number
+from eid.core.jobs import Job
+from eid.core.keyset import key_use
 from eid.core.throttle import lockout_wait
 from eid.i18n import SUPPORTED
 from eid.notify.service import notify, redact_secrets
 
 AUTHORITY = Actor(kind="system", id="eid-authority", role="authority")
+REQUEST_KEY = "immigration"
+DECISION_KEY = "eid-authority"
+REQUEST_TASK = "authority.account_request"
+DECISION_TASK = "enrolment.account_decision"
 ACTIVATION_TTL = dt.timedelta(days=30)
 
 
@@ -47,9 +61,20 @@ class InvalidRequestSignature(EidError):
 
 
 def sign_request(message: AccountRequestMessage, keystore: KeyStore | None = None) -> str:
-    """Done by the immigration authority with its own key."""
-    key = (keystore or get_keystore()).signing_key("immigration")
-    return sign_message(message.signed_content(), key)
+    """Done by the immigration authority with its own key: `KID.SIGNATURE`, its ring's current
+    key (`crypto.sign_with_ring`)."""
+    ring = (keystore or get_keystore()).signing_ring(REQUEST_KEY)
+    return sign_with_ring(message.signed_content(), ring)
+
+
+def verify_request(
+    message: AccountRequestMessage, signature: str, keystore: KeyStore | None = None
+) -> None:
+    """With the immigration key the signature names, if it is live (not retired); a signature
+    made before key ids were carried, with any live key."""
+    ring = (keystore or get_keystore()).signing_ring(REQUEST_KEY)
+    if not verify_with_ring(message.signed_content(), signature, ring):
+        raise InvalidRequestSignature("the account request's signature does not verify")
 
 
 class InvalidDecisionSignature(EidError):
@@ -59,17 +84,53 @@ class InvalidDecisionSignature(EidError):
 
 def sign_decision(message: AccountDecisionMessage, keystore: KeyStore | None = None) -> str:
     """Done by the e-ID authority with its own key, as the request was by immigration's."""
-    key = (keystore or get_keystore()).signing_key("eid-authority")
-    return sign_message(message.model_dump(mode="json"), key)
+    ring = (keystore or get_keystore()).signing_ring(DECISION_KEY)
+    return sign_with_ring(message.model_dump(mode="json"), ring)
 
 
 def verify_decision(
     message: AccountDecisionMessage, signature: str, keystore: KeyStore | None = None
 ) -> None:
     """What the immigration authority checks before applying an answer."""
-    public = (keystore or get_keystore()).signing_key("eid-authority").public_key()
-    if not verify_message(message.model_dump(mode="json"), signature, public):
+    ring = (keystore or get_keystore()).signing_ring(DECISION_KEY)
+    if not verify_with_ring(message.model_dump(mode="json"), signature, ring):
         raise InvalidDecisionSignature("the account decision's signature does not verify")
+
+
+def _pending_signed_by(session: Session, task: str, kid: str) -> int:
+    """Messages of `task` not yet applied (queued, running, or dead and retryable) whose
+    signature names `kid`, or names no key (signed before key ids were carried: any key may
+    have made it)."""
+    signatures = session.execute(
+        select(Job.payload["signature"].astext).where(Job.task == task, Job.status != "done")
+    ).scalars()
+    return sum(1 for sig in signatures if sig and signature_key_id(sig) in (kid, None))
+
+
+@key_use(REQUEST_KEY)
+def _requests_pending(session: Session, kid: str) -> EidError | None:
+    pending = _pending_signed_by(session, REQUEST_TASK, kid)
+    if not pending:
+        return None
+    return EidError(
+        "%(count)s account requests signed by key %(key)s await a decision: retired, they "
+        "would be refused; retire it once they are decided",
+        code="KEY_IN_USE",
+        params={"key": kid, "count": pending},
+    )
+
+
+@key_use(DECISION_KEY)
+def _decisions_pending(session: Session, kid: str) -> EidError | None:
+    pending = _pending_signed_by(session, DECISION_TASK, kid)
+    if not pending:
+        return None
+    return EidError(
+        "%(count)s account decisions signed by key %(key)s are not yet applied: retired, "
+        "they would be refused; retire it once they are applied",
+        code="KEY_IN_USE",
+        params={"key": kid, "count": pending},
+    )
 
 
 def _portrait_aad(account_id: uuid.UUID) -> bytes:
@@ -93,9 +154,7 @@ def receive_account_request(
     fingerprint_templates: bytes | None = None,
 ) -> AccountRequest:
     """Decide one request. The same request twice gets the first decision back, nothing new."""
-    public = get_keystore().signing_key("immigration").public_key()
-    if not verify_message(message.signed_content(), signature, public):
-        raise InvalidRequestSignature("the account request's signature does not verify")
+    verify_request(message, signature)
     if portrait is not None and message.portrait_sha256 != hashlib.sha256(portrait).hexdigest():
         raise InvalidRequestSignature("the portrait does not match the signed request")
     existing = session.execute(
@@ -306,7 +365,7 @@ def _send_decision(session: Session, decision: AccountRequest, account: Account 
     )
     jobs.enqueue(
         session,
-        "enrolment.account_decision",
+        DECISION_TASK,
         {"message": message.model_dump(mode="json"), "signature": sign_decision(message)},
         key=f"account-decision:{decision.idempotency_key}",
     )

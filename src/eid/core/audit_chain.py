@@ -16,15 +16,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from eid.core import clock
 from eid.core.audit import AuditChainLink, AuditCheckpoint
-from eid.core.crypto import KeyStore, sign_message, verify_message
+from eid.core.crypto import KeyStore, sign_message, signing_key_id, verify_message
 from eid.core.errors import EidError
+from eid.core.keyset import key_use
 
 GENESIS = bytes(32)
 CHECKPOINT_KEY = "audit-checkpoint"
@@ -81,9 +81,27 @@ class Report:
         return self.problems[0] if self.problems else None
 
 
-def key_id(public_key: Ed25519PublicKey) -> str:
-    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()[:16]
+key_id = signing_key_id  # a checkpoint's key_id: the id of its key in the signing ring
+
+
+@key_use(CHECKPOINT_KEY)
+def _checkpoints_signed(session: Session, kid: str) -> EidError | None:
+    """A key that signed any checkpoint stays for ever: retired, every checkpoint it signed
+    would fail `eid audit verify`, and the chain's history before the rotation would be vouched
+    for by nothing. (After a suspected compromise, rotate: new checkpoints and anchors kept
+    outside vouch for the chain from then on; a checkpoint forged with the old key still has to
+    match the recomputed chain to pass.)"""
+    signed = session.execute(
+        select(func.count()).select_from(AuditCheckpoint).where(AuditCheckpoint.key_id == kid)
+    ).scalar_one()
+    if not signed:
+        return None
+    return EidError(
+        "key %(key)s signed %(count)s audit checkpoints: retired, they would no longer verify "
+        "and the audit chain's history would stop verifying (keep it: rotating is enough)",
+        code="KEY_IN_USE",
+        params={"key": kid, "count": signed},
+    )
 
 
 def checkpoint_payload(seq: int, head_hash: bytes, at: dt.datetime, kid: str) -> dict[str, Any]:
@@ -115,8 +133,9 @@ def write_checkpoint(session: Session, keystore: KeyStore) -> AuditCheckpoint | 
     ).scalar()
     if covered == head.seq:
         return None
-    key = keystore.signing_key(CHECKPOINT_KEY)
-    kid = key_id(key.public_key())
+    ring = keystore.signing_ring(CHECKPOINT_KEY)
+    kid = ring.current
+    key = ring.private_key(kid)
     at = clock.now()
     checkpoint = AuditCheckpoint(
         at=at,
@@ -153,14 +172,25 @@ def verify(
     the database: the one defence against a superuser who rewrites the chain and deletes the
     checkpoints after it). Run it in one snapshot (a REPEATABLE READ transaction) so rows
     committing meanwhile do not look inserted."""
-    public_key = keystore.signing_key(CHECKPOINT_KEY).public_key()
+    public_keys = keystore.signing_ring(CHECKPOINT_KEY).public_keys()  # each checkpoint names one
     report = Report()
     # chain position -> (what vouches for it, the head hash it vouches for)
     heads: dict[int, list[tuple[str, bytes]]] = {}
     newest: AuditCheckpoint | None = None
     for cp in session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.id)).scalars():
         report.checkpoints += 1
-        if not checkpoint_valid(cp, public_key):
+        public_key = public_keys.get(cp.key_id)
+        if public_key is None:
+            report.problems.append(
+                Problem(
+                    "checkpoint",
+                    None,
+                    cp.seq,
+                    f"checkpoint {cp.id} ({cp.seq} rows) was signed by key {cp.key_id}, "
+                    "which is not in the audit-checkpoint key ring",
+                )
+            )
+        elif not checkpoint_valid(cp, public_key):
             report.problems.append(
                 Problem(
                     "checkpoint",

@@ -20,14 +20,20 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eid.core.errors import EidError
 from eid.core.settings import Settings, get_settings
 
+SYMMETRIC = "symmetric"  # a keyring's keys: 32 random bytes (AES-256-GCM, HMAC), random ids
+ED25519 = "ed25519"  # a signing ring's keys: Ed25519 private keys, ids from the public key
+
 
 @dataclass(frozen=True)
 class Keyring:
-    """Versioned keys of one purpose: `current` seals or indexes new values, every key in `keys`
-    still opens what it sealed, until it is retired once nothing uses it."""
+    """Versioned keys of one purpose: `current` seals, indexes or signs new values, every key in
+    `keys` still opens or verifies what it made, until it is retired once nothing uses it.
+    `kind` SYMMETRIC: 32-byte symmetric keys; ED25519: the 32-byte private keys of a signing
+    ring, each under `signing_key_id` of its public key."""
 
     current: str
     keys: dict[str, bytes]
+    kind: str = SYMMETRIC
 
     def key(self, key_id: str) -> bytes:
         try:
@@ -36,6 +42,31 @@ class Keyring:
             raise EidError(
                 "key %(key)s is not in the keyring", code="KEY_MISSING", params={"key": key_id}
             ) from None
+
+    def private_key(self, key_id: str) -> Ed25519PrivateKey:
+        if self.kind != ED25519:
+            raise EidError(
+                "key %(name)s is not Ed25519", code="KEY_INVALID", params={"name": key_id}
+            )
+        return Ed25519PrivateKey.from_private_bytes(self.key(key_id))
+
+    def public_keys(self) -> dict[str, Ed25519PublicKey]:
+        """Every live key's public half, by id: what a signature may verify with."""
+        return {kid: self.private_key(kid).public_key() for kid in self.keys}
+
+
+def signing_key_id(public_key: Ed25519PublicKey) -> str:
+    """A signing key's id: the first 16 hex digits of sha256 of its raw public key (what audit
+    checkpoints have always stored, so a key imported from its former single file keeps it)."""
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def _new_key(kind: str) -> tuple[str, bytes]:
+    if kind == ED25519:
+        private = Ed25519PrivateKey.generate()
+        return signing_key_id(private.public_key()), private.private_bytes_raw()
+    return secrets.token_hex(4), secrets.token_bytes(32)
 
 
 # Keyrings of the personal-data columns: one seals (AES-256-GCM), the other computes the blind
@@ -54,6 +85,7 @@ class KeyStore(Protocol):
 
     def data_key(self) -> bytes: ...
     def signing_key(self, name: str) -> Ed25519PrivateKey: ...
+    def signing_ring(self, name: str) -> Keyring: ...
     def secret(self, name: str) -> bytes: ...
     def keyring(self, name: str) -> Keyring: ...
     def rotate(self, name: str) -> str: ...
@@ -67,7 +99,7 @@ class FileKeyStore:
         self.folder = folder
         self.generate = generate
         self._loaded: dict[str, bytes] = {}
-        self._rings: dict[str, tuple[int, Keyring]] = {}
+        self._rings: dict[str, tuple[tuple[int, int, int], Keyring]] = {}
 
     def _read_or_create(self, name: str, make: Any) -> bytes:
         # Keys are read once per process: every seal and signature needs one.
@@ -103,22 +135,60 @@ class FileKeyStore:
     def _ring_path(self, name: str) -> Path:
         return self.folder / f"{name}.keyring.json"
 
+    def _legacy(self, name: str) -> tuple[str, bytes, str] | None:
+        """A key kept in its former single file, as the first key of its ring: (id, key, kind).
+        The data ring's is the former `data.key`; a signing key's, `<name>.ed25519.pem`, keeps
+        the id derived from its public key, so what it signed still names it."""
+        if name == DATA_RING and (self.folder / "data.key").exists():
+            return LEGACY_KEY_ID, self.data_key(), SYMMETRIC
+        pem = self.folder / f"{name}.ed25519.pem"
+        if not pem.exists():
+            return None
+        try:
+            private = serialization.load_pem_private_key(pem.read_bytes(), password=None)
+        except ValueError as exc:  # not PEM at all
+            raise EidError(
+                "key %(name)s is not Ed25519", code="KEY_INVALID", params={"name": name}
+            ) from exc
+        if not isinstance(private, Ed25519PrivateKey):
+            raise EidError("key %(name)s is not Ed25519", code="KEY_INVALID", params={"name": name})
+        return signing_key_id(private.public_key()), private.private_bytes_raw(), ED25519
+
     def keyring(self, name: str) -> Keyring:
         """Re-read when the file changes, so `eid keys rotate` reaches running processes."""
+        ring = self._ring(name, SYMMETRIC)
+        if ring.kind != SYMMETRIC:  # a signing ring's private keys seal nothing
+            raise EidError(
+                "key %(name)s is not an AES-256 key", code="KEY_INVALID", params={"name": name}
+            )
+        return ring
+
+    def signing_ring(self, name: str) -> Keyring:
+        """The Ed25519 keys of `name`: the current one signs, every one verifies until retired.
+        Re-read when the file changes, like every keyring."""
+        ring = self._ring(name, ED25519)
+        if ring.kind != ED25519:
+            raise EidError("key %(name)s is not Ed25519", code="KEY_INVALID", params={"name": name})
+        return ring
+
+    def _ring(self, name: str, kind: str) -> Keyring:
+        """The one loader of every ring; `kind` is what a missing ring is made as."""
         path = self._ring_path(name)
         try:
-            stamp = path.stat().st_mtime_ns
+            stamp = _stamp(path)
         except FileNotFoundError:
-            if name == DATA_RING and (self.folder / "data.key").exists():
-                # Not a new key: the existing one, now addressable by id (see DATA_RING).
-                self._write_ring(name, LEGACY_KEY_ID, {LEGACY_KEY_ID: self.data_key()})
-                return self.keyring(name)
+            legacy = self._legacy(name)
+            if legacy is not None:
+                # Not a new key: the existing one, now addressable by id.
+                key_id, key, legacy_kind = legacy
+                self._write_ring(name, key_id, {key_id: key}, legacy_kind)
+                return self._ring(name, kind)
             if not self.generate:
                 raise EidError(
                     "keyring %(name)s is missing", code="KEY_MISSING", params={"name": name}
                 ) from None
-            self.rotate(name)
-            stamp = path.stat().st_mtime_ns
+            self._add_key(name, kind)
+            stamp = _stamp(path)
         cached = self._rings.get(name)
         if cached is not None and cached[0] == stamp:
             return cached[1]
@@ -126,18 +196,18 @@ class FileKeyStore:
         ring = Keyring(
             current=data["current"],
             keys={kid: base64.b64decode(k) for kid, k in data["keys"].items()},
+            kind=data.get("kind", SYMMETRIC),
         )
         self._rings[name] = (stamp, ring)
         return ring
 
-    def _write_ring(self, name: str, current: str, keys: dict[str, bytes]) -> None:
+    def _write_ring(self, name: str, current: str, keys: dict[str, bytes], kind: str) -> None:
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = self._ring_path(name)
         tmp = path.with_suffix(f".{secrets.token_hex(4)}.tmp")
-        body = {
-            "current": current,
-            "keys": {k: base64.b64encode(v).decode() for k, v in keys.items()},
-        }
+        body: dict[str, Any] = {"kind": kind} if kind != SYMMETRIC else {}
+        body["current"] = current
+        body["keys"] = {k: base64.b64encode(v).decode() for k, v in keys.items()}
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             os.write(fd, json.dumps(body, indent=1).encode())
@@ -147,41 +217,49 @@ class FileKeyStore:
         os.replace(tmp, path)  # atomic: a reader sees the old ring or the new one
         self._rings.pop(name, None)
 
+    def _exists(self, name: str) -> bool:
+        return self._ring_path(name).exists() or self._legacy(name) is not None
+
     def rotate(self, name: str) -> str:
-        """A new current key; the older ones stay to open what they sealed."""
-        path = self._ring_path(name)
+        """A new current key of the ring's kind; the older ones stay to open or verify what
+        they made."""
+        return self._add_key(name, SYMMETRIC)
+
+    def _add_key(self, name: str, kind: str) -> str:
         keys: dict[str, bytes] = {}
-        if path.exists() or (name == DATA_RING and (self.folder / "data.key").exists()):
-            keys = dict(self.keyring(name).keys)
-        key_id = secrets.token_hex(4)
-        keys[key_id] = secrets.token_bytes(32)
-        self._write_ring(name, key_id, keys)
+        if self._exists(name):
+            ring = self._ring(name, kind)
+            keys, kind = dict(ring.keys), ring.kind
+        key_id, key = _new_key(kind)
+        keys[key_id] = key
+        self._write_ring(name, key_id, keys, kind)
         return key_id
 
     def retire(self, name: str, key_id: str) -> None:
-        ring = self.keyring(name)
+        ring = self._ring(name, SYMMETRIC)
         if key_id == ring.current:
             raise EidError("the current key cannot be retired", code="KEY_IN_USE")
+        ring.key(key_id)  # KEY_MISSING for an id the ring does not hold
+        legacy = self._legacy(name)
         keys = {k: v for k, v in ring.keys.items() if k != key_id}
-        self._write_ring(name, ring.current, keys)
-        if name == DATA_RING and key_id == LEGACY_KEY_ID:
+        self._write_ring(name, ring.current, keys, ring.kind)
+        if legacy is not None and legacy[0] == key_id:
             # Retired means gone: the former file goes too (the ring no longer needs it).
-            (self.folder / "data.key").unlink(missing_ok=True)
-            self._loaded.pop("data.key", None)
+            former = "data.key" if name == DATA_RING else f"{name}.ed25519.pem"
+            (self.folder / former).unlink(missing_ok=True)
+            self._loaded.pop(former, None)
 
     def signing_key(self, name: str) -> Ed25519PrivateKey:
-        pem = self._read_or_create(
-            f"{name}.ed25519.pem",
-            lambda: Ed25519PrivateKey.generate().private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            ),
-        )
-        key = serialization.load_pem_private_key(pem, password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise EidError("key %(name)s is not Ed25519", code="KEY_INVALID", params={"name": name})
-        return key
+        """The current key of the signing ring `name`."""
+        ring = self.signing_ring(name)
+        return ring.private_key(ring.current)
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    """What changes when a ring file is replaced: its inode too (every write is a new file
+    renamed over it), so two rotations within one mtime tick are still told apart."""
+    st = path.stat()
+    return st.st_mtime_ns, st.st_ino, st.st_size
 
 
 def keystore_from_settings(settings: Settings) -> KeyStore:
@@ -239,6 +317,29 @@ def verify_message(payload: dict[str, Any], signature: str, public_key: Ed25519P
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+def sign_with_ring(payload: dict[str, Any], ring: Keyring) -> str:
+    """`KID.SIGNATURE`: signed with the ring's current key, whose id it names (base64url has no
+    dot, so a signature made before key ids were carried is told apart by having none)."""
+    return f"{ring.current}.{sign_message(payload, ring.private_key(ring.current))}"
+
+
+def signature_key_id(signature: str) -> str | None:
+    """The key id a signature names, None for one made before ids were carried."""
+    kid, dot, _ = signature.rpartition(".")
+    return kid if dot else None
+
+
+def verify_with_ring(payload: dict[str, Any], signature: str, ring: Keyring) -> bool:
+    """With the live key the signature names; one without a key id (made before rotation was
+    possible) with any live key. A retired key's signature verifies with none."""
+    keys = ring.public_keys()
+    kid = signature_key_id(signature)
+    if kid is None:
+        return any(verify_message(payload, signature, k) for k in keys.values())
+    key = keys.get(kid)
+    return key is not None and verify_message(payload, signature.rpartition(".")[2], key)
 
 
 def hash_token(token: str) -> str:

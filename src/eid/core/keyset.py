@@ -13,9 +13,12 @@ ring (`eid.identity.keys`), and `eid oidc rotate-key` makes the first; the start
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+
+from sqlalchemy.orm import Session
 
 from eid.core.crypto import (
     BLIND_INDEX_RING,
@@ -23,6 +26,7 @@ from eid.core.crypto import (
     PERSONAL_DATA_RING,
     FileKeyStore,
     KeyStore,
+    signing_key_id,
 )
 from eid.core.errors import EidError
 
@@ -32,8 +36,8 @@ KeyKind = Literal["data", "secret", "signing", "keyring"]
 @dataclass(frozen=True)
 class KeySpec:
     name: str
-    # data: the AES-256 key; secret: 32 random bytes (HMAC); signing: Ed25519; keyring: versioned
-    # 32-byte keys, one current (`eid keys rotate`)
+    # data: the AES-256 key; secret: 32 random bytes (HMAC); keyring: versioned 32-byte keys, one
+    # current (`eid keys rotate`); signing: a ring of Ed25519 keys, the same file and rotation
     kind: KeyKind
     purpose: str
 
@@ -87,12 +91,20 @@ def load(keystore: KeyStore, spec: KeySpec) -> None:
                 params={"name": spec.name},
             )
     else:
-        try:
-            keystore.signing_key(spec.name)
-        except ValueError as exc:  # not PEM at all
-            raise EidError(
-                "key %(name)s is not Ed25519", code="KEY_INVALID", params={"name": spec.name}
-            ) from exc
+        ring = keystore.signing_ring(spec.name)
+        for kid in ring.keys:
+            try:
+                public = ring.private_key(kid).public_key()
+            except ValueError as exc:  # not a 32-byte Ed25519 private key
+                raise EidError(
+                    "key %(name)s is not Ed25519", code="KEY_INVALID", params={"name": spec.name}
+                ) from exc
+            if signing_key_id(public) != kid:
+                raise EidError(
+                    "key %(key)s of %(name)s is not filed under its own id",
+                    code="KEY_INVALID",
+                    params={"name": spec.name, "key": kid},
+                )
 
 
 def problems(keystore: KeyStore) -> list[str]:
@@ -106,11 +118,70 @@ def problems(keystore: KeyStore) -> list[str]:
     return found
 
 
+def rings(keystore: KeyStore) -> list[dict[str, Any]]:
+    """The rotatable keys (keyrings and signing rings) that load: kind, current key, live keys
+    (what `eid keys check` reports)."""
+    found = []
+    for spec in KEYS:
+        if spec.kind not in ("keyring", "signing"):
+            continue
+        try:
+            ring = (
+                keystore.signing_ring(spec.name)
+                if spec.kind == "signing"
+                else keystore.keyring(spec.name)
+            )
+        except EidError:
+            continue  # named by `problems`
+        found.append(
+            {"name": spec.name, "kind": spec.kind, "current": ring.current, "keys": list(ring.keys)}
+        )
+    return found
+
+
+def spec_of(name: str) -> KeySpec | None:
+    return next((spec for spec in KEYS if spec.name == name), None)
+
+
+# What still needs a signing key, by ring name: given a key id, the KEY_IN_USE refusal saying
+# why it cannot be retired yet (None: nothing). Registered by the domain whose signatures they
+# are (`load_key_uses`).
+KeyUse = Callable[[Session, str], EidError | None]
+_KEY_USES: dict[str, KeyUse] = {}
+
+
+def key_use(name: str) -> Callable[[KeyUse], KeyUse]:
+    def register(check: KeyUse) -> KeyUse:
+        _KEY_USES[name] = check
+        return check
+
+    return register
+
+
+def load_key_uses() -> None:
+    """Import the modules that register what their signing keys are still needed for."""
+    import eid.authority.service
+    import eid.core.audit_chain
+    import eid.wallet.keys  # noqa: F401
+
+
+def signing_key_use(session: Session, name: str, key_id: str) -> EidError | None:
+    """Why the signing key `key_id` of `name` must stay, or None when it may be retired."""
+    check = _KEY_USES.get(name)
+    return check(session, key_id) if check else None
+
+
 def init_keys(folder: Path) -> tuple[list[str], list[str]]:
     """Make every missing key in `folder` (0700, files 0600) and check the others; never
     replaces one: a new data key would leave everything sealed under the old one unreadable.
-    Returns the names (made, kept)."""
-    made = [spec.name for spec in KEYS if not (folder / file_of(spec)).exists()]
+    A signing key in its former single file becomes its ring's first key. Returns the names
+    (made, kept)."""
+    made = [
+        spec.name
+        for spec in KEYS
+        if not (folder / file_of(spec)).exists()
+        and not (spec.kind == "signing" and (folder / legacy_file_of(spec)).exists())
+    ]
     store = FileKeyStore(folder, generate=True)
     for spec in KEYS:
         load(store, spec)
@@ -121,6 +192,11 @@ def file_of(spec: KeySpec) -> str:
     """The file FileKeyStore keeps a key in."""
     if spec.kind == "data":
         return "data.key"
-    if spec.kind == "keyring":
+    if spec.kind in ("keyring", "signing"):
         return f"{spec.name}.keyring.json"
-    return f"{spec.name}.secret" if spec.kind == "secret" else f"{spec.name}.ed25519.pem"
+    return f"{spec.name}.secret"
+
+
+def legacy_file_of(spec: KeySpec) -> str:
+    """A signing key's former single file, imported as its ring's first key on first use."""
+    return f"{spec.name}.ed25519.pem"

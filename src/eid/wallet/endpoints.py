@@ -49,7 +49,7 @@ CRL_MAX_AGE = 600
 @router.get("/issuer/jwks", dependencies=DOCUMENT_LIMIT)
 def issuer_jwks(db: Session = DB) -> dict[str, Any]:
     """The ES256 issuing keys (each with its `x5c`), then the EdDSA key of the first cards."""
-    return {"keys": [*certs.public_jwks(db), keys.issuer_public_jwk()]}
+    return {"keys": [*certs.public_jwks(db), *keys.issuer_public_jwks()]}
 
 
 @router.get(

@@ -499,7 +499,7 @@ def verify_sd_jwt(
     the EdDSA cards issued before under the issuer JWKS key; then the type asked for."""
     card = verify_presentation(
         presentation,
-        issuer_key=keys.issuer_key(),
+        issuer_key=keys.issuer_keys(),
         root=certs.root_certificate(db),
         crl=certs.current_crl(db),
         audience=audience,

@@ -43,7 +43,7 @@ def verify(session: Session, presentation: str, nonce: str) -> VerifiedCard:
     try:
         return verify_presentation(
             presentation,
-            issuer_key=keys.issuer_key(),
+            issuer_key=keys.issuer_keys(),
             root=certs.root_certificate(session),
             crl=certs.current_crl(session),
             audience=row.audience,

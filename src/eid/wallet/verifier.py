@@ -12,7 +12,7 @@ from typing import Any
 from cryptography import x509
 from joserfc import jws
 from joserfc.errors import JoseError
-from joserfc.jwk import ECKey, OKPKey
+from joserfc.jwk import ECKey, KeySet, OKPKey
 
 from eid.core import clock
 from eid.core.errors import EidError
@@ -163,10 +163,10 @@ def revoked(exc: certs.CertificateRevoked) -> PresentationRefused:
 def issuer_verification_key(
     token: str,
     *,
-    issuer_key: OKPKey | None,
+    issuer_key: OKPKey | KeySet | None,
     root: x509.Certificate | None,
     crl: x509.CertificateRevocationList | None = None,
-) -> tuple[OKPKey | ECKey, list[str]]:
+) -> tuple[OKPKey | KeySet | ECKey, list[str]]:
     """The key the issuer JWT must verify with: with `x5c`, its leaf once the chain leads to the
     pinned `root` (ES256) and is not on the root's `crl`; without, eid's first EdDSA key (cards
     issued before issue 12)."""
@@ -191,7 +191,7 @@ def issuer_verification_key(
 def verify_presentation(
     presentation: str,
     *,
-    issuer_key: OKPKey | None = None,
+    issuer_key: OKPKey | KeySet | None = None,
     root: x509.Certificate | None = None,
     crl: x509.CertificateRevocationList | None = None,
     audience: str,
@@ -199,8 +199,9 @@ def verify_presentation(
     status_lookup: status.StatusLookup,
 ) -> VerifiedCard:
     """`root`: the eid Root CA to chain an `x5c` credential to, `crl` its revocation list (a
-    revoked issuing certificate: `CERTIFICATE_REVOKED`); `issuer_key`: the EdDSA key of the
-    cards issued before (no `x5c`). Either may be left out to refuse that kind."""
+    revoked issuing certificate: `CERTIFICATE_REVOKED`); `issuer_key`: the EdDSA key (or key
+    set, by `kid`) of the cards issued before (no `x5c`). Either may be left out to refuse that
+    kind."""
     try:
         issuer_jwt, disclosures, kb_jwt = sdjwt.split(presentation.strip())
     except ValueError:
