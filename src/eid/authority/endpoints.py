@@ -14,6 +14,7 @@ from eid.authority import agency_locks, service
 from eid.authority.schemas import AgencyLockOut
 from eid.core.audit import Actor
 from eid.core.errors import NotFound
+from eid.core.openapi_errors import declared
 from eid.core.web import get_db
 from eid.staff.dependencies import require_roles
 
@@ -73,7 +74,7 @@ class AgencyLockLiftIn(BaseModel):
     note: str = Field(min_length=3, max_length=1000)
 
 
-@lock_router.post("", status_code=201)
+@lock_router.post("", status_code=201, responses=declared(404))
 def request_agency_lock(
     body: AgencyLockIn,
     actor: Actor = Depends(require_roles("officer", "supervisor")),

@@ -59,6 +59,20 @@ DESCRIPTIONS = {
 RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}
 
 
+def declared(*statuses: int, oauth: bool = False) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for the error statuses a route answers that its shape does not tell (a look-up
+    by a query or body value answering 404, a client authenticated in the body answering 401),
+    in the one error shape, or RFC 6749's when `oauth`."""
+    schema = OAUTH_ERROR_SCHEMA if oauth else REF
+    return {
+        status: {
+            "description": DESCRIPTIONS[status],
+            "content": {"application/json": {"schema": schema}},
+        }
+        for status in statuses
+    }
+
+
 def _checks_roles(route: APIRoute) -> bool:
     return any(
         "require_roles" in getattr(call, "__qualname__", "")

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
 from eid.core.audit import Actor
+from eid.core.openapi_errors import declared
 from eid.core.web import app_ports, caller_language, get_db
 from eid.enrolment import counter, service
 from eid.enrolment.schemas import (
@@ -42,7 +43,7 @@ def read_mrz(body: MrzIn, actor: Actor = Depends(at_counter)) -> MrzOut:
     return counter.read_mrz(body.mrz)
 
 
-@router.get("/registry/lookup", response_model=RegistryPrefill)
+@router.get("/registry/lookup", response_model=RegistryPrefill, responses=declared(404))
 def registry_lookup(
     passport: str | None = Query(default=None, max_length=20),
     residence_card: str | None = Query(default=None, max_length=20),

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from eid.core import clock, throttle
 from eid.core.crypto import hash_token
 from eid.core.errors import Forbidden, ValidationFailed
+from eid.core.openapi_errors import declared
 from eid.core.web import get_db
 from eid.i18n import negotiate
 from eid.identity import dpop
@@ -232,7 +233,9 @@ def _credential(
     return JSONResponse(answer, headers=NO_STORE)
 
 
-@router.post("/oid4vci/credential", dependencies=[OIDC_LIMIT])
+@router.post(
+    "/oid4vci/credential", dependencies=[OIDC_LIMIT], responses=declared(400, 401, oauth=True)
+)
 async def credential(request: Request, db: Session = DB) -> Response:
     """§8: the credential for a (DPoP-bound) access token and a proof of the wallet's key."""
     raw = b""

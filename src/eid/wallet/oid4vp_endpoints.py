@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from eid.core import clock, throttle
 from eid.core.errors import ValidationFailed
+from eid.core.openapi_errors import declared
 from eid.core.web import get_db
 from eid.identity.dependencies import Holder, current_holder
 from eid.identity.models import RelyingParty
@@ -69,7 +70,7 @@ def _authenticate(db: Session, oreq: StarletteOAuth2Request) -> RelyingParty:
     return row
 
 
-@api.post("/requests", status_code=201, dependencies=[CLIENT_LIMIT])
+@api.post("/requests", status_code=201, dependencies=[CLIENT_LIMIT], responses=declared(401))
 async def create_request(request: Request, db: Session = DB) -> Response:
     """A presentation request: `preset` (landlord, bank_ekyc; `credential_format` dc+sd-jwt,
     mso_mdoc or either) or `dcql_query` (JSON, §6), and optionally `redirect_uri` (registered)
@@ -122,7 +123,9 @@ def _outcome_body(outcome: oid4vp.Outcome) -> dict[str, Any]:
     }
 
 
-@api.post("/requests/{request_id}/result", dependencies=[CLIENT_LIMIT])
+@api.post(
+    "/requests/{request_id}/result", dependencies=[CLIENT_LIMIT], responses=declared(401, 404)
+)
 async def collect_result(request_id: str, request: Request, db: Session = DB) -> Response:
     """The outcome: `pending` until the wallet answers; then once `verified` (with the claims
     disclosed) or `refused` (with the reason); after that `collected`, the claims gone."""

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from eid.core import clock, throttle
 from eid.core.audit import Actor
+from eid.core.openapi_errors import declared
 from eid.core.settings import get_settings
 from eid.core.web import app_ports, caller_language, get_db
 from eid.enrolment import counter
@@ -137,7 +138,7 @@ def search_profiles(
     return profiles.search(db, body, actor=actor, registry=ports.registry(db))
 
 
-@router.post("/api/v1/profiles/opening", tags=["profiles"])
+@router.post("/api/v1/profiles/opening", tags=["profiles"], responses=declared(404))
 def open_profile(
     body: profiles.ProfileOpenIn,
     db: Session = Depends(get_db, scope="function"),
