@@ -143,7 +143,9 @@ def test_an_application_from_mrz_to_submission_by_keyboard_alone(
     _select_all_and_type(page, code.group(1))
     page.keyboard.press("Tab")
     page.keyboard.press("Space")
-    page.wait_for_function("() => document.querySelector('#status').dataset.phoneVerified === 'yes'")
+    page.wait_for_function(
+        "() => document.querySelector('#status').dataset.phoneVerified === 'yes'"
+    )
 
     # 4. Captures. The files are chosen with set_input_files (no file dialog when headless).
     tab_to(page, "#portrait")
@@ -264,9 +266,10 @@ def test_supervisor_approves_and_rejects_held_applications_by_keyboard(
     page: Any,
 ) -> None:
     officer = make_officer("officer")
+    people = (("Q72000001", "ORTIZ LUIS"), ("Q72000002", "NGUYEN THI AN"))
     held = [
         enrol_face_unlike_file(officer, registry_person, shared_data, number, name)
-        for number, name in (("Q72000001", "ORTIZ LUIS"), ("Q72000002", "NGUYEN THI AN"))
+        for number, name in people
     ]
     assert [h["status"] for h in held] == ["in_review", "in_review"]
     csp = watch_csp(page)
@@ -276,9 +279,7 @@ def test_supervisor_approves_and_rejects_held_applications_by_keyboard(
     _focus_on(page, "main h2")
     assert assert_no_trap(page) > 5
 
-    for decision, (number, name) in zip(
-        ("approve", "reject"), (("Q72000001", "ORTIZ LUIS"), ("Q72000002", "NGUYEN THI AN"))
-    ):
+    for decision, (number, name) in zip(("approve", "reject"), people, strict=True):
         side = "[data-side=application] tr[data-field=passport_number]"
         found = page.locator("section.review").filter(has=page.locator(side, has_text=number))
         review = f"section.review[data-id='{found.get_attribute('data-id')}']"
@@ -298,8 +299,6 @@ def test_supervisor_approves_and_rejects_held_applications_by_keyboard(
         assert name in page.inner_text("p.decided:focus")
         assert page.inner_text("#error") == ""
 
-    statuses = [
-        officer.get(f"/api/v1/applications/{h['id']}").json()["status"] for h in held
-    ]
+    statuses = [officer.get(f"/api/v1/applications/{h['id']}").json()["status"] for h in held]
     assert statuses[1] == "rejected" and statuses[0] in ("verified", "consented")
     csp.assert_clean()
