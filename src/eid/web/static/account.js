@@ -86,12 +86,22 @@
     for (const button of form.querySelectorAll("button")) button.disabled = on;
   }
 
+  // A button disabled while its request runs loses the focus (to the page's body): it takes it
+  // back when enabled again, unless something else (a field to correct) has it by then.
+  function regain(el) {
+    const lost = !document.activeElement || document.activeElement === document.body;
+    if (lost && el && el !== document.body && el.isConnected && el.getClientRects().length) {
+      el.focus();
+    }
+  }
+
   function submitting(form, run) {
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       clearInvalid(form);
       eidApp.clearMessages();
       if (missing(form)) return;
+      const pressed = document.activeElement;
       busy(form, true);
       try {
         await run(values(form));
@@ -101,6 +111,7 @@
         }
       } finally {
         busy(form, false);
+        regain(pressed);
       }
     });
   }
@@ -167,6 +178,7 @@
         // eidApp.api has shown the server's message.
       } finally {
         passkeyButton.disabled = false;
+        regain(passkeyButton);
       }
     });
   }

@@ -8,14 +8,27 @@
   const confirmBox = document.getElementById("lock-confirm");
   const form = document.getElementById("unlock-form");
 
+  function cancelLock() {
+    confirmBox.hidden = true;
+    section.querySelector("[data-lock]").focus();
+  }
+  // Escape closes the confirmation as its Cancel button does, the focus back on "Lock".
+  if (confirmBox) {
+    confirmBox.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && !confirmBox.hidden) {
+        event.preventDefault();
+        cancelLock();
+      }
+    });
+  }
+
   document.addEventListener("click", async (event) => {
     if (!section) return;
     if (event.target.closest("[data-lock]")) {
       confirmBox.hidden = false;
       confirmBox.querySelector("[data-lock-confirm]").focus();
     } else if (event.target.closest("[data-lock-cancel]")) {
-      confirmBox.hidden = true;
-      section.querySelector("[data-lock]").focus();
+      cancelLock();
     } else if (event.target.closest("[data-lock-confirm]")) {
       try {
         await eidApp.api("POST", "/api/v1/me/lock");

@@ -64,10 +64,15 @@ function onForm(e, message) {
                 (e && e.code && e.code.startsWith("MRZ_") ? $("mrz") : null);
   if (first) first.focus();
 }
+// A refusal in its box (role=alert, so it is read out); the field it concerns, if any, marked
+// and focused, so the officer corrects it without looking for it.
 function near(boxId, input) {
   return (e, message) => {
     $(boxId).textContent = message;
-    if (input) input.setAttribute("aria-invalid", "true");
+    if (input) {
+      input.setAttribute("aria-invalid", "true");
+      if (input.getClientRects().length) input.focus();
+    }
   };
 }
 
@@ -178,6 +183,7 @@ async function openApplication(id) {
   hide(["form-box", "work-box", "cancel-box"]);
   show(["app-box"]);
   $("app-box").scrollIntoView();
+  keepFocus($("app-title"));  // the button pressed (create, resume, back) is hidden now
 }
 function markCaptures(a) {
   const done = new Set(a.captures.filter(c => c.acceptable || c.exception_reason)
@@ -192,11 +198,17 @@ function markCaptures(a) {
   }
   return done;
 }
-// The hand diagram shows which finger the next capture is for.
+// The hand diagram shows which finger the next capture is for. It is a radio group: one tab
+// stop (the chosen finger), the arrow keys move along the hands as they lie (left little finger
+// to right little finger) and choose, Enter and Space choose the focused one.
+const HANDS_ORDER = ["10", "9", "8", "7", "6", "1", "2", "3", "4", "5"];
 function showSelectedFinger() {
   const chosen = $("finger-pos").value;
   for (const finger of document.querySelectorAll("#hands [data-finger]")) {
-    finger.dataset.selected = finger.dataset.finger === chosen ? "yes" : "no";
+    const yes = finger.dataset.finger === chosen;
+    finger.dataset.selected = yes ? "yes" : "no";
+    finger.setAttribute("aria-checked", yes ? "true" : "false");
+    finger.setAttribute("tabindex", yes ? "0" : "-1");
   }
 }
 function nextFinger(done) {
@@ -206,11 +218,24 @@ function nextFinger(done) {
   if (next) select.value = String(next);
   showSelectedFinger();
 }
+function chooseFinger(position, focus) {
+  $("finger-pos").value = position;
+  showSelectedFinger();
+  if (focus) document.querySelector(`#hands [data-finger="${position}"]`).focus();
+}
+const ARROWS = {ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1};
 for (const finger of document.querySelectorAll("#hands [data-finger]")) {
-  const choose = () => { $("finger-pos").value = finger.dataset.finger; showSelectedFinger(); };
-  finger.addEventListener("click", choose);
+  finger.addEventListener("click", () => chooseFinger(finger.dataset.finger, false));
   finger.addEventListener("keydown", (e) => {
-    if (e.key === "Enter" || e.key === " ") { e.preventDefault(); choose(); }
+    const at = HANDS_ORDER.indexOf(finger.dataset.finger);
+    let to = null;
+    if (e.key === "Enter" || e.key === " ") to = at;
+    else if (e.key in ARROWS) to = (at + ARROWS[e.key] + HANDS_ORDER.length) % HANDS_ORDER.length;
+    else if (e.key === "Home") to = 0;
+    else if (e.key === "End") to = HANDS_ORDER.length - 1;
+    if (to === null) return;
+    e.preventDefault();
+    chooseFinger(HANDS_ORDER[to], to !== at);
   });
 }
 $("finger-pos").addEventListener("change", showSelectedFinger);
@@ -434,8 +459,14 @@ async function loadWorkList() {
   }));
   $("work-empty").classList.toggle("hidden", rows.length > 0);
 }
+let cancelOpener = null;  // where the focus goes back to when the cancel form closes
+function closeCancel() {
+  hide(["cancel-box"]);
+  keepFocus(cancelOpener && cancelOpener.getClientRects().length ? cancelOpener : firstHeading());
+}
 function askCancel(id, name) {
   cancelling = id;
+  cancelOpener = document.activeElement;
   $("cancel-name").textContent = name;
   $("cancel-reason").value = "";
   clearErrors($("cancel-box"));
@@ -443,16 +474,20 @@ function askCancel(id, name) {
   $("cancel-reason").focus();
 }
 $("cancel-app").addEventListener("click", () => askCancel(appId, current ? current.full_name : ""));
-$("cancel-back").addEventListener("click", () => hide(["cancel-box"]));
+$("cancel-back").addEventListener("click", closeCancel);
+$("cancel-form").addEventListener("keydown", (e) => {
+  if (e.key === "Escape") { e.preventDefault(); closeCancel(); }
+});
 $("cancel-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   clearErrors($("cancel-box"));
   await call("POST", `/applications/${cancelling}/cancellation`, {reason: $("cancel-reason").value},
              false, near("cancel-error", $("cancel-reason")));
-  hide(["cancel-box"]);
-  if (cancelling === appId) { nextApplicant(); return; }
+  if (cancelling === appId) { hide(["cancel-box"]); nextApplicant(); return; }
   $("work-error").textContent = "";
   await loadWorkList();
+  cancelOpener = null;  // its row is gone with the cancelled application
+  closeCancel();
 });
 $("work-search").addEventListener("submit", (e) => { e.preventDefault(); loadWorkList(); });
 
@@ -464,4 +499,4 @@ signIn(async () => {
     show(["work-box", "form-box"]);
     await loadWorkList();
   }
-});
+}, () => (appId ? $("app-title") : $("mrz")));

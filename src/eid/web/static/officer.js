@@ -8,6 +8,8 @@ const $ = (id) => document.getElementById(id);
 const lang = document.documentElement.lang;
 const texts = Object.assign(JSON.parse($("officer-texts").textContent),
                             JSON.parse($("page-texts").textContent));
+// The refusals (401) that mean the officer's session is over (eid.staff.service).
+const SESSION_ENDED = ["INVALID_TOKEN", "TOKEN_REVOKED", "TOKEN_EXPIRED", "SESSION_IDLE"];
 const csrfMeta = document.querySelector("meta[name=csrf-token]");
 let csrf = csrfMeta ? csrfMeta.content : null;
 
@@ -65,15 +67,33 @@ async function call(method, path, body, raw, where) {
   const r = await fetch(api + path, {method, headers, credentials: "same-origin",
     body: raw ? body : (body === undefined ? undefined : JSON.stringify(body))});
   const data = r.status === 204 ? null : await r.json().catch(() => null);
-  if (r.status === 401) showSignedOut();  // expired, idle or signed out elsewhere
+  // Expired, idle or signed out elsewhere. Not every 401 is about the session: a wrong phone
+  // code (PHONE_CODE_WRONG) is one too, and must leave the officer signed in to retype it.
+  const code = data && data.error ? data.error.code : null;
+  if (r.status === 401 && (!code || SESSION_ENDED.includes(code))) showSignedOut();
   if (!r.ok) {
     fail(data, r.status, where);
     throw new Error(data && data.error ? data.error.code : String(r.status));
   }
   return data;
 }
-// Runs `ready` once signed in: now if the page came signed in, else after the form.
-function signIn(ready) {
+// Focus that was on something now hidden (the sign-in form, a step's button) is not lost to
+// the page: it moves to `fallback` (a heading, the next field), so a keyboard user and a screen
+// reader continue from there instead of from the top of the page.
+function keepFocus(fallback) {
+  const at = document.activeElement;
+  if (!fallback || (at && at !== document.body && at.getClientRects().length)) return;
+  if (!fallback.matches("a[href], button, input, select, textarea, [tabindex]")) {
+    fallback.setAttribute("tabindex", "-1");
+  }
+  fallback.focus();
+}
+function firstHeading() {
+  return [...document.querySelectorAll("main h2")].find(h => h.getClientRects().length);
+}
+// Runs `ready` once signed in: now if the page came signed in, else after the form, then puts
+// the focus where the page's work starts (`start()`, or the first heading shown).
+function signIn(ready, start) {
   $("login").addEventListener("submit", async (e) => {
     e.preventDefault();
     $("error").textContent = "";
@@ -92,6 +112,7 @@ function signIn(ready) {
     showPagesFor(data.role);
     $("who").classList.remove("hidden");
     await ready();
+    keepFocus((start && start()) || firstHeading());
   });
   $("sign-out").addEventListener("click", async () => {
     try { await call("DELETE", "/officer/sessions/current"); } catch (_) { /* shown in #error */ }

@@ -102,7 +102,10 @@ function render(review) {
     p.dataset.status = done.application.status;
     p.textContent = say(decision === "approve" ? texts.approved : texts.rejected,
       {name: done.application.full_name, status: statusLabel(done.application.status)});
+    p.setAttribute("role", "status");
+    p.tabIndex = -1;
     node.replaceChildren(p);
+    p.focus();  // the button pressed is gone with the form: the outcome takes the focus
   });
   return node;
 }
