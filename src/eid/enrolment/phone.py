@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from eid.core import audit, clock
 from eid.core.audit import Actor
 from eid.core.crypto import get_keystore
-from eid.core.errors import Conflict, Unauthorized
+from eid.core.errors import Conflict, ValidationFailed
 from eid.enrolment.models import Application
 from eid.enrolment.state import require_status
 from eid.i18n import N_
@@ -66,14 +66,23 @@ def confirm_code(session: Session, app: Application, code: str, *, actor: Actor)
         return
     if app.phone_otp_hash is None or app.phone_otp_expires_at is None:
         raise Conflict("no code was sent; send one first", code="PHONE_CODE_NOT_SENT")
+    # The applicant's code, not the officer's credential: a refusal of the input (422, beside
+    # the code field), never a 401, which would read as the officer's session ending.
+    field = {"field": "code"}
     if app.phone_otp_attempts >= MAX_ATTEMPTS:
-        raise Unauthorized("too many wrong codes; send a new one", code="PHONE_CODE_LOCKED")
+        raise ValidationFailed(
+            "too many wrong codes; send a new one", code="PHONE_CODE_LOCKED", details=field
+        )
     if app.phone_otp_expires_at < clock.now():
-        raise Unauthorized("the code has expired; send a new one", code="PHONE_CODE_EXPIRED")
+        raise ValidationFailed(
+            "the code has expired; send a new one", code="PHONE_CODE_EXPIRED", details=field
+        )
     if not hmac.compare_digest(app.phone_otp_hash, _hash(app.id, code.strip())):
         app.phone_otp_attempts += 1
         audit.record(session, actor, "application.phone_code_wrong", "application", app.id)
-        raise Unauthorized("the code is wrong", code="PHONE_CODE_WRONG", keep_writes=True)
+        raise ValidationFailed(
+            "the code is wrong", code="PHONE_CODE_WRONG", keep_writes=True, details=field
+        )
     app.phone_verified_at = clock.now()
     app.phone_otp_hash = None
     redact_secrets(session, "application", app.id, carrying="otp")  # the code is used

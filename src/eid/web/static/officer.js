@@ -67,8 +67,8 @@ async function call(method, path, body, raw, where) {
   const r = await fetch(api + path, {method, headers, credentials: "same-origin",
     body: raw ? body : (body === undefined ? undefined : JSON.stringify(body))});
   const data = r.status === 204 ? null : await r.json().catch(() => null);
-  // Expired, idle or signed out elsewhere. Not every 401 is about the session: a wrong phone
-  // code (PHONE_CODE_WRONG) is one too, and must leave the officer signed in to retype it.
+  // Expired, idle or signed out elsewhere: only the session's own codes sign the page out (a
+  // refusal of what was typed, such as a wrong phone code, is a 422 beside its field).
   const code = data && data.error ? data.error.code : null;
   if (r.status === 401 && (!code || SESSION_ENDED.includes(code))) showSignedOut();
   if (!r.ok) {
