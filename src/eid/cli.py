@@ -621,7 +621,11 @@ def keys_issuing() -> None:
 @keys_app.command("revoke-issuing")
 def keys_revoke_issuing(
     certificate: Annotated[
-        str, typer.Argument(help="kid or serial (hex) of the issuing certificate, from `issuing`")
+        str,
+        typer.Argument(
+            help="kid or serial (hex) of the issuing certificate, from `issuing`; a kid that "
+            "starts with '-' goes after `--` (eid keys revoke-issuing --reason R -- -Kx...)"
+        ),
     ],
     reason: Annotated[
         str,

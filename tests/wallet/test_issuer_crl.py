@@ -452,7 +452,8 @@ def test_the_operator_lists_and_revokes_from_the_command_line(committed: Engine)
     [current] = json.loads(listed.output)
     assert current["state"] == "signing"
     assert current["crl_distribution_points"] == [certs.crl_url()]
-    args = ["keys", "revoke-issuing", current["kid"], "--reason", "keyCompromise"]
+    # A kid is base64url and may start with '-': after `--`, as the help says.
+    args = ["keys", "revoke-issuing", "--reason", "keyCompromise", "--", current["kid"]]
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
     done = json.loads(first.output)
@@ -465,7 +466,7 @@ def test_the_operator_lists_and_revokes_from_the_command_line(committed: Engine)
         c["kid"]: c["state"] for c in json.loads(runner.invoke(app, ["keys", "issuing"]).output)
     }
     assert states == {current["kid"]: "revoked", done["successor"]: "signing"}
-    bad = runner.invoke(app, ["keys", "revoke-issuing", current["kid"], "--reason", "nope"])
+    bad = runner.invoke(app, ["keys", "revoke-issuing", "--reason", "nope", "--", current["kid"]])
     assert bad.exit_code != 0
     # A root made today is current: reissuing changes nothing, and asks for --confirm.
     assert runner.invoke(app, ["keys", "reissue-root"]).exit_code != 0
