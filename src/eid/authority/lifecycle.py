@@ -8,9 +8,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from eid.authority.models import Account, RegistryFeedCursor
-from eid.authority.service import AUTHORITY, add_lock_ground, remove_lock_ground
+from eid.authority.service import AUTHORITY, add_lock_ground, notify_holder, remove_lock_ground
 from eid.core import audit, clock
-from eid.notify.service import notify
 from eid.registry.ports import ImmigrationRegistry, StatusEvent
 
 WARN_AHEAD = dt.timedelta(days=30)
@@ -131,12 +130,9 @@ def watch_expiry(session: Session) -> dict[str, int]:
         if account.expiry_warned_for == first:
             continue
         account.expiry_warned_for = first
-        notify(
+        notify_holder(
             session,
-            recipient_type="account",
-            recipient_id=account.id,
-            channels={"sms": account.phone, "email": account.email, "app": None},
-            language=account.language,
+            account,
             template="document_expiry_warning",
             params={"expiry_date": first.isoformat(), "eid_number": account.eid_number},
             key=f"expiry-warning:{account.id}:{first.isoformat()}",

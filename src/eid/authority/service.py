@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Mapping
 
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.exc import IntegrityError
@@ -34,7 +35,7 @@ from eid.core.crypto import (
 from eid.core.errors import Conflict, EidError, NotFound, Unauthorized, ValidationFailed
 from eid.core.ids import new_eid_number
 from eid.core.jobs import Job
-from eid.core.keyset import key_use
+from eid.core.keyset import in_use, key_use
 from eid.core.throttle import lockout_wait
 from eid.i18n import SUPPORTED
 from eid.notify.service import notify, redact_secrets
@@ -110,12 +111,9 @@ def _pending_signed_by(session: Session, task: str, kid: str) -> int:
 @key_use(REQUEST_KEY)
 def _requests_pending(session: Session, kid: str) -> EidError | None:
     pending = _pending_signed_by(session, REQUEST_TASK, kid)
-    if not pending:
-        return None
-    return EidError(
+    return in_use(
         "%(count)s account requests signed by key %(key)s await a decision: retired, they "
         "would be refused; retire it once they are decided",
-        code="KEY_IN_USE",
         params={"key": kid, "count": pending},
     )
 
@@ -123,12 +121,9 @@ def _requests_pending(session: Session, kid: str) -> EidError | None:
 @key_use(DECISION_KEY)
 def _decisions_pending(session: Session, kid: str) -> EidError | None:
     pending = _pending_signed_by(session, DECISION_TASK, kid)
-    if not pending:
-        return None
-    return EidError(
+    return in_use(
         "%(count)s account decisions signed by key %(key)s are not yet applied: retired, "
         "they would be refused; retire it once they are applied",
-        code="KEY_IN_USE",
         params={"key": kid, "count": pending},
     )
 
@@ -692,14 +687,33 @@ def _locked_row(session: Session, account_id: uuid.UUID) -> Account:
     return account
 
 
-def _notify_lock_change(session: Session, account: Account, template: str, ground: str) -> None:
-    stamp = base64.urlsafe_b64encode(secrets.token_bytes(6)).decode()
-    notify(
+def notify_holder(
+    session: Session,
+    account: Account,
+    *,
+    template: str,
+    params: Mapping[str, object],
+    key: str,
+) -> list[uuid.UUID]:
+    """A message to the account's holder on every channel they have (app inbox, SMS, and email
+    when given), in the account's language; the same `key` sends it once."""
+    return notify(
         session,
         recipient_type="account",
         recipient_id=account.id,
         channels={"sms": account.phone, "email": account.email, "app": None},
         language=account.language,
+        template=template,
+        params=params,
+        key=key,
+    )
+
+
+def _notify_lock_change(session: Session, account: Account, template: str, ground: str) -> None:
+    stamp = base64.urlsafe_b64encode(secrets.token_bytes(6)).decode()
+    notify_holder(
+        session,
+        account,
         template=template,
         params={"ground": ground, "eid_number": account.eid_number},
         key=f"{template}:{account.id}:{ground}:{stamp}",

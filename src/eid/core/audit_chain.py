@@ -24,7 +24,7 @@ from eid.core import clock
 from eid.core.audit import AuditChainLink, AuditCheckpoint
 from eid.core.crypto import KeyStore, sign_message, signing_key_id, verify_message
 from eid.core.errors import EidError
-from eid.core.keyset import key_use
+from eid.core.keyset import in_use, key_use
 
 GENESIS = bytes(32)
 CHECKPOINT_KEY = "audit-checkpoint"
@@ -94,12 +94,9 @@ def _checkpoints_signed(session: Session, kid: str) -> EidError | None:
     signed = session.execute(
         select(func.count()).select_from(AuditCheckpoint).where(AuditCheckpoint.key_id == kid)
     ).scalar_one()
-    if not signed:
-        return None
-    return EidError(
+    return in_use(
         "key %(key)s signed %(count)s audit checkpoints: retired, they would no longer verify "
         "and the audit chain's history would stop verifying (keep it: rotating is enough)",
-        code="KEY_IN_USE",
         params={"key": kid, "count": signed},
     )
 

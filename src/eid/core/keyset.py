@@ -158,6 +158,14 @@ def key_use(name: str) -> Callable[[KeyUse], KeyUse]:
     return register
 
 
+def in_use(message: str, *, params: dict[str, Any]) -> EidError | None:
+    """A key use's answer: KEY_IN_USE with `message` while `params["count"]` things still need
+    the key (`params["key"]`), else None."""
+    if not params["count"]:
+        return None
+    return EidError(message, code="KEY_IN_USE", params=params)
+
+
 def load_key_uses() -> None:
     """Import the modules that register what their signing keys are still needed for."""
     import eid.authority.service

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from eid.core import clock
 from eid.core.crypto import get_keystore
 from eid.core.errors import EidError
-from eid.core.keyset import key_use
+from eid.core.keyset import in_use, key_use
 from eid.wallet.models import IssuedCredential
 
 KEY_NAME = "wallet-issuer"
@@ -76,11 +76,8 @@ def _cards_signed(session: Session, kid: str) -> EidError | None:
             IssuedCredential.expires_at > clock.now(),
         )
     ).scalar_one()
-    if not live:
-        return None
-    return EidError(
+    return in_use(
         "%(count)s EdDSA cards are still valid and which key signed each is not recorded: "
         "retire key %(key)s once they have expired",
-        code="KEY_IN_USE",
         params={"key": kid, "count": live},
     )

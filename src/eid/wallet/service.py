@@ -20,7 +20,6 @@ from eid.core.audit import Actor
 from eid.core.errors import Forbidden, ValidationFailed
 from eid.core.settings import get_settings
 from eid.identity.service import bound_device, holder_actor, require_usable
-from eid.notify.service import notify
 from eid.wallet import certs, formats, qr
 from eid.wallet.models import CardLink, IssuedCredential
 
@@ -197,12 +196,9 @@ def revoke_issuing_certificate(
         .order_by(Account.id)
     ).scalars()
     for account in holders:
-        notify(
+        authority.notify_holder(
             session,
-            recipient_type="account",
-            recipient_id=account.id,
-            channels={"sms": account.phone, "email": account.email, "app": None},
-            language=account.language,
+            account,
             template="card_reissue_needed",
             params={"eid_number": account.eid_number},
             key=f"card_reissue_needed:{done.kid}:{account.id}",
