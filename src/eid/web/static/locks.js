@@ -32,9 +32,9 @@ function renderLock(lock) {
     decide.addEventListener("submit", async (e) => {
       e.preventDefault();
       const note = new FormData(e.target).get("note");
-      await call("POST", `/agency-locks/${lock.id}/decision`,
-                 {decision: e.submitter.value, note});
-      await load();
+      const decision = e.submitter.value;
+      await call("POST", `/agency-locks/${lock.id}/decision`, {decision, note});
+      await done(lock, decision === "approve" ? "active" : "refused");
     });
   }
   if (lock.status === "active" && role() !== "admin") {
@@ -43,7 +43,7 @@ function renderLock(lock) {
       e.preventDefault();
       const body = Object.fromEntries(new FormData(e.target).entries());
       await call("POST", `/agency-locks/${lock.id}/lifting`, body);
-      await load();
+      await done(lock, "lifted");
     });
   }
   return node;
@@ -67,6 +67,14 @@ async function load() {
   $("locks").replaceChildren(...open.map(renderLock));
   $("no-locks").classList.toggle("hidden", open.length > 0);
   $("closed").tBodies[0].replaceChildren(...closed.map(closedRow));
+}
+// The lock's form is gone with the reload: its outcome takes the focus (and is announced), so
+// the keyboard continues from there instead of from the top of the page.
+async function done(lock, status) {
+  await load();
+  const p = $("decided");
+  p.textContent = `${lock.eid_number} — ${texts.lock_statuses[status] || status}`;
+  p.focus();
 }
 $("lock-form").addEventListener("submit", async (e) => {
   e.preventDefault();

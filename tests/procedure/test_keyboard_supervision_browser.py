@@ -1,0 +1,128 @@
+"""The supervision pages driven with the keyboard alone, in headless Chromium: the agency locks
+(/locks: an officer records a request, a supervisor approves it, an officer records the
+lifting). After the sign-in every step is Tab, Shift+Tab, Enter, arrow keys or typing; each stop
+has a visible focus ring, the skip link leads to the content, the Tab order has no trap, a
+refused action puts the focus on the field concerned (or announces it in role=alert), and after
+each action the focus is where the work continues."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+
+from eid.authority.models import Account
+from eid.core.database import unit_of_work
+from tests.procedure.test_keyboard_browser import _focus_on, _sign_in_by_keyboard
+from tests.procedure.test_supervision_browser import _active_account
+from tests.web.browser import watch_csp
+from tests.web.keyboard import assert_focus_visible, assert_no_trap, is_focused, shot, tab_to
+
+
+def _skip_link_leads_to(page: Any, first: str) -> None:
+    """From the top of the page: Tab shows the skip link, Enter moves to the content, Tab
+    reaches `first`, the content's first control."""
+    page.keyboard.press("Tab")
+    assert is_focused(page, "a.skip")
+    assert page.locator("a.skip").bounding_box()["y"] >= 0  # shown when focused
+    assert_focus_visible(page)
+    page.keyboard.press("Enter")
+    assert is_focused(page, "main")
+    page.keyboard.press("Tab")
+    assert is_focused(page, first), first
+
+
+def test_agency_lock_recorded_approved_and_lifted_by_keyboard_alone(
+    registry_person: Callable[..., dict[str, Any]], live: str, page: Any
+) -> None:
+    from eid.registry.service import ReferenceRegistry
+
+    person = registry_person(number="P72000011", name="PARK SOO AH")
+    with unit_of_work() as session:
+        record = ReferenceRegistry(session).find_by_passport(person["passport"]["number"])
+        assert record is not None
+        ref = record.person_ref
+    eid_number = _active_account(ref)
+    csp = watch_csp(page)
+
+    # An officer signs in with the keyboard: the focus is on the page's first heading.
+    _sign_in_by_keyboard(page, live, "/locks", "officer")
+    page.wait_for_selector("#lock-form", state="visible")
+    _focus_on(page, "main h2")
+    page.reload()
+    page.wait_for_selector("#lock-form", state="visible")
+    _skip_link_leads_to(page, "#lock-form [name=eid_number]")
+    assert assert_no_trap(page) > 8
+    assert assert_no_trap(page, back=True) > 8
+
+    # Recording with a field missing is refused by the form: the focus on the field concerned.
+    form = "#lock-form"
+    tab_to(page, f"{form} [name=eid_number]")
+    page.keyboard.type(eid_number)
+    tab_to(page, f"{form} button")
+    page.keyboard.press("Enter")
+    _focus_on(page, f"{form} [name=agency]")
+    page.keyboard.type("Công an TP Hà Nội, PC03")
+    page.keyboard.press("Tab")
+    page.keyboard.type("123/QĐ-PC03")
+    page.keyboard.press("Tab")
+    page.keyboard.type("decision received by post on the day")
+    tab_to(page, f"{form} button")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f"article.lock[data-eid='{eid_number}'][data-status=requested]")
+    assert eid_number in page.inner_text("#recorded[role=status]")
+    assert page.inner_text("#error") == ""
+    assert_focus_visible(page)  # the focus stays on the form, ready for the next request
+    # An unknown e-ID number is refused by the server: announced in the role=alert box.
+    tab_to(page, f"{form} [name=eid_number]", back=True)
+    page.keyboard.type("000000000000")
+    page.keyboard.press("Tab")
+    for value in ("Công an TP Hà Nội", "124/QĐ-PC03", "a second decision"):
+        page.keyboard.press("Tab")
+        page.keyboard.type(value)
+    tab_to(page, f"{form} button")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.getElementById('error').textContent !== ''")
+    assert page.locator("#error").get_attribute("role") == "alert"
+    assert_focus_visible(page)
+    shot(page, "locks-refused")
+
+    # Signing out by keyboard; a supervisor approves: without a note the browser focuses it.
+    tab_to(page, "#sign-out", back=True)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#login", state="visible")
+    _sign_in_by_keyboard(page, live, "/locks", "supervisor")
+    lock = f"article.lock[data-eid='{eid_number}']"
+    page.wait_for_selector(f"{lock} .decide", state="visible")
+    note, approve = f"{lock} .decide textarea", f"{lock} .decide button[value=approve]"
+    tab_to(page, approve)
+    page.keyboard.press("Enter")
+    _focus_on(page, note)
+    page.keyboard.type("decision 123/QĐ-PC03 checked with the agency")
+    tab_to(page, approve)
+    shot(page, "locks-approve-focus")
+    page.keyboard.press("Enter")
+    # The form is gone with the decision: its outcome has the focus (and is announced).
+    _focus_on(page, "#decided[role=status]")
+    assert eid_number in page.inner_text("#decided")
+    page.wait_for_selector(f"{lock}[data-status=active]")
+    assert assert_no_trap(page) > 8
+
+    # The lifting: the agency's document, a note, Enter; the outcome has the focus.
+    tab_to(page, f"{lock} .lift [name=reference]")
+    page.keyboard.type("130/QĐ-PC03")
+    page.keyboard.press("Tab")
+    page.keyboard.type("the agency lifted its decision")
+    page.keyboard.press("Tab")
+    assert is_focused(page, f"{lock} .lift button")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f"#closed tr[data-status=lifted] >> text={eid_number}")
+    _focus_on(page, "#decided[role=status]")
+    shot(page, "locks-lifted")
+    with unit_of_work() as session:
+        account = session.execute(
+            select(Account).where(Account.eid_number == eid_number)
+        ).scalar_one()
+        assert account.status == "active" and account.lock_grounds == []
+    csp.assert_clean()
