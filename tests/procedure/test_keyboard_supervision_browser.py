@@ -126,3 +126,52 @@ def test_agency_lock_recorded_approved_and_lifted_by_keyboard_alone(
         ).scalar_one()
         assert account.status == "active" and account.lock_grounds == []
     csp.assert_clean()
+
+
+def test_profile_searched_with_a_reason_and_opened_by_keyboard_alone(
+    registry_person: Callable[..., dict[str, Any]], live: str, page: Any
+) -> None:
+    person = registry_person(number="P72000012", name="KIM JI WOO")
+    csp = watch_csp(page)
+    _sign_in_by_keyboard(page, live, "/profiles", "supervisor")
+    page.wait_for_selector("#search", state="visible")
+    _focus_on(page, "main h2")
+    page.reload()
+    page.wait_for_selector("#search", state="visible")
+    _skip_link_leads_to(page, "#search [name=by]")
+    assert assert_no_trap(page) > 5
+    assert assert_no_trap(page, back=True) > 5
+
+    # Searching without what to search for, then without a reason: each refused with the focus
+    # on the field concerned (the browser's own check of the required fields).
+    form = "#search"
+    tab_to(page, f"{form} button")
+    page.keyboard.press("Enter")
+    _focus_on(page, f"{form} [name=query]")
+    page.keyboard.type(person["passport"]["number"])
+    tab_to(page, f"{form} button")
+    page.keyboard.press("Enter")
+    _focus_on(page, f"{form} [name=purpose]")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")  # a request from a competent authority
+    assert page.locator(f"{form} [name=purpose]").input_value() == "agency_request"
+    page.keyboard.press("Tab")
+    page.keyboard.type("file 124/QĐ-PC03")
+    page.keyboard.press("Enter")
+    # The one person found is opened: the focus on the profile's heading, the person's name.
+    page.wait_for_selector("#profile", state="visible")
+    _focus_on(page, "#profile-name")
+    assert page.inner_text("#profile-name") == "KIM JI WOO"
+    shot(page, "profile-opened")
+    assert assert_no_trap(page) > 5
+
+    # Nobody found: announced (role=status), the focus kept on the form.
+    tab_to(page, f"{form} [name=query]", back=True)
+    page.keyboard.press("Control+A")
+    page.keyboard.type("X99999999")
+    tab_to(page, f"{form} button")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#none[role=status]", state="visible")
+    assert is_focused(page, f"{form} button")
+    assert_focus_visible(page)
+    csp.assert_clean()

@@ -78,8 +78,11 @@ function show(p) {
     return box;
   }));
 }
+// The opened profile takes the focus (its heading, the person's name): the keyboard and a
+// screen reader continue with it instead of staying on the search button above.
 async function openProfile(ref) {
   show(await call("POST", "/profiles/opening", {person_ref: ref, ...reason}));
+  $("profile-name").focus();
 }
 $("search").addEventListener("submit", async (e) => {
   e.preventDefault();
