@@ -175,3 +175,34 @@ def test_profile_searched_with_a_reason_and_opened_by_keyboard_alone(
     assert is_focused(page, f"{form} button")
     assert_focus_visible(page)
     csp.assert_clean()
+
+
+def test_dashboard_filtered_and_exported_by_keyboard_alone(live: str, page: Any) -> None:
+    csp = watch_csp(page)
+    _sign_in_by_keyboard(page, live, "/dashboard", "admin")
+    page.wait_for_selector("#chart-days[data-loaded=yes]")
+    page.reload()
+    page.wait_for_selector("#chart-days[data-loaded=yes]")
+    _skip_link_leads_to(page, "#filters [name=office]")
+    # The date inputs count as one element of several stops; the charts are not stops (images
+    # with names, read by a screen reader), the CSV link is one.
+    assert assert_no_trap(page) > 5
+    assert assert_no_trap(page, back=True) > 5
+    assert page.locator("figure.chart svg[role=img]").count() == 5
+    for caption in page.locator("figure.chart figcaption").all_inner_texts():
+        assert caption.strip()
+        assert page.get_by_role("img", name=caption.strip(), exact=True).count() == 1, caption
+
+    # Filtering by office: typed, Enter; the new period is announced, the focus kept.
+    tab_to(page, "#filters [name=office]")
+    page.keyboard.type("HN-01")
+    tab_to(page, "#filters button")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.getElementById('period').textContent.includes('HN-01')")
+    assert page.locator("#period").get_attribute("role") == "status"
+    assert is_focused(page, "#filters button")
+    assert_focus_visible(page)
+    tab_to(page, "#csv")
+    assert "office=HN-01" in (page.locator("#csv").get_attribute("href") or "")
+    shot(page, "dashboard-csv")
+    csp.assert_clean()
