@@ -8,6 +8,7 @@ each action the focus is where the work continues."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -206,3 +207,73 @@ def test_dashboard_filtered_and_exported_by_keyboard_alone(live: str, page: Any)
     assert "office=HN-01" in (page.locator("#csv").get_attribute("href") or "")
     shot(page, "dashboard-csv")
     csp.assert_clean()
+
+
+def test_counter_camera_opened_taken_retaken_used_by_keyboard_alone(
+    live: str,
+    registry_person: Callable[..., dict[str, Any]],
+    make_officer: Callable[..., Any],
+    shared_data: Path,
+    tmp_path: Path,
+) -> None:
+    """Chromium's fake camera (as in test_counter_browser): open, take, retake, take, use with
+    Enter; Escape closes the camera; the focus always on the next step's button, and back on
+    the opener when the camera closes."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import CHROMIUM
+    from tests.procedure.conftest import tk01
+    from tests.procedure.test_counter_browser import _status, _y4m
+
+    faces = shared_data / "faces"
+    person = registry_person(
+        number="M72000013", name="LEE HA NA", portrait=faces / "df11_deepface_img16.jpg"
+    )
+    created = make_officer("officer").post("/api/v1/applications", json=tk01(person))
+    assert created.status_code == 201, created.text
+    stream = tmp_path / "face.y4m"
+    _y4m(faces / "df11_deepface_img17.jpg", stream)
+    assert CHROMIUM is not None
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--use-fake-device-for-media-stream",
+                "--use-fake-ui-for-media-stream",
+                f"--use-file-for-fake-video-capture={stream}",
+            ],
+        )
+        page = browser.new_context(locale="en-GB").new_page()
+        csp = watch_csp(page)
+        _sign_in_by_keyboard(page, live, f"/console?application={created.json()['id']}", "officer")
+        _status(page, "draft")
+        # Opened by keyboard: the focus on "take the photo".
+        tab_to(page, "#camera-start")
+        page.keyboard.press("Enter")
+        _focus_on(page, "#camera-shoot")
+        page.wait_for_function("() => document.querySelector('#camera-video').currentTime > 0.3")
+        # Escape closes the camera: the focus back on its opener.
+        page.keyboard.press("Escape")
+        page.wait_for_selector("#camera-box", state="hidden")
+        _focus_on(page, "#camera-start")
+        page.keyboard.press("Enter")
+        _focus_on(page, "#camera-shoot")
+        page.wait_for_function("() => document.querySelector('#camera-video').currentTime > 0.3")
+        page.keyboard.press("Enter")  # taken: the focus on "use this photo"
+        _focus_on(page, "#camera-use")
+        tab_to(page, "#camera-retake", back=True)
+        page.keyboard.press("Enter")  # the live preview again: the focus on "take"
+        _focus_on(page, "#camera-shoot")
+        page.keyboard.press("Enter")
+        _focus_on(page, "#camera-use")
+        shot(page, "counter-camera")
+        assert assert_no_trap(page) > 10
+        tab_to(page, "#camera-use")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("[data-capture=portrait-0][data-done=yes]")
+        assert page.is_hidden("#camera-box")
+        assert_focus_visible(page)  # not lost with the closed camera
+        csp.assert_clean()
+        browser.close()

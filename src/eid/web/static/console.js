@@ -324,11 +324,16 @@ $("portrait").addEventListener("change", async (e) => {
 
 // --- the portrait from the counter's camera: preview, take, retake, use ---
 let stream = null;
+// Keyboard: each step's button hides the one pressed, so the focus moves to the next step's
+// (take -> use, retake -> take); closing (its button, Escape, or using the photo) returns it
+// to the button that opened the camera.
 function stopCamera() {
+  const inside = $("camera-box").contains(document.activeElement);
   if (stream) for (const track of stream.getTracks()) track.stop();
   stream = null;
   $("camera-video").srcObject = null;
   hide(["camera-box"]);
+  if (inside) $("camera-start").focus();
 }
 function previewing(live) {
   $("camera-video").classList.toggle("hidden", !live);
@@ -336,6 +341,7 @@ function previewing(live) {
   $("camera-shoot").classList.toggle("hidden", !live);
   $("camera-retake").classList.toggle("hidden", live);
   $("camera-use").classList.toggle("hidden", live);
+  $(live ? "camera-shoot" : "camera-use").focus();
 }
 $("camera-start").addEventListener("click", async () => {
   clearErrors($("app-box"));
@@ -346,8 +352,8 @@ $("camera-start").addEventListener("click", async () => {
     return;
   }
   $("camera-video").srcObject = stream;
-  previewing(true);
   show(["camera-box"]);
+  previewing(true);
 });
 $("camera-shoot").addEventListener("click", () => {
   const video = $("camera-video"), still = $("camera-still");
@@ -364,6 +370,9 @@ $("camera-use").addEventListener("click", async () => {
   await uploadPortrait(blob, $("camera-start"));
 });
 $("camera-stop").addEventListener("click", stopCamera);
+$("camera-box").addEventListener("keydown", (e) => {
+  if (e.key === "Escape") { e.preventDefault(); stopCamera(); }
+});
 $("finger").addEventListener("change", async (e) => {
   clearErrors($("app-box"));
   const pos = $("finger-pos").value;
