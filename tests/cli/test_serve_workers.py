@@ -35,6 +35,20 @@ def _server_children(parent: int) -> list[int]:
     return found
 
 
+def wait_serving(server: subprocess.Popen[bytes], base: str, seconds: float = 90) -> None:
+    """Until `eid serve` answers /healthz (its output shown if it died first)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        assert server.poll() is None, server.stdout.read().decode()  # type: ignore[union-attr]
+        assert time.monotonic() < deadline, f"not serving within {seconds:.0f} s"
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+
+
 def test_serve_with_two_workers_starts_both_and_answers_from_the_database(
     committed: Engine, database_roles: DatabaseRoles, tmp_path: Path
 ) -> None:
@@ -55,16 +69,7 @@ def test_serve_with_two_workers_starts_both_and_answers_from_the_database(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert server.poll() is None, server.stdout.read().decode()  # type: ignore[union-attr]
-            assert time.monotonic() < deadline, "not serving within 90 s"
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.5)
+        wait_serving(server, base)
         assert len(_server_children(server.pid)) == 2
 
         # Answers that need the database (a bearer token is looked up there), many times over

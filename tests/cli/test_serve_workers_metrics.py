@@ -22,7 +22,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy.engine import Engine
 
 from eid.core.roles import DatabaseRoles
-from tests.cli.test_serve_workers import _server_children
+from tests.cli.test_serve_workers import _server_children, wait_serving
 from tests.support import free_port
 
 ROUTE = "/api/v1/reviews"
@@ -103,16 +103,7 @@ def two_processes(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert server.poll() is None, server.stdout.read().decode()  # type: ignore[union-attr]
-            assert time.monotonic() < deadline, "not serving within 90 s"
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.5)
+        wait_serving(server, base)
         directory = _metrics_dir(_server_children(server.pid)[0])
         yield base, server, directory
     finally:

@@ -67,6 +67,23 @@ def _mrz(person: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def camera_browser(p: Any, stream: Path) -> Any:
+    """Chromium whose camera plays `stream` (a y4m video) and asks no permission."""
+    from tests.conftest import CHROMIUM
+
+    assert CHROMIUM is not None
+    return p.chromium.launch(
+        executable_path=CHROMIUM,
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={stream}",
+        ],
+    )
+
+
 def test_registry_person_from_mrz_to_receipt_in_twelve_actions(
     sign_in_page: Callable[[str, str], Any],
     registry_person: Callable[..., dict[str, Any]],
@@ -311,7 +328,6 @@ def test_portrait_from_the_camera_with_preview_and_retake(
     """Chromium's fake camera plays a photo of the applicant (a Y4M stream of that photo)."""
     from playwright.sync_api import sync_playwright
 
-    from tests.conftest import CHROMIUM
     from tests.procedure.conftest import PASSWORD, new_officer
 
     faces = shared_data / "faces"
@@ -325,18 +341,8 @@ def test_portrait_from_the_camera_with_preview_and_retake(
     stream = tmp_path / "face.y4m"
     _y4m(faces / "df11_deepface_img17.jpg", stream)
     name, code = new_officer("officer")
-    assert CHROMIUM is not None
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--use-fake-device-for-media-stream",
-                "--use-fake-ui-for-media-stream",
-                f"--use-file-for-fake-video-capture={stream}",
-            ],
-        )
+        browser = camera_browser(p, stream)
         page = browser.new_context(locale="en-GB").new_page()
         csp = watch_csp(page)
         page.goto(f"{live}/console?application={app_id}")

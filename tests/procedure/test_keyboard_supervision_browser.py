@@ -221,9 +221,8 @@ def test_counter_camera_opened_taken_retaken_used_by_keyboard_alone(
     the opener when the camera closes."""
     from playwright.sync_api import sync_playwright
 
-    from tests.conftest import CHROMIUM
     from tests.procedure.conftest import tk01
-    from tests.procedure.test_counter_browser import _status, _y4m
+    from tests.procedure.test_counter_browser import _status, _y4m, camera_browser
 
     faces = shared_data / "faces"
     person = registry_person(
@@ -233,18 +232,8 @@ def test_counter_camera_opened_taken_retaken_used_by_keyboard_alone(
     assert created.status_code == 201, created.text
     stream = tmp_path / "face.y4m"
     _y4m(faces / "df11_deepface_img17.jpg", stream)
-    assert CHROMIUM is not None
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--use-fake-device-for-media-stream",
-                "--use-fake-ui-for-media-stream",
-                f"--use-file-for-fake-video-capture={stream}",
-            ],
-        )
+        browser = camera_browser(p, stream)
         page = browser.new_context(locale="en-GB").new_page()
         csp = watch_csp(page)
         _sign_in_by_keyboard(page, live, f"/console?application={created.json()['id']}", "officer")
